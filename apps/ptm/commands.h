@@ -1,0 +1,18 @@
+// Each subcommand lives in cmd_<name>.cpp and registers itself on the CLI11 app here.
+// When CLI11 selects a subcommand, its callback stores the work to run in `action`;
+// main() runs it inside the one place that maps errors to exit codes.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace ptm::cli {
+
+using Action = std::function<int()>;
+
+void add_info(CLI::App& app, Action& action);
+void add_list(CLI::App& app, Action& action);
+void add_validate(CLI::App& app, Action& action);
+void add_config(CLI::App& app, Action& action);
+
+}  // namespace ptm::cli

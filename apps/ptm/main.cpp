@@ -1,0 +1,66 @@
+// ptm: one binary, one subcommand per stage of a pretrained model's life.
+// This file is the only place that turns errors into messages and exit codes:
+//   0 ok, 1 runtime failure, 2 usage/config/input error, 128+signal after a clean stop.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "commands.h"
+#include "ptm/core/environment.h"
+#include "ptm/core/errors.h"
+#include "ptm/core/signals.h"
+#include "ptm/core/version.h"
+
+namespace {
+
+// LibTorch errors carry a C++ backtrace after this marker; users need the message only.
+std::string without_backtrace(const std::string& what) {
+  const auto pos = what.find("\nException raised from");
+  return pos == std::string::npos ? what : what.substr(0, pos);
+}
+
+int report(const std::string& message, int code) {
+  std::cerr << "ptm: error: " << message << "\n";
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ptm::signals::install_stop_handlers();
+
+  CLI::App app{"ptm: pretrain, fine-tune, distill, prune and search models on LibTorch.\n"
+               "Recipes are YAML files; see `ptm list` and README.md."};
+  app.name("ptm");
+  app.set_version_flag("--version", "ptm " + ptm::version() + " (git " + ptm::git_revision() + ", torch " +
+                                        ptm::torch_version() + ")");
+  app.require_subcommand(1);
+
+  ptm::cli::Action action;
+  ptm::cli::add_info(app, action);
+  ptm::cli::add_list(app, action);
+  ptm::cli::add_validate(app, action);
+  ptm::cli::add_config(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "ptm: error: " << e.what() << "\nRun `ptm --help` or `ptm <command> --help`.\n";
+    return 2;
+  }
+
+  try {
+    const int code = action();
+    if (ptm::signals::stop_requested()) return 128 + ptm::signals::stop_signal();
+    return code;
+  } catch (const ptm::ConfigError& e) {
+    return report(e.what(), 2);
+  } catch (const ptm::IoError& e) {
+    return report(e.what(), 2);
+  } catch (const ptm::RuntimeError& e) {
+    return report(e.what(), 1);
+  } catch (const std::exception& e) {
+    return report(without_backtrace(e.what()), 1);
+  }
+}

@@ -1,0 +1,28 @@
+// Collects the registries of every area for `ptm list`. A new area adds one block here.
+#include "ptm/recipes/catalog.h"
+
+#include "ptm/optim/schedule.h"
+#include "ptm/recipes/recipe.h"
+
+namespace ptm::recipes {
+namespace {
+
+template <class Factory>
+CatalogArea from_registry(const std::string& name, const std::string& help, const Registry<Factory>& r) {
+  CatalogArea area{name, help, {}};
+  for (const auto* e : r.entries()) area.entries.push_back({e->name, e->help});
+  return area;
+}
+
+}  // namespace
+
+std::vector<CatalogArea> catalog() {
+  std::vector<CatalogArea> areas;
+  CatalogArea secs{"sections", "top-level sections of a recipe", {}};
+  for (const auto& s : sections()) secs.entries.push_back({s.name, s.help});
+  areas.push_back(secs);
+  areas.push_back(from_registry("schedules", "learning-rate schedules (schedule.type)", optim::schedules()));
+  return areas;
+}
+
+}  // namespace ptm::recipes

@@ -1,0 +1,56 @@
+// Recipe resolution and the top-level strict check.
+#include "ptm/recipes/recipe.h"
+
+#include <filesystem>
+
+#include "ptm/config/binder.h"
+#include "ptm/config/load.h"
+#include "ptm/config/overrides.h"
+
+namespace ptm::recipes {
+
+std::vector<SectionInfo> sections() {
+  return {
+      {"run", "run directory, device, seed, threads, log level"},
+      {"train", "loop length, batch size, accumulation, logging/eval/checkpoint cadence, clipping, precision"},
+      {"schedule", "learning-rate schedule component (ptm list schedules)"},
+  };
+}
+
+config::Node resolve(const RecipeSource& source) {
+  config::Node root = config::load_recipe(source.path);
+  config::apply_overrides(root, source.overrides);
+  auto sugar = [&](const char* flag, const char* path, const std::string& value, bool quoted) {
+    config::set_path(root, path, config::Node::scalar(value, Origin{std::string("flag ") + flag}, quoted));
+  };
+  if (source.sugar.run_dir) sugar("--run-dir", "run.dir", *source.sugar.run_dir, true);
+  if (source.sugar.device) sugar("--device", "run.device", *source.sugar.device, true);
+  if (source.sugar.seed) sugar("--seed", "run.seed", std::to_string(*source.sugar.seed), false);
+  if (source.sugar.log_level) sugar("--log-level", "run.log_level", *source.sugar.log_level, true);
+  return root;
+}
+
+Recipe check(const config::Node& root, const std::string& default_name) {
+  config::BindContext ctx;
+  config::Section top(ctx, &root, "", root.origin());
+  Recipe r;
+  {
+    config::Section s = top.sub("run");
+    config::bind(s, r.run, default_name);
+  }
+  {
+    config::Section s = top.sub("train");
+    train::bind(s, r.train);
+  }
+  r.schedule = optim::parse_schedule(top.sub("schedule"));
+  top.finish();
+  ctx.throw_if_any();
+  r.resolved = config::with_defaults(root, ctx);
+  return r;
+}
+
+Recipe load(const RecipeSource& source) {
+  return check(resolve(source), std::filesystem::path(source.path).stem().string());
+}
+
+}  // namespace ptm::recipes

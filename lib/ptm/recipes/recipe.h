@@ -1,0 +1,57 @@
+// From a recipe file and a command line to checked, resolved settings:
+//   load (with base: includes) -> key=value overrides -> sugar flags -> strict check of every
+//   section -> the resolved tree with defaults filled in.
+// Nothing here allocates tensors: `ptm validate` runs exactly this.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ptm/config/node.h"
+#include "ptm/config/run_config.h"
+#include "ptm/optim/schedule.h"
+#include "ptm/train/train_config.h"
+
+namespace ptm::recipes {
+
+// Flags that are shorthands for run.* keys; applied after overrides.
+struct SugarFlags {
+  std::optional<std::string> run_dir;    // --run-dir    -> run.dir
+  std::optional<std::string> device;     // --device     -> run.device
+  std::optional<int64_t> seed;           // --seed       -> run.seed
+  std::optional<std::string> log_level;  // --log-level  -> run.log_level
+};
+
+struct RecipeSource {
+  std::string path;                    // --config
+  std::vector<std::string> overrides;  // trailing key.path=value / ~key.path
+  SugarFlags sugar;
+};
+
+// The sections every recipe may hold, bound to their options.
+struct Recipe {
+  config::Node resolved;  // the whole recipe, defaults filled in (config.yaml)
+  config::RunConfig run;
+  train::TrainConfig train;
+  optim::ScheduleBuilder schedule;
+};
+
+// Load + overrides + sugar flags. Throws IoError/ConfigError.
+config::Node resolve(const RecipeSource& source);
+
+// Strict check of every section; all problems at once in one ConfigError.
+// `default_name` is the run name when the recipe gives none (the recipe file's stem).
+Recipe check(const config::Node& root, const std::string& default_name);
+
+// resolve + check.
+Recipe load(const RecipeSource& source);
+
+struct SectionInfo {
+  std::string name;
+  std::string help;
+};
+// The top-level sections a recipe may contain (`ptm list sections`).
+std::vector<SectionInfo> sections();
+
+}  // namespace ptm::recipes
