@@ -11,7 +11,9 @@ if(TORCH_CXX_FLAGS)
   separate_arguments(_ptm_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
 endif()
 add_library(ptm_torch INTERFACE)
-target_link_libraries(ptm_torch INTERFACE ${TORCH_LIBRARIES})
+# The torch wheel's libtorch.so exports its own (broken when called from outside) copy of
+# std::filesystem; naming libstdc++ first makes the dynamic linker bind ours to the real one.
+target_link_libraries(ptm_torch INTERFACE stdc++ ${TORCH_LIBRARIES})
 target_compile_options(ptm_torch INTERFACE ${_ptm_torch_flags})
 if(TARGET torch_cuda OR CAFFE2_USE_CUDA OR USE_CUDA)
   set(PTM_TORCH_HAS_CUDA ON)

@@ -101,8 +101,10 @@ void set_path(Node& root, const std::string& path, Node value) {
     return;
   }
   if (parent->is_null()) *parent = Node::map(o);
-  if (!parent->is_map())
-    throw ConfigError(o, path, "cannot set a key inside a " + parent->kind_name());
+  if (!parent->is_map()) {
+    const std::string owner = path.substr(0, path.rfind('.'));
+    throw ConfigError(o, path, "cannot set a key inside '" + owner + "', which is a " + parent->kind_name());
+  }
   parent->set(parts.back(), std::move(value));
 }
 

@@ -85,7 +85,7 @@ nlohmann::json environment() {
 #else
   const bool built_cuda = false;
 #endif
-  env["build"] = {{"type", PTM_BUILD_TYPE}, {"compiler", PTM_COMPILER}, {"cuda", built_cuda}, {"cxx_standard", __cplusplus}};
+  env["build"] = {{"type", build_type()}, {"compiler", compiler()}, {"cuda", built_cuda}, {"cxx_standard", __cplusplus}};
   return env;
 }
 

@@ -7,27 +7,39 @@
 namespace ptm::text {
 
 size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t sub = prev[j - 1] + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+  // Optimal string alignment: insertions, deletions, substitutions and adjacent
+  // transpositions ("stpes" -> "steps") each cost one.
+  const size_t n = a.size(), m = b.size();
+  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
+  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+  auto eq = [](char x, char y) { return std::tolower(x) == std::tolower(y); };
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (eq(a[i - 1], b[j - 1]) ? 0 : 1)});
+      if (i > 1 && j > 1 && eq(a[i - 1], b[j - 2]) && eq(a[i - 2], b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
-    std::swap(prev, cur);
   }
-  return prev[b.size()];
+  return d[n][m];
 }
 
 std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
-  // Allow roughly one edit per three characters, at least one and at most three.
+  // Roughly one edit per three characters (1..3), never as many edits as the word is long;
+  // a candidate that extends the word ("warmup" -> "warmup_steps") also counts.
   const size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
   std::string best;
   size_t best_d = limit + 1;
   for (const auto& c : candidates) {
     const size_t d = edit_distance(word, c);
-    if (d < best_d) { best_d = d; best = c; }
+    if (d < best_d && d < std::max(word.size(), c.size()) && d < word.size()) {
+      best_d = d;
+      best = c;
+    }
+  }
+  if (best.empty() && word.size() >= 4) {
+    for (const auto& c : candidates)
+      if (c.rfind(word, 0) == 0) return c;
   }
   return best;
 }

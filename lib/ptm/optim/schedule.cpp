@@ -49,7 +49,8 @@ class Wsd : public Schedule {
         stable_end_(std::max(warmup_, total - decay_steps_)), decay_(o.decay), final_(o.final_lr_fraction) {}
 
   double factor(int64_t step) const override {
-    if (step < warmup_) return warmup_factor(step, warmup_);
+    // As Hugging Face's get_wsd_schedule: warmup rises from final_lr_fraction, not from 0.
+    if (step < warmup_) return final_ + (1.0 - final_) * warmup_factor(step, warmup_);
     if (step < stable_end_) return 1.0;
     const double p = std::min(1.0, static_cast<double>(step - stable_end_) /
                                        static_cast<double>(std::max<int64_t>(1, decay_steps_)));

@@ -20,13 +20,14 @@ std::vector<SectionInfo> sections() {
 config::Node resolve(const RecipeSource& source) {
   config::Node root = config::load_recipe(source.path);
   config::apply_overrides(root, source.overrides);
-  auto sugar = [&](const char* flag, const char* path, const std::string& value, bool quoted) {
-    config::set_path(root, path, config::Node::scalar(value, Origin{std::string("flag ") + flag}, quoted));
+  auto sugar = [&](const char* flag, const char* path, config::Node value) {
+    value.set_origin(Origin{std::string("flag ") + flag});
+    config::set_path(root, path, std::move(value));
   };
-  if (source.sugar.run_dir) sugar("--run-dir", "run.dir", *source.sugar.run_dir, true);
-  if (source.sugar.device) sugar("--device", "run.device", *source.sugar.device, true);
-  if (source.sugar.seed) sugar("--seed", "run.seed", std::to_string(*source.sugar.seed), false);
-  if (source.sugar.log_level) sugar("--log-level", "run.log_level", *source.sugar.log_level, true);
+  if (source.sugar.run_dir) sugar("--run-dir", "run.dir", config::to_node(*source.sugar.run_dir));
+  if (source.sugar.device) sugar("--device", "run.device", config::to_node(*source.sugar.device));
+  if (source.sugar.seed) sugar("--seed", "run.seed", config::to_node(*source.sugar.seed));
+  if (source.sugar.log_level) sugar("--log-level", "run.log_level", config::to_node(*source.sugar.log_level));
   return root;
 }
 

@@ -1,0 +1,35 @@
+// Test helpers: temporary directories, files, and running the built ptm binary.
+#pragma once
+#include <string>
+
+namespace ptm::test {
+
+// A fresh directory under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  // Writes `content` to path()/name (creating folders) and returns the full path.
+  std::string write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `ptm <args>` (args already shell-quoted as needed) in `cwd` (default: the source tree).
+RunResult run_ptm(const std::string& args, const std::string& cwd = PTM_SOURCE_DIR);
+
+std::string read_text(const std::string& path);
+bool contains(const std::string& haystack, const std::string& needle);
+
+}  // namespace ptm::test
