@@ -46,7 +46,7 @@ bool contains(const std::string& haystack, const std::string& needle) {
 RunResult run_ptm(const std::string& args, const std::string& cwd) {
   TempDir io;
   const std::string out = io.file("stdout"), err = io.file("stderr");
-  const std::string cmd = "cd '" + cwd + "' && '" + std::string(PTM_BINARY) + "' " + args + " >'" + out +
+  const std::string cmd = "cd '" + cwd + "' && '" + std::string(ptm_binary()) + "' " + args + " >'" + out +
                           "' 2>'" + err + "' </dev/null";
   const int status = std::system(cmd.c_str());
   RunResult r;

@@ -4,6 +4,11 @@
 
 namespace ptm::test {
 
+// Where things are (generated at configure time: test_paths.cpp).
+const char* ptm_binary();
+const char* source_dir();
+const char* fixtures_dir();
+
 // A fresh directory under the system temp dir, removed when the object dies.
 class TempDir {
  public:
@@ -27,7 +32,7 @@ struct RunResult {
 };
 
 // Runs `ptm <args>` (args already shell-quoted as needed) in `cwd` (default: the source tree).
-RunResult run_ptm(const std::string& args, const std::string& cwd = PTM_SOURCE_DIR);
+RunResult run_ptm(const std::string& args, const std::string& cwd = source_dir());
 
 std::string read_text(const std::string& path);
 bool contains(const std::string& haystack, const std::string& needle);

@@ -26,7 +26,7 @@ std::vector<std::string> expectations(const fs::path& recipe) {
 }  // namespace
 
 TEST_CASE("every malformed recipe exits 2 naming the key and line", "[integration][cli]") {
-  const fs::path dir = fs::path(PTM_FIXTURES) / "bad_recipes";
+  const fs::path dir = fs::path(ptm::test::fixtures_dir()) / "bad_recipes";
   size_t checked = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().extension() != ".yaml") continue;

@@ -27,7 +27,7 @@ std::unique_ptr<optim::Schedule> from_yaml(const std::string& yaml, int64_t tota
 }  // namespace
 
 TEST_CASE("schedules match transformers step by step", "[unit][optim]") {
-  const auto golden = nlohmann::json::parse(test::read_text(std::string(PTM_FIXTURES) + "/golden/schedules.json"));
+  const auto golden = nlohmann::json::parse(test::read_text(std::string(ptm::test::fixtures_dir()) + "/golden/schedules.json"));
   const int64_t total = golden["total_steps"];
   for (const auto& c : golden["cases"]) {
     std::string yaml;
