@@ -136,6 +136,24 @@ std::string resolve_device(const std::string& spec) {
   return "cuda:" + std::to_string(index);
 }
 
+std::vector<std::pair<std::string, std::string>> provenance(const std::string& device) {
+  const auto env = environment();
+  std::string device_name = device;
+  if (device.rfind("cuda", 0) == 0) {
+    const int index = device.size() > 5 ? std::stoi(device.substr(5)) : 0;
+    for (const auto& d : env["cuda"]["devices"])
+      if (d["index"].get<int>() == index) device_name += " (" + d["name"].get<std::string>() + ")";
+  } else {
+    device_name += " (" + env["cpu"]["model"].get<std::string>() + ", " +
+                   std::to_string(env["cpu"]["intra_op_threads"].get<int>()) + " threads)";
+  }
+  return {{"ptm", version()},
+          {"git_revision", git_revision()},
+          {"torch", torch_version()},
+          {"cuda", env["cuda"]["available"].get<bool>() ? env["cuda"]["runtime"].get<std::string>() : "none"},
+          {"device", device_name}};
+}
+
 void set_threads(int threads) {
   if (threads > 0) at::set_num_threads(threads);
 }

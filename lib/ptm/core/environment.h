@@ -2,6 +2,8 @@
 // `ptm info`, cmdline.txt and benchmark fingerprints.
 #pragma once
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +20,10 @@ std::string environment_report(const nlohmann::json& env);
 // "auto" -> "cuda:0" when a GPU is present, else "cpu"; checks that a requested GPU exists.
 // Throws ConfigError naming run.device when it does not.
 std::string resolve_device(const std::string& spec);
+
+// The provenance lines of cmdline.txt and checkpoints: ptm version, git revision, torch
+// version, CUDA runtime, device name.
+std::vector<std::pair<std::string, std::string>> provenance(const std::string& device);
 
 // Applies run.threads (0 keeps LibTorch's default).
 void set_threads(int threads);
