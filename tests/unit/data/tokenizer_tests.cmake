@@ -1,0 +1,2 @@
+# Tokenizer test sources. Paths relative to tests/.
+set(PTM_TOKENIZER_TEST_SOURCES)
