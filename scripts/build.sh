@@ -9,6 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 torch_prefix=""
+torch_python="$(command -v "$PTM_VENV/bin/python" || command -v python3 || true)"
 if [[ -n "${Torch_DIR:-}" ]]; then
   ptm_log "LibTorch: Torch_DIR=$Torch_DIR"
 elif [[ -n "${CMAKE_PREFIX_PATH:-}" ]]; then
@@ -17,6 +18,7 @@ else
   for py in "$PTM_VENV/bin/python" python3; do
     if prefix=$("$py" -c 'import torch;print(torch.utils.cmake_prefix_path)' 2>/dev/null); then
       torch_prefix="$prefix"
+      torch_python="$(command -v "$py")"
       ptm_log "LibTorch: torch $("$py" -c 'import torch;print(torch.__version__)') from $py"
       break
     fi
@@ -28,11 +30,12 @@ generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 args=(-S "$PTM_ROOT" -B "$PTM_BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE="${PTM_BUILD_TYPE:-Release}")
 [[ -n "$torch_prefix" ]] && args+=(-DCMAKE_PREFIX_PATH="$torch_prefix")
+# The Python with the reference packages (transformers, tokenizers) for parity tests.
+[[ -n "$torch_python" ]] && args+=(-DPTM_PYTHON="$torch_python")
 # The CUDA wheel's TorchConfig wants to know the GPU architectures; Hopper when unset.
 args+=(-DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}")
 
-if [[ ! -f "$PTM_BUILD_DIR/CMakeCache.txt" || "$#" -gt 0 || "$PTM_ROOT/CMakeLists.txt" -nt "$PTM_BUILD_DIR/CMakeCache.txt" ]]; then
-  cmake "${args[@]}" "$@" >&2
-fi
+# Configure every time (a few seconds): picks up a changed torch, Python or option.
+cmake "${args[@]}" "$@" >/dev/null || cmake "${args[@]}" "$@" >&2
 cmake --build "$PTM_BUILD_DIR" --parallel "${PTM_JOBS:-$(nproc)}"
 ptm_log "built $PTM_BUILD_DIR/bin/ptm"

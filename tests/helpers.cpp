@@ -32,6 +32,8 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   return p.string();
 }
 
+std::string data_dir() { return std::string(source_dir()) + "/data"; }
+
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::ostringstream ss;

@@ -8,6 +8,9 @@ namespace ptm::test {
 const char* ptm_binary();
 const char* source_dir();
 const char* fixtures_dir();
+const char* python_exe();  // Python with the reference packages; "" when unknown
+// The fetched data (scripts/get-data.sh): <source>/data.
+std::string data_dir();
 
 // A fresh directory under the system temp dir, removed when the object dies.
 class TempDir {
