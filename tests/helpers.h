@@ -40,4 +40,15 @@ RunResult run_ptm(const std::string& args, const std::string& cwd = source_dir()
 std::string read_text(const std::string& path);
 bool contains(const std::string& haystack, const std::string& needle);
 
+// The message of what `f` throws, or "no error" (Catch2 v2/v3 matchers differ; this does not).
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 }  // namespace ptm::test

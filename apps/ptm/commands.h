@@ -14,5 +14,6 @@ void add_info(CLI::App& app, Action& action);
 void add_list(CLI::App& app, Action& action);
 void add_validate(CLI::App& app, Action& action);
 void add_config(CLI::App& app, Action& action);
+void add_data(CLI::App& app, Action& action);
 
 }  // namespace ptm::cli

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   ptm::cli::add_list(app, action);
   ptm::cli::add_validate(app, action);
   ptm::cli::add_config(app, action);
+  ptm::cli::add_data(app, action);
 
   try {
     app.parse(argc, argv);

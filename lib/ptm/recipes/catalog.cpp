@@ -1,6 +1,8 @@
 // Collects the registries of every area for `ptm list`. A new area adds one block here.
 #include "ptm/recipes/catalog.h"
 
+#include "ptm/data/dataset.h"
+#include "ptm/data/tokenizer_registry.h"
 #include "ptm/optim/schedule.h"
 #include "ptm/recipes/recipe.h"
 
@@ -22,6 +24,8 @@ std::vector<CatalogArea> catalog() {
   for (const auto& s : sections()) secs.entries.push_back({s.name, s.help});
   areas.push_back(secs);
   areas.push_back(from_registry("schedules", "learning-rate schedules (schedule.type)", optim::schedules()));
+  areas.push_back(from_registry("data", "data sets (data.type)", data::datasets()));
+  areas.push_back(from_registry("tokenizers", "tokenizers (prepare.tokenizer.type)", data::tokenizers()));
   return areas;
 }
 

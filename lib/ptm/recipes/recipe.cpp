@@ -14,6 +14,8 @@ std::vector<SectionInfo> sections() {
       {"run", "run directory, device, seed, threads, log level"},
       {"train", "loop length, batch size, accumulation, logging/eval/checkpoint cadence, clipping, precision"},
       {"schedule", "learning-rate schedule component (ptm list schedules)"},
+      {"data", "data set component (ptm list data)"},
+      {"prepare", "corpus preparation for ptm data prepare: sources, tokenizer, split, shards"},
   };
 }
 
@@ -44,6 +46,13 @@ Recipe check(const config::Node& root, const std::string& default_name) {
     train::bind(s, r.train);
   }
   r.schedule = optim::parse_schedule(top.sub("schedule"));
+  // Optional sections: bound only when the recipe has them.
+  if (root.find("prepare")) {
+    config::Section s = top.sub("prepare");
+    r.prepare.emplace();
+    data::bind(s, *r.prepare);
+  }
+  if (root.find("data")) r.data = data::parse_dataset(top.sub("data"));
   top.finish();
   ctx.throw_if_any();
   r.resolved = config::with_defaults(root, ctx);

@@ -10,6 +10,8 @@
 
 #include "ptm/config/node.h"
 #include "ptm/config/run_config.h"
+#include "ptm/data/dataset.h"
+#include "ptm/data/prepare.h"
 #include "ptm/optim/schedule.h"
 #include "ptm/train/train_config.h"
 
@@ -35,6 +37,8 @@ struct Recipe {
   config::RunConfig run;
   train::TrainConfig train;
   optim::ScheduleBuilder schedule;
+  std::optional<data::PrepareConfig> prepare;  // `prepare:` (ptm data prepare), when present
+  data::StreamBuilder data;                    // `data:` component, when present
 };
 
 // Load + overrides + sugar flags. Throws IoError/ConfigError.

@@ -1,0 +1,209 @@
+// The byte-level BPE tokenizer: pieces from the GPT-2 split, bytes to symbol ids, merges with
+// a min-heap over (rank, position), results cached per piece.
+#include "ptm/data/bpe.h"
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <queue>
+#include <unordered_map>
+
+#include "ptm/core/errors.h"
+#include "ptm/data/byte_level.h"
+#include "ptm/data/pretokenize.h"
+#include "ptm/data/tokenizer_cache.h"
+
+namespace ptm::data {
+namespace {
+
+inline uint64_t pair_key(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
+
+class BpeTokenizer final : public BaseTokenizer {
+ public:
+  BpeTokenizer(BpeSpec spec, const std::string& source) : spec_(std::move(spec)) {
+    for (size_t id = 0; id < spec_.vocab.size(); ++id)
+      if (!spec_.vocab[id].empty()) vocab_.emplace(spec_.vocab[id], static_cast<int32_t>(id));
+    merges_.reserve(spec_.merges.size() * 2);
+    for (size_t rank = 0; rank < spec_.merges.size(); ++rank) {
+      const auto [a, b] = spec_.merges[rank];
+      const auto it = vocab_.find(spec_.vocab.at(a) + spec_.vocab.at(b));
+      if (it == vocab_.end())
+        throw ConfigError(Origin{source}, "model.merges",
+                          "merge " + std::to_string(rank) + " (\"" + spec_.vocab[a] + "\" \"" + spec_.vocab[b] +
+                              "\") makes a token that is not in the vocabulary");
+      merges_.emplace(pair_key(a, b), Merge{static_cast<int32_t>(rank), it->second});
+    }
+    for (int b = 0; b < 256; ++b) {
+      const auto it = vocab_.find(byte_level::byte_symbols()[b]);
+      byte_ids_[b] = it == vocab_.end() ? -1 : it->second;
+    }
+    if (spec_.unk_token) {
+      const auto it = vocab_.find(*spec_.unk_token);
+      if (it == vocab_.end())
+        throw ConfigError(Origin{source}, "model.unk_token", "\"" + *spec_.unk_token + "\" is not in the vocabulary");
+      unk_id_ = it->second;
+    }
+    decoded_.resize(spec_.vocab.size());
+    for (size_t id = 0; id < spec_.vocab.size(); ++id) byte_level::from_symbols(spec_.vocab[id], decoded_[id]);
+  }
+
+  std::string kind() const override { return "bpe"; }
+
+  std::string to_hf_json() const override {
+    auto j = hf_json_base();
+    const nlohmann::ordered_json byte_level = {{"type", "ByteLevel"},
+                                               {"add_prefix_space", spec_.add_prefix_space},
+                                               {"trim_offsets", true},
+                                               {"use_regex", spec_.use_regex}};
+    j["pre_tokenizer"] = byte_level;
+    if (j["post_processor"].is_null()) {
+      j["post_processor"] = byte_level;
+      j["post_processor"]["trim_offsets"] = false;
+    }
+    j["decoder"] = byte_level;
+    nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
+    for (size_t id = 0; id < spec_.vocab.size(); ++id)
+      if (!spec_.vocab[id].empty()) vocab[spec_.vocab[id]] = id;
+    auto merges = nlohmann::ordered_json::array();
+    for (const auto& [a, b] : spec_.merges) merges.push_back({spec_.vocab[a], spec_.vocab[b]});
+    j["model"] = {{"type", "BPE"},
+                  {"dropout", nullptr},
+                  {"unk_token", spec_.unk_token ? nlohmann::ordered_json(*spec_.unk_token) : nullptr},
+                  {"continuing_subword_prefix", nullptr},
+                  {"end_of_word_suffix", nullptr},
+                  {"fuse_unk", spec_.fuse_unk},
+                  {"byte_fallback", false},
+                  {"ignore_merges", spec_.ignore_merges},
+                  {"vocab", vocab},
+                  {"merges", merges}};
+    return j.dump(2);
+  }
+
+ protected:
+  void encode_text(std::string_view text, std::vector<int32_t>& out) const override {
+    std::string prefixed;
+    if (spec_.add_prefix_space && text.front() != ' ') {
+      prefixed.reserve(text.size() + 1);
+      prefixed.push_back(' ');
+      prefixed.append(text);
+      text = prefixed;
+    }
+    if (!spec_.use_regex) {
+      encode_piece(text, out);
+      return;
+    }
+    std::vector<std::string_view> pieces;
+    pieces.reserve(text.size() / 4 + 4);
+    split_gpt2(text, pieces);
+    for (const auto piece : pieces) encode_piece(piece, out);
+  }
+
+  bool decode_token(size_t, int32_t id, const std::string* added, std::string& out) const override {
+    if (added) {
+      byte_level::from_symbols(*added, out);
+      return true;
+    }
+    if (id < 0 || static_cast<size_t>(id) >= spec_.vocab.size() || spec_.vocab[id].empty()) return false;
+    out += decoded_[id];
+    return true;
+  }
+
+  int64_t model_vocab_size() const override { return static_cast<int64_t>(vocab_.size()); }
+  std::optional<int32_t> model_token_to_id(const std::string& token) const override {
+    const auto it = vocab_.find(token);
+    return it == vocab_.end() ? std::nullopt : std::optional<int32_t>(it->second);
+  }
+  std::optional<std::string> model_id_to_token(int32_t id) const override {
+    if (id < 0 || static_cast<size_t>(id) >= spec_.vocab.size() || spec_.vocab[id].empty()) return std::nullopt;
+    return spec_.vocab[id];
+  }
+
+ private:
+  struct Merge {
+    int32_t rank, id;
+  };
+
+  void encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
+    const uint64_t h = hash_bytes(piece);
+    if (cache_.lookup(piece, h, out)) return;
+    const size_t before = out.size();
+    merge_word(piece, out);
+    cache_.insert(piece, h, out.data() + before, out.size() - before);
+  }
+
+  const Merge* find_merge(int32_t a, int32_t b) const {
+    const auto it = merges_.find(pair_key(a, b));
+    return it == merges_.end() ? nullptr : &it->second;
+  }
+
+  void merge_word(std::string_view piece, std::vector<int32_t>& out) const {
+    if (spec_.ignore_merges) {
+      const auto it = vocab_.find(byte_level::to_symbols(piece));
+      if (it != vocab_.end()) {
+        out.push_back(it->second);
+        return;
+      }
+    }
+    struct Sym {
+      int32_t id, prev, next;
+    };
+    std::vector<Sym> syms;
+    syms.reserve(piece.size());
+    bool last_unk = false;
+    for (const char c : piece) {
+      const int32_t id = byte_ids_[static_cast<unsigned char>(c)];
+      if (id < 0 && !unk_id_) continue;  // no symbol, no unk: dropped, as Hugging Face does
+      if (id < 0 && last_unk && spec_.fuse_unk) continue;
+      last_unk = id < 0;
+      const auto n = static_cast<int32_t>(syms.size());
+      syms.push_back({id < 0 ? *unk_id_ : id, n - 1, n + 1});
+    }
+    if (syms.empty()) return;
+    syms.back().next = -1;
+    struct Cand {
+      int32_t rank, pos, id;
+      bool operator<(const Cand& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }  // min-heap
+    };
+    std::priority_queue<Cand> heap;
+    auto consider = [&](int32_t pos) {
+      const int32_t next = syms[pos].next;
+      if (next < 0) return;
+      if (const Merge* m = find_merge(syms[pos].id, syms[next].id)) heap.push({m->rank, pos, m->id});
+    };
+    for (int32_t i = 0; i + 1 < static_cast<int32_t>(syms.size()); ++i) consider(i);
+    while (!heap.empty()) {
+      const Cand c = heap.top();
+      heap.pop();
+      Sym& s = syms[c.pos];
+      if (s.id < 0 || s.next < 0) continue;
+      const Merge* m = find_merge(s.id, syms[s.next].id);
+      if (!m || m->rank != c.rank) continue;  // stale: a neighbour changed since
+      Sym& t = syms[s.next];
+      s.id = m->id;
+      s.next = t.next;
+      t.id = -1;
+      if (s.next >= 0) syms[s.next].prev = c.pos;
+      if (s.prev >= 0) consider(s.prev);
+      consider(c.pos);
+    }
+    for (int32_t i = 0; i >= 0; i = syms[i].next) out.push_back(syms[i].id);
+  }
+
+  BpeSpec spec_;
+  std::unordered_map<std::string, int32_t> vocab_;
+  std::unordered_map<uint64_t, Merge> merges_;
+  std::array<int32_t, 256> byte_ids_{};
+  std::optional<int32_t> unk_id_;
+  std::vector<std::string> decoded_;
+  WordCache cache_;
+};
+
+}  // namespace
+
+std::unique_ptr<BaseTokenizer> make_bpe_tokenizer(BpeSpec spec, const std::string& source) {
+  return std::make_unique<BpeTokenizer>(std::move(spec), source);
+}
+
+}  // namespace ptm::data

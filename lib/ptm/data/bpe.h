@@ -1,0 +1,28 @@
+// Byte-level BPE (GPT-2): the byte-to-unicode alphabet, GPT-2 pre-tokenization, merges by rank
+// (lowest first, leftmost on ties, as Hugging Face's BPE model), a per-word cache, and
+// export as tokenizer.json.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ptm/data/tokenizer_base.h"
+
+namespace ptm::data {
+
+struct BpeSpec {
+  std::vector<std::string> vocab;                // id -> token (byte symbols); "" for an unused id
+  std::vector<std::pair<int32_t, int32_t>> merges;  // in rank order, as ids of the two parts
+  std::optional<std::string> unk_token;
+  bool fuse_unk = false;
+  bool ignore_merges = false;     // a word that is itself in the vocabulary is taken whole
+  bool add_prefix_space = false;  // ByteLevel pre-tokenizer: ' ' before text not starting with one
+  bool use_regex = true;          // ByteLevel pre-tokenizer: split with the GPT-2 pattern
+};
+
+// Throws ConfigError naming `source` when a merge's result is not in the vocabulary.
+std::unique_ptr<BaseTokenizer> make_bpe_tokenizer(BpeSpec spec, const std::string& source);
+
+}  // namespace ptm::data

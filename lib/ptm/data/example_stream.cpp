@@ -1,0 +1,43 @@
+// Epoch bookkeeping for indexable data sets.
+#include "ptm/data/example_stream.h"
+
+#include "ptm/core/errors.h"
+
+namespace ptm::data {
+
+void ExampleStream::start_epoch() {
+  std::vector<int64_t> all;
+  if (s_.train) {
+    all = epoch_permutation(count_, static_cast<uint64_t>(s_.seed), epoch_);
+  } else {
+    all.resize(count_);
+    for (int64_t i = 0; i < count_; ++i) all[i] = i;
+  }
+  order_.clear();
+  for (int64_t i = s_.rank; i < count_; i += s_.world) order_.push_back(all[i]);
+}
+
+std::optional<Batch> ExampleStream::next() {
+  if (order_.empty()) start_epoch();
+  if (order_.empty()) throw RuntimeError("data set has no examples for rank " + std::to_string(s_.rank));
+  std::vector<int64_t> index;
+  while (static_cast<int64_t>(index.size()) < s_.batch_size) {
+    if (position_ >= static_cast<int64_t>(order_.size())) {
+      if (!s_.train) break;  // evaluation: one pass, last batch may be short
+      ++epoch_;
+      position_ = 0;
+      start_epoch();
+    }
+    index.push_back(order_[position_++]);
+  }
+  if (index.empty()) return std::nullopt;
+  return gather(index);
+}
+
+void ExampleStream::load_state(const nlohmann::json& st) {
+  epoch_ = st.at("epoch").get<int64_t>();
+  position_ = st.at("position").get<int64_t>();
+  start_epoch();
+}
+
+}  // namespace ptm::data

@@ -1,0 +1,20 @@
+// Data set "idx_images": MNIST-format IDX files (Fashion-MNIST, MNIST), normalised to
+// (x/255 - mean) / std, as [B, 1, H, W] float images with int64 labels.
+#pragma once
+#include "ptm/data/dataset.h"
+
+namespace ptm::data {
+
+struct IdxImagesOptions {
+  std::string path;     // folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte
+  double mean = 0.2860; // Fashion-MNIST training-set statistics
+  double std = 0.3530;
+};
+
+// Reads one IDX file: magic 0x801 (labels) or 0x803 (images); IoError naming the file otherwise.
+torch::Tensor read_idx(const std::string& path);
+
+std::unique_ptr<BatchStream> make_idx_images(const IdxImagesOptions& o, const StreamOptions& s);
+StreamBuilder idx_images_factory(config::Section& s);
+
+}  // namespace ptm::data

@@ -1,0 +1,52 @@
+// Corpus preparation (`ptm data prepare`): text files, folders or JSONL/TSV records ->
+// tokenizer (trained or loaded) -> token shards with a train/val split -> manifest.
+//
+// Output folder:
+//   tokenizer.json        the tokenizer (HF format)
+//   train_000000.bin ...  token shards (see shard.h); documents end with the EOS token
+//   val_000000.bin ...
+//   manifest.json         sources (bytes, sha256), tokenizer hash, shard hashes, token counts
+//   prepare.yaml          the resolved recipe
+// The folder is built under a temporary name and renamed at the end: never half-written.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ptm/config/binder.h"
+#include "ptm/data/tokenizer_registry.h"
+
+namespace ptm::data {
+
+struct PrepareConfig {
+  std::vector<std::string> sources;  // files or folders (folders: every file ending in an extension)
+  std::vector<std::string> extensions{".txt", ".md", ".rst", ".jsonl", ".tsv"};
+  std::string format = "text";       // text: a file is a document | jsonl | tsv: a record is a document
+  std::string field = "text";        // the JSONL key / TSV column holding the text
+  std::string out;                   // output folder
+  double val_fraction = 0.01;
+  int64_t shard_tokens = 100'000'000;
+  int threads = 0;                   // encoding threads; 0 = all cores
+  int64_t tokenizer_train_bytes = 0; // cap on text used to train a tokenizer; 0 = all
+  std::string eos_token;             // appended after each document; default: the first special token
+  int64_t seed = 1337;               // document-level split
+  TokenizerSpec tokenizer;
+};
+
+void bind(config::Section& s, PrepareConfig& c);
+
+struct PrepareResult {
+  std::string out;
+  int64_t documents = 0, train_tokens = 0, val_tokens = 0, vocab_size = 0;
+  double seconds = 0;
+  std::string manifest_sha256;
+};
+
+// Runs the whole preparation. `resolved_yaml` is stored as prepare.yaml. Refuses an existing
+// `out` unless `overwrite` (ConfigError naming the folder).
+PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved_yaml, bool overwrite);
+
+// Files a `sources` list expands to, sorted, each checked to exist (ConfigError otherwise).
+std::vector<std::string> expand_sources(const PrepareConfig& c);
+
+}  // namespace ptm::data

@@ -1,0 +1,188 @@
+// Reading, label mapping, encoding and padding for text classification.
+#include "ptm/data/text_classification.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "ptm/core/errors.h"
+#include "ptm/core/fs_util.h"
+#include "ptm/core/log.h"
+#include "ptm/data/example_stream.h"
+#include "ptm/data/tokenizer.h"
+
+namespace ptm::data {
+
+std::vector<TextRecord> read_text_records(const std::string& path, const TextClassificationOptions& o) {
+  const std::string content = fs_util::read_file(path);
+  const bool jsonl = path.size() >= 6 && path.substr(path.size() - 6) == ".jsonl";
+  std::vector<TextRecord> out;
+  std::istringstream in(content);
+  std::string line;
+  int64_t lineno = 0;
+  std::map<std::string, int> col;
+  auto where = [&] { return path + ":" + std::to_string(lineno); };
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    TextRecord r;
+    if (jsonl) {
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(line);
+      } catch (const std::exception&) {
+        throw IoError(where() + ": not a JSON object");
+      }
+      auto field = [&](const std::string& k, bool required) -> std::string {
+        if (!j.contains(k)) {
+          if (required) throw IoError(where() + ": missing field '" + k + "'");
+          return "";
+        }
+        return j[k].is_string() ? j[k].get<std::string>() : j[k].dump();
+      };
+      r.text = field(o.text_field, true);
+      if (!o.pair_field.empty()) r.pair = field(o.pair_field, true);
+      r.label = field(o.label_field, true);
+    } else {
+      std::vector<std::string> cells;
+      std::string cell;
+      std::istringstream row(line);
+      while (std::getline(row, cell, '\t')) cells.push_back(cell);
+      if (col.empty()) {
+        for (size_t i = 0; i < cells.size(); ++i) col[cells[i]] = static_cast<int>(i);
+        for (const auto& k : {o.text_field, o.label_field, o.pair_field})
+          if (!k.empty() && !col.count(k)) throw IoError(path + ":1: no column '" + k + "' in the TSV header");
+        continue;
+      }
+      auto cell_of = [&](const std::string& k) -> std::string {
+        const int c = col.at(k);
+        if (c >= static_cast<int>(cells.size())) throw IoError(where() + ": missing column '" + k + "'");
+        return cells[c];
+      };
+      r.text = cell_of(o.text_field);
+      if (!o.pair_field.empty()) r.pair = cell_of(o.pair_field);
+      r.label = cell_of(o.label_field);
+    }
+    if (r.label.empty()) throw IoError(where() + ": empty label");
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) throw IoError("'" + path + "' holds no examples");
+  return out;
+}
+
+namespace {
+
+class TextClassification : public ExampleStream {
+ public:
+  TextClassification(const TextClassificationOptions& o, const StreamOptions& s) : ExampleStream(s), o_(o) {
+    const std::string file = s.split == "train" ? o.train : o.val;
+    if (file.empty()) throw IoError("text_classification: no file for split '" + s.split + "'");
+    const auto records = read_text_records(file, o);
+    std::vector<std::string> names = o.labels;
+    if (names.empty()) {  // sorted unique labels of the training file: same ids for every split
+      std::set<std::string> seen;
+      for (const auto& r : read_text_records(o.train, o)) seen.insert(r.label);
+      names.assign(seen.begin(), seen.end());
+    }
+    std::map<std::string, int64_t> id;
+    for (size_t i = 0; i < names.size(); ++i) id[names[i]] = static_cast<int64_t>(i);
+    tok_ = load_tokenizer(o.tokenizer);
+    EncodeOptions eo;
+    eo.max_length = o.max_length;
+    std::vector<int64_t> counts(names.size(), 0);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const auto& r = records[i];
+      const auto it = id.find(r.label);
+      if (it == id.end())
+        throw IoError(file + ": example " + std::to_string(i + 1) + " has label '" + r.label +
+                      "', not one of the labels (" + std::to_string(names.size()) + " known)");
+      enc_.push_back(encode_for_model(*tok_, r.text,
+                                      o.pair_field.empty() ? std::nullopt : std::optional<std::string_view>(r.pair), eo));
+      label_.push_back(it->second);
+      ++counts[it->second];
+    }
+    pad_id_ = tok_->pad_id();
+    names_ = names;
+    counts_ = counts;
+    set_count(static_cast<int64_t>(enc_.size()));
+  }
+
+  std::string describe() const override {
+    std::string s = "text_classification [" + s_.split + "]: " + std::to_string(enc_.size()) + " examples;";
+    for (size_t i = 0; i < names_.size(); ++i) s += " " + names_[i] + "=" + std::to_string(counts_[i]);
+    return s;
+  }
+
+ protected:
+  Batch gather(const std::vector<int64_t>& index) override {
+    int64_t T = o_.max_length;
+    if (o_.pad_to == "longest") {
+      T = 1;
+      for (auto i : index) T = std::max<int64_t>(T, static_cast<int64_t>(enc_[i].ids.size()));
+    }
+    const auto B = static_cast<int64_t>(index.size());
+    auto ids = torch::full({B, T}, pad_id_, torch::kInt64);
+    auto mask = torch::zeros({B, T}, torch::kInt64);
+    auto types = torch::zeros({B, T}, torch::kInt64);
+    auto labels = torch::empty({B}, torch::kInt64);
+    auto* pi = ids.data_ptr<int64_t>();
+    auto* pm = mask.data_ptr<int64_t>();
+    auto* pt = types.data_ptr<int64_t>();
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& e = enc_[index[b]];
+      const int64_t n = std::min<int64_t>(T, static_cast<int64_t>(e.ids.size()));
+      for (int64_t t = 0; t < n; ++t) {
+        pi[b * T + t] = e.ids[t];
+        pm[b * T + t] = 1;
+        pt[b * T + t] = t < static_cast<int64_t>(e.type_ids.size()) ? e.type_ids[t] : 0;
+      }
+      labels[b] = label_[index[b]];
+    }
+    Batch out;
+    out.input_ids = ids;
+    out.attention_mask = mask;
+    out.token_type_ids = types;
+    out.labels = labels;
+    return out;
+  }
+
+ private:
+  TextClassificationOptions o_;
+  std::unique_ptr<Tokenizer> tok_;
+  std::vector<Encoding> enc_;
+  std::vector<int64_t> label_, counts_;
+  std::vector<std::string> names_;
+  int64_t pad_id_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<BatchStream> make_text_classification(const TextClassificationOptions& o, const StreamOptions& s) {
+  auto stream = std::make_unique<TextClassification>(o, s);
+  log::info(stream->describe());
+  return stream;
+}
+
+StreamBuilder text_classification_factory(config::Section& s) {
+  TextClassificationOptions o;
+  auto must_exist = [&](const char* key, const std::string& path) {
+    if (!path.empty() && !std::filesystem::exists(path))
+      s.problem(key, "'" + path + "' does not exist" + (path.rfind("data/", 0) == 0 ? " (run scripts/get-data.sh)" : ""));
+  };
+  if (s.req("train", o.train, "training file (TSV with a header row, or JSONL)").ok()) must_exist("train", o.train);
+  if (s.opt("val", o.val, "evaluation file").ok()) must_exist("val", o.val);
+  if (s.req("tokenizer", o.tokenizer, "tokenizer.json, vocab.txt or a folder").ok()) must_exist("tokenizer", o.tokenizer);
+  s.opt("text_field", o.text_field, "column/key with the text");
+  s.opt("pair_field", o.pair_field, "column/key with the second text of a pair");
+  s.opt("label_field", o.label_field, "column/key with the label");
+  s.opt("labels", o.labels, "label names in id order (default: sorted training labels)");
+  s.opt("max_length", o.max_length, "tokens per example, specials included").min(2).max(1 << 16);
+  s.opt("pad_to", o.pad_to, "max_length | longest").one_of({"max_length", "longest"});
+  s.finish();
+  return [o](const StreamOptions& so) { return make_text_classification(o, so); };
+}
+
+}  // namespace ptm::data

@@ -1,0 +1,31 @@
+// Data set "text_classification": TSV (header row) or JSONL records with a text, an optional
+// second text (pairs) and a label. Labels map to ids through `labels:` (or sorted unique
+// values of the training file); every example is encoded once up front with the tokenizer;
+// batches are padded to max_length (fixed shapes) or to the longest example in the batch.
+#pragma once
+#include "ptm/data/dataset.h"
+
+namespace ptm::data {
+
+struct TextClassificationOptions {
+  std::string train, val;          // files per split
+  std::string tokenizer;           // tokenizer.json / vocab.txt / folder
+  std::string text_field = "text";
+  std::string pair_field;          // empty: single sentences
+  std::string label_field = "label";
+  std::vector<std::string> labels; // label names in id order; empty: sorted unique training labels
+  int64_t max_length = 128;
+  std::string pad_to = "max_length";  // max_length (fixed shapes) | longest
+};
+
+struct TextRecord {
+  std::string text, pair, label;
+};
+
+// Reads TSV or JSONL (by extension). IoError naming file:line for missing fields.
+std::vector<TextRecord> read_text_records(const std::string& path, const TextClassificationOptions& o);
+
+std::unique_ptr<BatchStream> make_text_classification(const TextClassificationOptions& o, const StreamOptions& s);
+StreamBuilder text_classification_factory(config::Section& s);
+
+}  // namespace ptm::data

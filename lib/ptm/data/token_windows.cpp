@@ -1,0 +1,109 @@
+// Data set "tokens": fixed-length windows from the shards of a prepared corpus (ptm data
+// prepare). Training draws window starts from a seeded counter (state = batches drawn);
+// evaluation walks non-overlapping windows from the start, ranks taking every world-th one.
+#include <filesystem>
+
+#include "ptm/core/errors.h"
+#include "ptm/core/fs_util.h"
+#include "ptm/data/dataset.h"
+#include "ptm/data/shard.h"
+#include "ptm/data/token_windows.h"
+
+namespace ptm::data {
+namespace {
+
+class TokenWindows : public BatchStream {
+ public:
+  TokenWindows(const TokenWindowsOptions& o, const StreamOptions& s) : o_(o), s_(s) {
+    const std::string manifest_path = o.path + "/manifest.json";
+    nlohmann::json m;
+    try {
+      m = nlohmann::json::parse(fs_util::read_file(manifest_path));
+    } catch (const nlohmann::json::exception& e) {
+      throw IoError("'" + manifest_path + "' is not valid JSON: " + e.what());
+    }
+    if (!m.contains(s.split) || !m[s.split].contains("shards"))
+      throw IoError("'" + manifest_path + "' has no split '" + s.split + "'");
+    for (const auto& sh : m[s.split]["shards"]) {
+      shards_.emplace_back(o.path + "/" + sh["file"].get<std::string>());
+      starts_.push_back(total_);
+      total_ += shards_.back().size();
+    }
+    vocab_ = m["tokenizer"]["vocab_size"].get<int64_t>();
+    if (total_ < o.seq_len + 1)
+      throw IoError("split '" + s.split + "' of '" + o.path + "' has " + std::to_string(total_) +
+                    " tokens, fewer than seq_len+1 = " + std::to_string(o.seq_len + 1));
+  }
+
+  std::optional<Batch> next() override {
+    const int64_t B = s_.batch_size, T = o_.seq_len;
+    auto buf = torch::empty({B, T + 1}, torch::kInt64);
+    int64_t* p = buf.data_ptr<int64_t>();
+    int64_t rows = 0;
+    for (; rows < B; ++rows) {
+      int64_t start;
+      if (s_.train) {
+        const uint64_t r = hash64(static_cast<uint64_t>(s_.seed), static_cast<uint64_t>(s_.rank),
+                                  static_cast<uint64_t>(cursor_ * B + rows));
+        start = static_cast<int64_t>(r % static_cast<uint64_t>(total_ - T));
+      } else {
+        const int64_t window = (cursor_ * B + rows) * s_.world + s_.rank;
+        start = window * T;
+        if (start + T + 1 > total_) break;
+      }
+      copy(start, T + 1, p + rows * (T + 1));
+    }
+    if (rows == 0) return std::nullopt;
+    ++cursor_;
+    buf = buf.narrow(0, 0, rows);
+    Batch b;
+    b.input_ids = buf.narrow(1, 0, T).contiguous();
+    b.targets = buf.narrow(1, 1, T).contiguous();
+    return b;
+  }
+
+  nlohmann::json state() const override { return {{"batches", cursor_}}; }
+  void load_state(const nlohmann::json& s) override { cursor_ = s.at("batches").get<int64_t>(); }
+  int64_t examples() const override { return total_ / o_.seq_len; }
+  std::string describe() const override {
+    return "tokens " + o_.path + " [" + s_.split + "]: " + std::to_string(total_) + " tokens in " +
+           std::to_string(shards_.size()) + " shard(s), vocab " + std::to_string(vocab_) + ", windows of " +
+           std::to_string(o_.seq_len);
+  }
+
+ private:
+  // Copies tokens [start, start+n) of the concatenated shards.
+  void copy(int64_t start, int64_t n, int64_t* out) const {
+    size_t k = std::upper_bound(starts_.begin(), starts_.end(), start) - starts_.begin() - 1;
+    while (n > 0) {
+      const int64_t off = start - starts_[k];
+      const int64_t take = std::min(n, shards_[k].size() - off);
+      shards_[k].read(off, take, out);
+      out += take; start += take; n -= take; ++k;
+    }
+  }
+
+  TokenWindowsOptions o_;
+  StreamOptions s_;
+  std::vector<ShardReader> shards_;
+  std::vector<int64_t> starts_;
+  int64_t total_ = 0, vocab_ = 0, cursor_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<BatchStream> make_token_windows(const TokenWindowsOptions& o, const StreamOptions& s) {
+  return std::make_unique<TokenWindows>(o, s);
+}
+
+StreamBuilder token_windows_factory(config::Section& s) {
+  TokenWindowsOptions o;
+  if (s.req("path", o.path, "a folder made by ptm data prepare").ok() &&
+      !std::filesystem::exists(o.path + "/manifest.json"))
+    s.problem("path", "'" + o.path + "' holds no manifest.json (make it with ptm data prepare)");
+  s.opt("seq_len", o.seq_len, "tokens per window").min(1).max(1 << 20);
+  s.finish();
+  return [o](const StreamOptions& so) { return make_token_windows(o, so); };
+}
+
+}  // namespace ptm::data

@@ -1,0 +1,247 @@
+// load_tokenizer: Hugging Face tokenizer.json (BPE with ByteLevel, WordPiece with BERT's
+// normalizer and pre-tokenizer), BERT's vocab.txt, GPT-2's vocab.json + merges.txt, or a
+// directory holding one of them.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "ptm/core/errors.h"
+#include "ptm/core/fs_util.h"
+#include "ptm/data/bpe.h"
+#include "ptm/data/tokenizer.h"
+#include "ptm/data/wordpiece.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace ptm::data {
+namespace {
+
+constexpr const char* kExpected = "expected tokenizer.json, vocab.txt (WordPiece) or vocab.json + merges.txt (BPE)";
+
+ConfigError bad(const std::string& file, const std::string& key, const std::string& message) {
+  return ConfigError(Origin{file}, key, message);
+}
+
+std::string type_of(const json& j) {
+  return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : "";
+}
+
+// id -> token from a {token: id} object.
+std::vector<std::string> vocab_by_id(const json& vocab, const std::string& file, const std::string& key) {
+  if (!vocab.is_object()) throw bad(file, key, "expected an object of token: id");
+  std::vector<std::string> out;
+  for (const auto& [token, id] : vocab.items()) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (int64_t{1} << 30))
+      throw bad(file, key + "." + token, "expected a non-negative integer id");
+    const auto i = id.get<size_t>();
+    if (out.size() <= i) out.resize(i + 1);
+    out[i] = token;
+  }
+  if (out.empty()) throw bad(file, key, "the vocabulary is empty");
+  return out;
+}
+
+std::vector<std::pair<int32_t, int32_t>> merge_ids(const std::vector<std::pair<std::string, std::string>>& merges,
+                                                   const std::vector<std::string>& vocab, const std::string& file,
+                                                   const std::string& key) {
+  std::unordered_map<std::string, int32_t> ids;
+  for (size_t i = 0; i < vocab.size(); ++i)
+    if (!vocab[i].empty()) ids.emplace(vocab[i], static_cast<int32_t>(i));
+  std::vector<std::pair<int32_t, int32_t>> out;
+  out.reserve(merges.size());
+  for (size_t i = 0; i < merges.size(); ++i) {
+    const auto a = ids.find(merges[i].first), b = ids.find(merges[i].second);
+    if (a == ids.end() || b == ids.end())
+      throw bad(file, key, "merge " + std::to_string(i) + " (\"" + merges[i].first + " " + merges[i].second +
+                               "\") uses a token that is not in the vocabulary");
+    out.emplace_back(a->second, b->second);
+  }
+  return out;
+}
+
+std::pair<std::string, std::string> split_merge(const std::string& line, const std::string& file, const std::string& where) {
+  const size_t sp = line.find(' ');
+  if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size() || line.find(' ', sp + 1) != std::string::npos)
+    throw bad(file, where, "expected a merge \"A B\" (two tokens separated by one space), got \"" + line + "\"");
+  return {line.substr(0, sp), line.substr(sp + 1)};
+}
+
+std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
+  const std::string text = fs_util::read_file(file);
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw bad(file, "", std::string("not valid JSON (expected a Hugging Face tokenizer.json): ") + e.what());
+  }
+  if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
+    throw bad(file, "model", "missing: expected a Hugging Face tokenizer.json with a \"model\" object");
+  const json& model = j["model"];
+  std::string type = type_of(model);
+  if (type.empty()) type = model.contains("merges") ? "BPE" : model.contains("max_input_chars_per_word") ? "WordPiece" : "";
+  const json null_json;
+  const json& pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : null_json;
+  const json& norm = j.contains("normalizer") ? j["normalizer"] : null_json;
+
+  std::unique_ptr<BaseTokenizer> tok;
+  if (type == "BPE") {
+    BpeSpec spec;
+    spec.vocab = vocab_by_id(model.value("vocab", json()), file, "model.vocab");
+    std::vector<std::pair<std::string, std::string>> merges;
+    const json& m = model.contains("merges") ? model["merges"] : null_json;
+    if (!m.is_array()) throw bad(file, "model.merges", "expected a list of merges");
+    for (size_t i = 0; i < m.size(); ++i) {
+      const std::string where = "model.merges[" + std::to_string(i) + "]";
+      if (m[i].is_string())
+        merges.push_back(split_merge(m[i].get<std::string>(), file, where));
+      else if (m[i].is_array() && m[i].size() == 2 && m[i][0].is_string() && m[i][1].is_string())
+        merges.emplace_back(m[i][0].get<std::string>(), m[i][1].get<std::string>());
+      else
+        throw bad(file, where, "expected \"A B\" or [\"A\", \"B\"]");
+    }
+    spec.merges = merge_ids(merges, spec.vocab, file, "model.merges");
+    if (model.contains("unk_token") && model["unk_token"].is_string()) spec.unk_token = model["unk_token"].get<std::string>();
+    spec.fuse_unk = model.value("fuse_unk", false);
+    spec.ignore_merges = model.value("ignore_merges", false);
+    if (model.value("byte_fallback", false)) throw bad(file, "model.byte_fallback", "unsupported (expected false)");
+    for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix", "dropout"})
+      if (model.contains(k) && !model[k].is_null() && !(model[k].is_string() && model[k].get<std::string>().empty()))
+        throw bad(file, std::string("model.") + k, "unsupported (expected null): ptm's BPE is GPT-2 byte-level");
+    const json* bl = &pre;
+    if (type_of(pre) == "Sequence" && pre.value("pretokenizers", json::array()).size() == 1) bl = &pre["pretokenizers"][0];
+    if (type_of(*bl) != "ByteLevel")
+      throw bad(file, "pre_tokenizer", "unsupported \"" + type_of(pre) + "\" for a BPE model (expected ByteLevel)");
+    spec.add_prefix_space = bl->value("add_prefix_space", false);
+    spec.use_regex = bl->value("use_regex", true);
+    if (!norm.is_null()) throw bad(file, "normalizer", "unsupported \"" + type_of(norm) + "\" for a byte-level BPE (expected null)");
+    tok = make_bpe_tokenizer(std::move(spec), file);
+  } else if (type == "WordPiece") {
+    WordPieceSpec spec;
+    spec.vocab = vocab_by_id(model.value("vocab", json()), file, "model.vocab");
+    spec.unk_token = model.value("unk_token", std::string("[UNK]"));
+    spec.continuing_subword_prefix = model.value("continuing_subword_prefix", std::string("##"));
+    spec.max_input_chars_per_word = model.value("max_input_chars_per_word", int64_t{100});
+    if (type_of(norm) == "BertNormalizer") {
+      auto& n = spec.normalizer;
+      n.clean_text = norm.value("clean_text", true);
+      n.handle_chinese_chars = norm.value("handle_chinese_chars", true);
+      n.lowercase = norm.value("lowercase", true);
+      n.strip_accents = norm.contains("strip_accents") && norm["strip_accents"].is_boolean()
+                            ? norm["strip_accents"].get<bool>()
+                            : n.lowercase;  // null: follows lowercase
+    } else {
+      throw bad(file, "normalizer", "unsupported \"" + (norm.is_null() ? std::string("null") : type_of(norm)) +
+                                        "\" for a WordPiece model (expected BertNormalizer)");
+    }
+    if (type_of(pre) != "BertPreTokenizer")
+      throw bad(file, "pre_tokenizer", "unsupported \"" + type_of(pre) + "\" for a WordPiece model (expected BertPreTokenizer)");
+    if (j.contains("decoder") && type_of(j["decoder"]) == "WordPiece") {
+      spec.decoder_cleanup = j["decoder"].value("cleanup", true);
+    }
+    tok = make_wordpiece_tokenizer(std::move(spec), file);
+  } else {
+    throw bad(file, "model.type", "unsupported \"" + type + "\" (expected BPE or WordPiece)");
+  }
+
+  if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
+    if (!j["added_tokens"].is_array()) throw bad(file, "added_tokens", "expected a list");
+    for (const auto& a : j["added_tokens"]) {
+      if (!a.is_object() || !a.contains("content") || !a["content"].is_string() || !a.contains("id") ||
+          !a["id"].is_number_integer())
+        throw bad(file, "added_tokens", "expected objects with \"id\" and \"content\"");
+      AddedToken t;
+      t.content = a["content"];
+      t.id = a["id"];
+      t.special = a.value("special", false);
+      t.lstrip = a.value("lstrip", false);
+      t.rstrip = a.value("rstrip", false);
+      t.single_word = a.value("single_word", false);
+      t.normalized = a.value("normalized", !t.special);
+      tok->add_token(t);
+    }
+  }
+  tok->set_post_processor(parse_post_processor(j.contains("post_processor") ? j["post_processor"] : null_json, *tok, file));
+  if (j.contains("padding") && j["padding"].is_object() && j["padding"].contains("pad_id"))
+    tok->set_pad_id(j["padding"]["pad_id"].get<int32_t>());
+  return tok;
+}
+
+std::unique_ptr<Tokenizer> from_vocab_txt(const std::string& file) {
+  const std::string text = fs_util::read_file(file);
+  WordPieceSpec spec;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    spec.vocab.push_back(line);
+    start = end + 1;
+  }
+  if (spec.vocab.empty()) throw bad(file, "", "empty vocabulary (expected one WordPiece token per line)");
+  if (std::find(spec.vocab.begin(), spec.vocab.end(), spec.unk_token) == spec.vocab.end())
+    throw bad(file, "", "no [UNK] line (expected a BERT WordPiece vocab.txt)");
+  auto tok = make_wordpiece_tokenizer(std::move(spec), file);
+  for (const char* s : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"})
+    if (auto id = tok->token_to_id(s)) tok->add_token(AddedToken{s, *id});
+  const auto cls = tok->token_to_id("[CLS]"), sep = tok->token_to_id("[SEP]");
+  if (cls && sep) tok->set_post_processor(bert_post_processor(*cls, *sep));
+  return tok;
+}
+
+std::unique_ptr<Tokenizer> from_gpt2_files(const std::string& vocab_file, const std::string& merges_file) {
+  json vocab;
+  try {
+    vocab = json::parse(fs_util::read_file(vocab_file));
+  } catch (const json::parse_error& e) {
+    throw bad(vocab_file, "", std::string("not valid JSON (expected GPT-2's vocab.json): ") + e.what());
+  }
+  BpeSpec spec;
+  spec.vocab = vocab_by_id(vocab, vocab_file, "vocab");
+  const std::string text = fs_util::read_file(merges_file);
+  std::vector<std::pair<std::string, std::string>> merges;
+  size_t start = 0, line_no = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || (line_no == 1 && line.rfind("#version", 0) == 0)) continue;
+    merges.push_back(split_merge(line, merges_file, "line " + std::to_string(line_no)));
+  }
+  spec.merges = merge_ids(merges, spec.vocab, merges_file, "merges");
+  auto tok = make_bpe_tokenizer(std::move(spec), merges_file);
+  if (auto id = tok->token_to_id("<|endoftext|>")) tok->add_token(AddedToken{"<|endoftext|>", *id});
+  return tok;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw IoError("tokenizer '" + path + "' does not exist (" + kExpected + ")");
+  if (fs::is_directory(path, ec)) {
+    const fs::path dir(path);
+    if (fs::exists(dir / "tokenizer.json")) return from_tokenizer_json((dir / "tokenizer.json").string());
+    if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt"))
+      return from_gpt2_files((dir / "vocab.json").string(), (dir / "merges.txt").string());
+    if (fs::exists(dir / "vocab.txt")) return from_vocab_txt((dir / "vocab.txt").string());
+    throw IoError("tokenizer directory '" + path + "' holds no tokenizer (" + kExpected + ")");
+  }
+  const fs::path p(path);
+  const std::string name = p.filename().string();
+  const fs::path dir = p.parent_path();
+  if (name == "merges.txt" || name == "vocab.json") {
+    const std::string vocab = (dir / "vocab.json").string(), merges = (dir / "merges.txt").string();
+    if (!fs::exists(vocab) || !fs::exists(merges))
+      throw IoError("tokenizer '" + path + "': GPT-2 BPE needs both '" + vocab + "' and '" + merges + "'");
+    return from_gpt2_files(vocab, merges);
+  }
+  if (p.extension() == ".txt") return from_vocab_txt(path);
+  if (p.extension() == ".json") return from_tokenizer_json(path);
+  throw ConfigError(Origin{path}, "", std::string("unknown tokenizer file (") + kExpected + ")");
+}
+
+}  // namespace ptm::data

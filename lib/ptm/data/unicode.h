@@ -1,0 +1,80 @@
+// Unicode helpers for the tokenizers: UTF-8 decoding, character classes, NFD and lower-casing,
+// over the generated tables in unicode_tables.cpp (scripts/gen_unicode_tables.py).
+//
+// Versions: the tables are Unicode 16.0, as Hugging Face `tokenizers` 0.23 uses for the GPT-2
+// regex (\p{L}, \p{N}, \s) and for lower-casing, so those match on every code point. Its BERT
+// normalizer takes punctuation, control and nonspacing-mark categories (and NFD) from older
+// Unicode versions; characters assigned or re-categorised since then (rare scripts, a few
+// recent punctuation marks) can tokenize differently. Unassigned code points are never
+// "control", as in `tokenizers`.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ptm::data::unicode {
+
+enum Flag : uint16_t {
+  kLetter = 1 << 0,         // L*
+  kNumber = 1 << 1,         // N*
+  kWhiteSpace = 1 << 2,     // White_Space
+  kPunctuation = 1 << 3,    // P*
+  kBertPunctuation = 1 << 4,  // P* or ASCII 33-47, 58-64, 91-96, 123-126
+  kControl = 1 << 5,        // Cc Cf Co Cs (BERT's "control", minus tab/newline/CR)
+  kNonspacingMark = 1 << 6,  // Mn
+  kCjk = 1 << 7,            // BERT's CJK ideograph ranges
+  kHasDecomposition = 1 << 8,
+  kHasLowercase = 1 << 9,
+  kCombining = 1 << 10,  // canonical combining class != 0
+};
+
+// Marks a byte that does not start a valid UTF-8 sequence (returned with length 1).
+constexpr uint32_t kInvalid = 0xFFFFFFFFu;
+constexpr uint32_t kReplacement = 0xFFFD;
+
+uint16_t flags(uint32_t cp);
+uint8_t combining_class(uint32_t cp);
+
+// Decodes the code point at s[0..n) (n >= 1) and sets `len` to its byte length. Strict UTF-8
+// (no overlong forms, surrogates or values above U+10FFFF); otherwise kInvalid with len 1.
+inline uint32_t decode_utf8(const unsigned char* s, size_t n, size_t& len) {
+  const unsigned c0 = s[0];
+  if (c0 < 0x80) {
+    len = 1;
+    return c0;
+  }
+  len = 1;
+  if (c0 < 0xC2 || c0 > 0xF4) return kInvalid;
+  if (c0 < 0xE0) {
+    if (n < 2 || (s[1] & 0xC0) != 0x80) return kInvalid;
+    len = 2;
+    return ((c0 & 0x1F) << 6) | (s[1] & 0x3F);
+  }
+  if (c0 < 0xF0) {
+    if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return kInvalid;
+    const uint32_t cp = ((c0 & 0x0F) << 12) | ((s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+    if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return kInvalid;
+    len = 3;
+    return cp;
+  }
+  if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return kInvalid;
+  const uint32_t cp = ((c0 & 0x07) << 18) | ((s[1] & 0x3F) << 12) | ((s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+  if (cp < 0x10000 || cp > 0x10FFFF) return kInvalid;
+  len = 4;
+  return cp;
+}
+
+void append_utf8(std::string& out, uint32_t cp);
+bool is_valid_utf8(const std::string& s);
+
+// Appends the full canonical decomposition of cp (not yet canonically ordered).
+void append_decomposition(uint32_t cp, std::vector<uint32_t>& out);
+// Stable-sorts each run of non-starters by combining class (the canonical ordering of NFD).
+void canonical_order(std::vector<uint32_t>& cps);
+// Appends the full lower-case mapping of cp (U+0130 gives two code points).
+void append_lowercase(uint32_t cp, std::vector<uint32_t>& out);
+
+const char* version();
+
+}  // namespace ptm::data::unicode

@@ -1,0 +1,76 @@
+// Token shards: llm.c-compatible header, uint16/uint32 by vocabulary, unsigned widening,
+// and clear errors for truncated, foreign or out-of-vocabulary input.
+#include <fstream>
+
+#include "catch.h"
+#include "helpers.h"
+#include "ptm/core/errors.h"
+#include "ptm/data/shard.h"
+
+using namespace ptm::data;
+
+TEST_CASE("uint16 shards keep ids above 32767 positive", "[unit][data]") {
+  ptm::test::TempDir d;
+  const std::vector<int32_t> ids{0, 1, 32767, 32768, 50256, 65535};
+  {
+    ShardWriter w(d.file("a.bin"), 65536);
+    w.append(ids);
+    w.close();
+  }
+  const std::string raw = ptm::test::read_text(d.file("a.bin"));
+  REQUIRE(raw.size() == 1024 + 2 * ids.size());
+  // header[0..3] little endian: magic 20240520, version 1, count, vocab
+  CHECK(static_cast<uint8_t>(raw[0]) == (20240520 & 0xff));
+  ShardReader r(d.file("a.bin"));
+  CHECK(r.size() == 6);
+  CHECK(r.token_bytes() == 2);
+  CHECK(r.vocab_size() == 65536);
+  std::vector<int64_t> out(6);
+  r.read(0, 6, out.data());
+  CHECK(out == std::vector<int64_t>{0, 1, 32767, 32768, 50256, 65535});
+}
+
+TEST_CASE("large vocabularies use uint32 tokens", "[unit][data]") {
+  ptm::test::TempDir d;
+  ShardWriter w(d.file("b.bin"), 100000);
+  w.append(std::vector<int32_t>{99999, 70000, 3});
+  w.close();
+  ShardReader r(d.file("b.bin"));
+  CHECK(r.token_bytes() == 4);
+  CHECK(r.at(0) == 99999);
+  CHECK(r.at(1) == 70000);
+}
+
+TEST_CASE("ids outside the vocabulary are refused and leave no file", "[unit][data]") {
+  ptm::test::TempDir d;
+  {
+    ShardWriter w(d.file("c.bin"), 100);
+    CHECK_THROWS_AS(w.append(std::vector<int32_t>{5, 100}), ptm::RuntimeError);
+  }
+  CHECK_FALSE(std::ifstream(d.file("c.bin")).good());
+}
+
+TEST_CASE("truncated and foreign shards are reported by name", "[unit][data]") {
+  ptm::test::TempDir d;
+  {
+    ShardWriter w(d.file("t.bin"), 1000);
+    w.append(std::vector<int32_t>{1, 2, 3, 4});
+    w.close();
+  }
+  std::string raw = ptm::test::read_text(d.file("t.bin"));
+  d.write("cut.bin", raw.substr(0, raw.size() - 1));
+  d.write("short.bin", raw.substr(0, 100));
+  d.write("foreign.bin", std::string(2048, 'x'));
+  auto message = [&](const std::string& name) {
+    try {
+      ShardReader r(d.file(name));
+    } catch (const ptm::IoError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message("cut.bin").find("cut.bin' is truncated or corrupt") != std::string::npos);
+  CHECK(message("short.bin").find("shorter than the 1024-byte header") != std::string::npos);
+  CHECK(message("foreign.bin").find("is not a token shard") != std::string::npos);
+  CHECK(message("absent.bin").find("cannot open token shard") != std::string::npos);
+}

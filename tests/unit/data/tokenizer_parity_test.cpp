@@ -1,0 +1,271 @@
+// Exact parity with Hugging Face `tokenizers` on real text: MiniLM's WordPiece and a byte-level
+// BPE trained by ptm (exported, then loaded by `tokenizers`). The reference ids come from
+// tests/golden/tokenize_reference.py, run here with the project's Python; never from ptm.
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "catch.h"
+#include "helpers.h"
+#include "ptm/data/pretokenize.h"
+#include "ptm/data/tokenizer.h"
+
+namespace fs = std::filesystem;
+using namespace ptm;
+using namespace ptm::data;
+
+namespace {
+
+std::string data_path(const std::string& rel) {
+  const std::string p = test::data_dir() + "/" + rel;
+  if (!fs::exists(p)) FAIL("missing " << p << ": run scripts/get-data.sh to fetch the test data");
+  return p;
+}
+
+std::string python() {
+  const std::string py = test::python_exe();
+  if (py.empty() || !fs::exists(py))
+    FAIL("no reference Python with `tokenizers` (PTM_PYTHON='" << py << "'): run scripts/setup.sh, then rebuild");
+  return py;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> files_under(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().filename().string()[0] != '.') files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Every k-th non-empty line, about `count` of them.
+std::vector<std::string> sample(const std::vector<std::string>& lines, size_t count) {
+  std::vector<std::string> nonempty;
+  for (const auto& l : lines)
+    if (!l.empty()) nonempty.push_back(l);
+  const size_t step = std::max<size_t>(1, nonempty.size() / count);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < nonempty.size() && out.size() < count; i += step) out.push_back(nonempty[i]);
+  return out;
+}
+
+std::vector<std::string> review_texts() {
+  const auto lines = split_lines(read_all(data_path("reviews/train.tsv")));
+  REQUIRE(!lines.empty());
+  size_t column = 0;
+  {
+    std::istringstream hs(lines[0]);
+    std::string name;
+    for (size_t i = 0; std::getline(hs, name, '\t'); ++i)
+      if (name == "text") column = i;
+  }
+  std::vector<std::string> out;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::istringstream ls(lines[i]);
+    std::string field;
+    for (size_t c = 0; std::getline(ls, field, '\t'); ++c)
+      if (c == column) out.push_back(field);
+  }
+  return out;
+}
+
+// 4,000 lines of novels, 4,000 of kernel documentation, the 4,000 training reviews, and a few
+// hand-made lines with accents, CJK, emoji, specials and odd whitespace.
+const std::vector<std::string>& real_lines() {
+  static const std::vector<std::string> lines = [] {
+    std::vector<std::string> all, austen, kernel;
+    for (const auto& f : files_under(data_path("corpus/janeausten"))) {
+      auto l = split_lines(read_all(f));
+      austen.insert(austen.end(), l.begin(), l.end());
+    }
+    for (const auto& f : files_under(data_path("corpus/linux-doc"))) {
+      auto l = split_lines(read_all(f));
+      kernel.insert(kernel.end(), l.begin(), l.end());
+    }
+    for (auto* part : {&austen, &kernel}) {
+      auto s = sample(*part, 4000);
+      all.insert(all.end(), s.begin(), s.end());
+    }
+    const auto reviews = review_texts();
+    all.insert(all.end(), reviews.begin(), reviews.end());
+    for (const char* extra : {"Na\u00efve caf\u00e9 \u00dcBER r\u00e9sum\u00e9 \u0130stanbul", "\u4e2d\u6587 mixed\u65e5\u672c\u8a9e text",
+                              "emoji \U0001F600\U0001F44D\U0001F3FD!!", "[CLS] inside [SEP] text [MASK]",
+                              "<|endoftext|>between<|endoftext|>", "tabs\tand\u00a0nbsp\u3000and  \u2028 seps",
+                              "ALL CAPS DON'T 'LL 'S", "   leading and trailing   "})
+      all.push_back(extra);
+    return all;
+  }();
+  return lines;
+}
+
+// Runs tokenize_reference.py and returns its output lines.
+std::vector<std::string> reference(const std::string& tokenizer, const std::vector<std::string>& lines,
+                                   const std::string& flags = "") {
+  const std::string py = python();
+  test::TempDir dir;
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  const std::string in = dir.write("lines.txt", text), out = dir.file("ref.txt"), err = dir.file("err.txt");
+  const std::string cmd = "TOKENIZERS_PARALLELISM=true '" + py + "' '" + test::source_dir() +
+                          "/tests/golden/tokenize_reference.py' '" + tokenizer + "' '" + in + "' '" + out + "' " +
+                          flags + " 2>'" + err + "'";
+  if (std::system(cmd.c_str()) != 0)
+    FAIL("tests/golden/tokenize_reference.py failed (run scripts/setup.sh for the Python packages):\n"
+         << read_all(err));
+  auto result = split_lines(read_all(out));
+  REQUIRE(result.size() == lines.size());
+  return result;
+}
+
+std::string join_ids(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+  return s;
+}
+
+// Compares ptm's ids with the reference line by line; reports the first differences.
+void expect_same_ids(const Tokenizer& tok, const std::vector<std::string>& lines, const std::vector<std::string>& ref) {
+  size_t differ = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string mine = join_ids(tok.encode(lines[i]));
+    if (mine == ref[i]) continue;
+    if (++differ <= 5) {
+      INFO("line " << i << ": " << lines[i]);
+      CHECK(mine == ref[i]);
+    }
+  }
+  INFO(differ << " of " << lines.size() << " lines differ");
+  CHECK(differ == 0);
+}
+
+std::unique_ptr<Tokenizer> trained_bpe() {
+  std::vector<std::string> texts;
+  for (const auto& l : split_lines(read_all(data_path("corpus/janeausten/emma.txt")))) texts.push_back(l + "\n");
+  BpeTrainOptions o;
+  o.vocab_size = 4096;
+  return train_byte_bpe(texts, o);
+}
+
+}  // namespace
+
+TEST_CASE("MiniLM WordPiece ids equal tokenizers on real lines", "[tokenizer][integration]") {
+  const std::string json = data_path("models/minilm/tokenizer.json");
+  const auto tok = load_tokenizer(json);
+  const auto& lines = real_lines();
+  REQUIRE(lines.size() >= 10000);
+  expect_same_ids(*tok, lines, reference(json, lines));
+}
+
+TEST_CASE("MiniLM model inputs and decoding equal tokenizers", "[tokenizer][integration]") {
+  const std::string json = data_path("models/minilm/tokenizer.json");
+  const auto tok = load_tokenizer(json);
+  const auto reviews = review_texts();
+  std::vector<std::string> pairs;
+  for (size_t i = 0; i + 1 < reviews.size() && pairs.size() < 1000; i += 2) pairs.push_back(reviews[i] + "\t" + reviews[i + 1]);
+  const auto ref = reference(json, pairs, "--pairs --max-length 64");
+  EncodeOptions o;
+  o.max_length = 64;
+  size_t differ = 0;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const size_t tab = pairs[i].find('\t');
+    const Encoding e = encode_for_model(*tok, std::string_view(pairs[i]).substr(0, tab),
+                                        std::string_view(pairs[i]).substr(tab + 1), o);
+    const std::string mine = join_ids(e.ids) + "|" + join_ids(e.type_ids) + "|" + join_ids(e.attention_mask);
+    if (mine != ref[i] && ++differ <= 3) CHECK(mine == ref[i]);
+  }
+  CHECK(differ == 0);
+
+  std::vector<std::string> id_lines;
+  for (size_t i = 0; i < 2000; ++i) id_lines.push_back(join_ids(encode_for_model(*tok, reviews[i], std::nullopt, {}).ids));
+  const auto decoded = reference(json, id_lines, "--decode");
+  differ = 0;
+  for (size_t i = 0; i < id_lines.size(); ++i) {
+    std::vector<int32_t> ids;
+    std::istringstream is(id_lines[i]);
+    for (int32_t v; is >> v;) ids.push_back(v);
+    const std::string expected = nlohmann::json::parse(decoded[i]).get<std::string>();
+    if (tok->decode(ids) != expected && ++differ <= 3) CHECK(tok->decode(ids) == expected);
+  }
+  CHECK(differ == 0);
+}
+
+TEST_CASE("ptm-trained byte-level BPE ids equal tokenizers on real lines", "[tokenizer][integration]") {
+  const auto tok = trained_bpe();
+  REQUIRE(tok->vocab_size() == 4096);
+  test::TempDir dir;
+  const std::string json = dir.write("tokenizer.json", tok->to_hf_json());
+  const auto& lines = real_lines();
+  REQUIRE(lines.size() >= 10000);
+  expect_same_ids(*tok, lines, reference(json, lines));
+  // And the file loads back into ptm with the same ids.
+  const auto loaded = load_tokenizer(json);
+  for (size_t i = 0; i < lines.size(); i += 97) CHECK(loaded->encode(lines[i]) == tok->encode(lines[i]));
+}
+
+TEST_CASE("byte-level BPE decode of encode is byte-exact on the whole corpus", "[tokenizer][integration]") {
+  const auto tok = trained_bpe();
+  std::vector<std::string> files = files_under(data_path("corpus"));
+  files.push_back(data_path("reviews/train.tsv"));
+  size_t bytes = 0, failures = 0;
+  for (const auto& f : files) {
+    const std::string text = read_all(f);
+    bytes += text.size();
+    if (tok->decode(tok->encode(text)) != text && ++failures <= 5) FAIL_CHECK("not lossless: " << f);
+  }
+  CHECK(bytes > 20'000'000);
+  // Invalid UTF-8: stray continuation bytes, truncated sequences, overlong forms, 0xFF.
+  std::string broken = read_all(data_path("corpus/janeausten/persuasion.txt"));
+  for (size_t i = 7; i < broken.size(); i += 1013) broken[i] = static_cast<char>(0x80 + i % 0x80);
+  broken += "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82";
+  CHECK(tok->decode(tok->encode(broken)) == broken);
+  CHECK(failures == 0);
+}
+
+TEST_CASE("GPT-2 pre-tokenizer equals tokenizers on sampled code points", "[tokenizer][integration]") {
+  std::vector<std::string> lines;
+  for (uint32_t cp = 1; cp < 0x110000; cp += 17) {
+    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == '\n') continue;
+    std::string c;
+    if (cp < 0x80) c = std::string(1, static_cast<char>(cp));
+    else if (cp < 0x800) c = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
+    else if (cp < 0x10000)
+      c = {static_cast<char>(0xE0 | (cp >> 12)), static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
+           static_cast<char>(0x80 | (cp & 0x3F))};
+    else
+      c = {static_cast<char>(0xF0 | (cp >> 18)), static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
+           static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), static_cast<char>(0x80 | (cp & 0x3F))};
+    lines.push_back("a" + c + "1 " + c + c + "x  " + c + "'s");
+  }
+  const auto ref = reference("-", lines, "--pieces");
+  size_t differ = 0;
+  std::vector<std::string_view> pieces;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    pieces.clear();
+    split_gpt2(lines[i], pieces);
+    const auto expected = nlohmann::json::parse(ref[i]).get<std::vector<std::string>>();
+    if (std::vector<std::string>(pieces.begin(), pieces.end()) != expected && ++differ <= 5)
+      FAIL_CHECK("line " << i << ": " << lines[i]);
+  }
+  CHECK(differ == 0);
+}
