@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Sets everything up, builds ptm, and runs the main job. Until `ptm pretrain` lands this is
-# the quickest real command: the environment report and a checked, fully resolved recipe.
+# Sets everything up, builds ptm, and runs the main job on the default real corpus. Until
+# `ptm pretrain` lands the main job is the data stage of pretraining: Jane Austen's novels
+# -> a byte-level BPE trained on them -> token shards + manifest, then a look at the result.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 bash "$PTM_ROOT/scripts/setup.sh"
+bash "$PTM_ROOT/scripts/get-data.sh" janeausten
 bash "$PTM_ROOT/scripts/build.sh"
+cd "$PTM_ROOT"
 ptm="$PTM_BUILD_DIR/bin/ptm"
 "$ptm" info
-"$ptm" validate --config "$PTM_ROOT/tests/fixtures/recipes/good.yaml"
-"$ptm" config --config "$PTM_ROOT/tests/fixtures/recipes/good.yaml"
+"$ptm" data prepare --config recipes/data/janeausten_bpe.yaml --overwrite
+"$ptm" data inspect data/prepared/janeausten_bpe8k --tokens 48
