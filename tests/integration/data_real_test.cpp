@@ -125,3 +125,39 @@ TEST_CASE("Fashion-MNIST loads 60000 + 10000 balanced images", "[integration][da
     if (split == "train") CHECK(std::abs(mean / (total * 784.0)) < 0.01);  // normalised with the training mean
   }
 }
+
+TEST_CASE("ptm data prepare input errors exit 2 and write nothing", "[integration][data]") {
+  ptm::test::TempDir tmp;
+  const std::string out = tmp.file("out");
+  auto r = run_ptm("data prepare --config recipes/data/janeausten_bpe.yaml prepare.sources=[data/corpus/nope] prepare.out=" + out);
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "prepare.sources: 'data/corpus/nope' does not exist (run scripts/get-data.sh)"));
+  r = run_ptm("data prepare --config tests/fixtures/recipes/good.yaml");
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "prepare: missing: ptm data prepare needs a prepare: section"));
+  tmp.write("corpus/empty.txt", "");
+  r = run_ptm("data prepare --config recipes/data/janeausten_bpe.yaml prepare.sources=[" + tmp.file("corpus") +
+              "] prepare.out=" + out);
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "the sources hold no text"));
+  CHECK_FALSE(fs::exists(out));
+  r = run_ptm("data inspect " + tmp.path());
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "manifest.json"));
+}
+
+TEST_CASE("text classification rejects labels outside the label map", "[integration][data]") {
+  require_data("models/minilm/tokenizer.json");
+  ptm::test::TempDir tmp;
+  ptm::data::TextClassificationOptions o;
+  o.train = tmp.write("train.tsv", "text\tlabel\ngood food\tgreat\nbad food\tother\n");
+  o.val = tmp.write("val.tsv", "text\tlabel\nfine\tmeh\n");
+  o.tokenizer = ptm::test::data_dir() + "/models/minilm/tokenizer.json";
+  ptm::data::StreamOptions s;
+  s.split = "val";
+  CHECK(contains(ptm::test::error_of([&] { ptm::data::make_text_classification(o, s); }),
+                 "val.tsv: example 1 has label 'meh', not one of the labels"));
+  o.val = tmp.write("val2.tsv", "text\tscore\nfine\tgreat\n");
+  CHECK(contains(ptm::test::error_of([&] { ptm::data::make_text_classification(o, s); }),
+                 "val2.tsv:1: no column 'label' in the TSV header"));
+}

@@ -169,7 +169,9 @@ void bind(config::Section& s, PrepareConfig& c) {
   c.tokenizer = parse_tokenizer(s.sub("tokenizer"));
   s.finish();
   for (size_t i = 0; i < c.sources.size(); ++i)
-    if (!fs::exists(c.sources[i])) s.problem("sources", "'" + c.sources[i] + "' does not exist");
+    if (!fs::exists(c.sources[i]))
+      s.problem("sources", "'" + c.sources[i] + "' does not exist" +
+                               (c.sources[i].rfind("data/", 0) == 0 ? " (run scripts/get-data.sh)" : ""));
 }
 
 std::vector<std::string> expand_sources(const PrepareConfig& c) {
