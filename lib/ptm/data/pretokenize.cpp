@@ -22,12 +22,15 @@ struct AsciiClasses {
     }
   }
 };
-const AsciiClasses kAscii;
+const AsciiClasses& ascii_classes() {
+  static const AsciiClasses table;  // built on first use, not at program start
+  return table;
+}
 
-inline Cls gpt2_class(const unsigned char* s, size_t n, size_t& len) {
+inline Cls gpt2_class(const AsciiClasses& ascii, const unsigned char* s, size_t n, size_t& len) {
   if (s[0] < 0x80) {
     len = 1;
-    return kAscii.v[s[0]];
+    return ascii.v[s[0]];
   }
   const uint32_t cp = unicode::decode_utf8(s, n, len);
   if (cp == unicode::kInvalid) return Cls::kOther;
@@ -42,7 +45,7 @@ inline Cls gpt2_class(const unsigned char* s, size_t n, size_t& len) {
 inline size_t contraction(const unsigned char* s, size_t n) {
   if (n < 2 || s[0] != '\'') return 0;
   const unsigned char a = s[1];
-  if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+  if (a == 's' || a == 't' || a == 'm') return 2;
   if (n >= 3 && ((a == 'r' && s[2] == 'e') || (a == 'v' && s[2] == 'e') || (a == 'l' && s[2] == 'l'))) return 3;
   return 0;
 }
@@ -52,6 +55,7 @@ inline size_t contraction(const unsigned char* s, size_t n) {
 void split_gpt2(std::string_view text, std::vector<std::string_view>& pieces) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
+  const AsciiClasses& ascii = ascii_classes();
   size_t i = 0;
   while (i < n) {
     if (const size_t m = contraction(s + i, n - i)) {
@@ -60,13 +64,13 @@ void split_gpt2(std::string_view text, std::vector<std::string_view>& pieces) {
       continue;
     }
     size_t len = 0;
-    const Cls c = gpt2_class(s + i, n - i, len);
+    const Cls c = gpt2_class(ascii, s + i, n - i, len);
     size_t j = i;  // where the run of one class starts (after an optional leading ' ')
     Cls target = c;
     if (c == Cls::kSpace) {
       if (s[i] == ' ' && i + 1 < n) {
         size_t len2 = 0;
-        const Cls c2 = gpt2_class(s + i + 1, n - i - 1, len2);
+        const Cls c2 = gpt2_class(ascii, s + i + 1, n - i - 1, len2);
         if (c2 != Cls::kSpace) {
           target = c2;
           j = i + 1;
@@ -78,7 +82,7 @@ void split_gpt2(std::string_view text, std::vector<std::string_view>& pieces) {
       j += len;
       while (j < n) {
         size_t l = 0;
-        if (gpt2_class(s + j, n - j, l) != target) break;
+        if (gpt2_class(ascii, s + j, n - j, l) != target) break;
         j += l;
       }
       pieces.emplace_back(text.data() + i, j - i);
@@ -91,7 +95,7 @@ void split_gpt2(std::string_view text, std::vector<std::string_view>& pieces) {
     j = i + len;
     while (j < n) {
       size_t l = 0;
-      if (gpt2_class(s + j, n - j, l) != Cls::kSpace) break;
+      if (gpt2_class(ascii, s + j, n - j, l) != Cls::kSpace) break;
       last = j;
       j += l;
     }
@@ -117,11 +121,14 @@ struct BertAscii {
     }
   }
 };
-const BertAscii kBertAscii;
+const BertAscii& bert_ascii() {
+  static const BertAscii table;
+  return table;
+}
 
 void bert_words_ascii(std::string_view text, const BertNormalizerOptions& o, std::string& buffer,
                       std::vector<std::pair<uint32_t, uint32_t>>& words) {
-  const auto& table = o.clean_text ? kBertAscii.clean : kBertAscii.raw;
+  const auto& table = o.clean_text ? bert_ascii().clean : bert_ascii().raw;
   uint32_t start = static_cast<uint32_t>(buffer.size());
   auto close = [&] {
     const auto end = static_cast<uint32_t>(buffer.size());
@@ -142,7 +149,7 @@ void bert_words_ascii(std::string_view text, const BertNormalizerOptions& o, std
         close();
         break;
       case Bert::kWord:
-        buffer.push_back(o.lowercase && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch);
+        buffer.push_back(o.lowercase && c >= 'A' && c < 'Z' ? static_cast<char>(c + 32) : ch);
         break;
     }
   }

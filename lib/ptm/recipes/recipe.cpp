@@ -15,6 +15,7 @@ std::vector<SectionInfo> sections() {
       {"train", "loop length, batch size, accumulation, logging/eval/checkpoint cadence, clipping, precision"},
       {"schedule", "learning-rate schedule component (ptm list schedules)"},
       {"data", "data set component (ptm list data)"},
+      {"model", "model component (ptm list models), usually a preset from configs/models/"},
       {"prepare", "corpus preparation for ptm data prepare: sources, tokenizer, split, shards"},
   };
 }
@@ -53,6 +54,7 @@ Recipe check(const config::Node& root, const std::string& default_name) {
     data::bind(s, *r.prepare);
   }
   if (root.find("data")) r.data = data::parse_dataset(top.sub("data"));
+  if (root.find("model")) r.model = models::parse_model(top.sub("model"));
   top.finish();
   ctx.throw_if_any();
   r.resolved = config::with_defaults(root, ctx);

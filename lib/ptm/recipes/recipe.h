@@ -12,6 +12,7 @@
 #include "ptm/config/run_config.h"
 #include "ptm/data/dataset.h"
 #include "ptm/data/prepare.h"
+#include "ptm/models/model.h"
 #include "ptm/optim/schedule.h"
 #include "ptm/train/train_config.h"
 
@@ -39,6 +40,7 @@ struct Recipe {
   optim::ScheduleBuilder schedule;
   std::optional<data::PrepareConfig> prepare;  // `prepare:` (ptm data prepare), when present
   data::StreamBuilder data;                    // `data:` component, when present
+  models::ModelBuilder model;                  // `model:` component, when present
 };
 
 // Load + overrides + sugar flags. Throws IoError/ConfigError.

@@ -155,7 +155,7 @@ TEST_CASE("WordPiece handles accents CJK punctuation and long words like tokeniz
   CHECK(tok->encode(std::string(101, 'x')) == Ids{1});
   CHECK(tok->encode(std::string(100, 'a')).size() == 100);
   CHECK(tok->encode(std::string(101, 'a')) == Ids{1});
-  CHECK(tok->encode(std::string("hello\0world\xef\xbf\xbd", 16)) == Ids{5, 7});
+  CHECK(tok->encode(std::string("hello\0world\xef\xbf\xbd", 14)) == Ids{5, 7});
   CHECK(tok->encode("[CLS] hello [SEP]") == Ids{2, 5, 3});
   CHECK(tok->encode("unknownword") == Ids{1});
   CHECK(tok->encode("\u0130stanbul") == Ids{20});

@@ -1,0 +1,65 @@
+// Shared model helpers: default state-dict export/import with a load report.
+#include "ptm/models/model.h"
+
+#include <map>
+#include <sstream>
+
+namespace ptm::models {
+namespace {
+
+std::string shape_str(const torch::IntArrayRef s) {
+  std::ostringstream o;
+  o << "[";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  return o.str() + "]";
+}
+
+}  // namespace
+
+std::string LoadReport::str() const {
+  std::string s;
+  for (const auto& m : missing) s += "missing from the checkpoint: " + m + "\n";
+  for (const auto& u : unexpected) s += "not in the model: " + u + "\n";
+  for (const auto& m : mismatched) s += "shape mismatch: " + m + "\n";
+  return s;
+}
+
+NamedTensors ModelImpl::hf_state_dict() const {
+  NamedTensors out;
+  for (const auto& p : named_parameters()) out.emplace_back(p.key(), p.value().detach());
+  for (const auto& b : named_buffers()) out.emplace_back(b.key(), b.value().detach());
+  return out;
+}
+
+LoadReport ModelImpl::load_hf_state_dict(const NamedTensors& tensors, bool strict) {
+  std::map<std::string, torch::Tensor> own;
+  for (const auto& p : named_parameters()) own[p.key()] = p.value();
+  for (const auto& b : named_buffers()) own[b.key()] = b.value();
+  std::map<std::string, const torch::Tensor*> given;
+  for (const auto& [k, v] : tensors) given[k] = &v;
+  LoadReport r;
+  for (const auto& [k, t] : own) {
+    const auto it = given.find(k);
+    if (it == given.end()) r.missing.push_back(k);
+    else if (it->second->sizes() != t.sizes())
+      r.mismatched.push_back(k + ": checkpoint " + shape_str(it->second->sizes()) + " vs model " + shape_str(t.sizes()));
+  }
+  for (const auto& [k, v] : given)
+    if (!own.count(k)) r.unexpected.push_back(k);
+  if (strict && !r.ok()) return r;
+  torch::NoGradGuard no_grad;
+  for (auto& [k, t] : own) {
+    const auto it = given.find(k);
+    if (it != given.end() && it->second->sizes() == t.sizes()) t.copy_(*it->second);
+  }
+  return r;
+}
+
+int64_t count_parameters(const torch::nn::Module& m, bool trainable_only) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters())
+    if (!trainable_only || p.requires_grad()) n += p.numel();
+  return n;
+}
+
+}  // namespace ptm::models

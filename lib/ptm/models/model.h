@@ -1,0 +1,78 @@
+// The model zoo's common interface (registry "models"). Every model is a LibTorch module
+// whose registered submodule names are its checkpoint format: Hugging Face names (BertModel,
+// GPT2Model, ViTModel) or torchvision names (ResNet), so weights map one to one.
+#pragma once
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ptm/config/binder.h"
+#include "ptm/core/registry.h"
+#include "ptm/data/dataset.h"
+#include "ptm/models/safetensors.h"
+
+namespace ptm::models {
+
+struct ForwardOptions {
+  bool output_hidden_states = false;  // fill ModelOutput::hidden_states
+  bool output_attentions = false;     // fill ModelOutput::attentions (explicit softmax path, for distillation)
+};
+
+struct ModelOutput {
+  torch::Tensor logits;       // head output: LM/MLM [B,T,V], sequence classes [B,C], token classes [B,T,C],
+                              // regression [B], image classes [B,C]; undefined for head "none"
+  torch::Tensor last_hidden;  // final hidden states [B,T,H] (images: [B,N,H] or pooled features)
+  torch::Tensor pooled;       // [B,H] pooler / CLS / global-average output, when the model has one
+  std::vector<torch::Tensor> hidden_states;  // embeddings output, then every layer's output
+  std::vector<torch::Tensor> attentions;     // every layer's attention probabilities [B,heads,T,T]
+};
+
+// One row of `ptm info --model`: a block's parameters and forward FLOPs per example.
+struct BlockSummary {
+  std::string name;
+  int64_t params = 0;
+  double flops = 0;  // 2 x multiply-accumulates, per example
+};
+
+// What loading a state dict found wrong; empty lists mean a perfect match.
+struct LoadReport {
+  std::vector<std::string> missing;     // model tensors absent from the checkpoint
+  std::vector<std::string> unexpected;  // checkpoint tensors the model does not have
+  std::vector<std::string> mismatched;  // "name: checkpoint [a, b] vs model [c, d]"
+  bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
+  std::string str() const;  // one line per problem
+};
+
+class ModelImpl : public torch::nn::Module {
+ public:
+  virtual ModelOutput forward(const data::Batch& batch, const ForwardOptions& options = {}) = 0;
+  virtual std::string arch() const = 0;  // "gpt", "bert", "vit", "resnet", "mlp"
+  // Analytic forward FLOPs per example for inputs of `seq_len` tokens (ignored by image models).
+  virtual double forward_flops(int64_t seq_len) const = 0;
+  virtual std::vector<BlockSummary> summary(int64_t seq_len) const = 0;
+  // config.json for export (loads with transformers' from_pretrained / torchvision).
+  virtual nlohmann::json hf_config() const = 0;
+  // The state dict in the exported naming; default: parameters and persistent buffers as named.
+  virtual NamedTensors hf_state_dict() const;
+  // Copies tensors in the exported naming into the model; maps legacy names (gamma/beta),
+  // transposes GPT-2 Conv1D weights, etc. Nothing is copied unless the report is ok() or
+  // `strict` is false (then matching tensors are copied and the rest reported).
+  virtual LoadReport load_hf_state_dict(const NamedTensors& tensors, bool strict = true);
+};
+
+int64_t count_parameters(const torch::nn::Module& m, bool trainable_only = false);
+
+using ModelBuilder = std::function<std::shared_ptr<ModelImpl>()>;
+using ModelFactory = std::function<ModelBuilder(config::Section&)>;
+
+Registry<ModelFactory>& model_registry();
+
+// Reads a `model:` section (type required). Null builder + recorded problems on error.
+ModelBuilder parse_model(config::Section s);
+
+}  // namespace ptm::models

@@ -1,0 +1,7 @@
+# Model zoo sources (compiled into the torch library `ptm`). Paths relative to lib/.
+set(PTM_MODELS_SOURCES
+  ptm/models/safetensors.cpp
+  ptm/models/model.cpp
+  ptm/models/models_register.cpp
+  ptm/models/zoo.cpp
+)

@@ -1,0 +1,4 @@
+# Model zoo test sources. Paths relative to tests/.
+set(PTM_MODELS_TEST_SOURCES
+  unit/models/safetensors_test.cpp
+)
