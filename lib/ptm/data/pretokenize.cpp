@@ -45,7 +45,7 @@ inline Cls gpt2_class(const AsciiClasses& ascii, const unsigned char* s, size_t 
 inline size_t contraction(const unsigned char* s, size_t n) {
   if (n < 2 || s[0] != '\'') return 0;
   const unsigned char a = s[1];
-  if (a == 's' || a == 't' || a == 'm') return 2;
+  if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
   if (n >= 3 && ((a == 'r' && s[2] == 'e') || (a == 'v' && s[2] == 'e') || (a == 'l' && s[2] == 'l'))) return 3;
   return 0;
 }
@@ -149,7 +149,7 @@ void bert_words_ascii(std::string_view text, const BertNormalizerOptions& o, std
         close();
         break;
       case Bert::kWord:
-        buffer.push_back(o.lowercase && c >= 'A' && c < 'Z' ? static_cast<char>(c + 32) : ch);
+        buffer.push_back(o.lowercase && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch);
         break;
     }
   }

@@ -4,4 +4,5 @@ set(PTM_MODELS_SOURCES
   ptm/models/model.cpp
   ptm/models/models_register.cpp
   ptm/models/zoo.cpp
+  ptm/models/model_summary.cpp
 )
