@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace ptm::cli {
 
@@ -15,5 +17,6 @@ void add_list(CLI::App& app, Action& action);
 void add_validate(CLI::App& app, Action& action);
 void add_config(CLI::App& app, Action& action);
 void add_data(CLI::App& app, Action& action);
+void add_pretrain(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 
 }  // namespace ptm::cli

@@ -46,10 +46,14 @@ int main(int argc, char** argv) {
     std::string spec, save;
     int repeat = 1;
     for (size_t i = 0; i < args.size(); ++i) {
-      if (args[i] == "--repeat" && i + 1 < args.size()) repeat = std::stoi(args[++i]);
-      else if (args[i] == "--save-trained" && i + 1 < args.size()) save = args[++i];
-      else if (spec.empty()) spec = args[i];
-      else files.push_back(args[i]);
+      if (args[i] == "--repeat" && i + 1 < args.size())
+        repeat = std::stoi(args[++i]);
+      else if (args[i] == "--save-trained" && i + 1 < args.size())
+        save = args[++i];
+      else if (spec.empty())
+        spec = args[i];
+      else
+        files.push_back(args[i]);
     }
     if (spec.empty() || files.empty()) {
       std::cerr << "usage: ptm_tokenizer_bench TOKENIZER|train:VOCAB:TEXT FILE... [--repeat N] [--save-trained PATH]\n";

@@ -13,7 +13,7 @@
 namespace ptm::data {
 
 struct BpeSpec {
-  std::vector<std::string> vocab;                // id -> token (byte symbols); "" for an unused id
+  std::vector<std::string> vocab;                   // id -> token (byte symbols); "" for an unused id
   std::vector<std::pair<int32_t, int32_t>> merges;  // in rank order, as ids of the two parts
   std::optional<std::string> unk_token;
   bool fuse_unk = false;

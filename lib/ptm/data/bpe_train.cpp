@@ -28,7 +28,8 @@ struct Candidate {
 
 std::unique_ptr<Tokenizer> train_byte_bpe(const std::vector<std::string>& texts, const BpeTrainOptions& options) {
   if (options.vocab_size <= 0)
-    throw ConfigError(Origin{"bpe training"}, "vocab_size", "must be positive, got " + std::to_string(options.vocab_size));
+    throw ConfigError(Origin{"bpe training"}, "vocab_size",
+                      "must be positive, got " + std::to_string(options.vocab_size));
 
   // 1. Vocabulary start: the specials, then the 256 byte symbols in code point order (as HF).
   std::vector<std::string> vocab;
@@ -42,8 +43,9 @@ std::unique_ptr<Tokenizer> train_byte_bpe(const std::vector<std::string>& texts,
   }
   std::vector<int> bytes_by_cp(256);
   for (int b = 0; b < 256; ++b) bytes_by_cp[b] = b;
-  std::sort(bytes_by_cp.begin(), bytes_by_cp.end(),
-            [](int x, int y) { return byte_level::byte_to_cp(static_cast<uint8_t>(x)) < byte_level::byte_to_cp(static_cast<uint8_t>(y)); });
+  std::sort(bytes_by_cp.begin(), bytes_by_cp.end(), [](int x, int y) {
+    return byte_level::byte_to_cp(static_cast<uint8_t>(x)) < byte_level::byte_to_cp(static_cast<uint8_t>(y));
+  });
   std::array<int32_t, 256> byte_id{};
   for (const int b : bytes_by_cp) {
     const std::string& sym = byte_level::byte_symbols()[b];

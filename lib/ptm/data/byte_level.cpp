@@ -72,13 +72,21 @@ class ByteTokenizer final : public BaseTokenizer {
   std::string to_hf_json() const override {
     // A BPE without merges over the 256 byte symbols, the whole text as one piece.
     auto j = hf_json_base();
-    j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}};
+    j["pre_tokenizer"] = {
+        {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}};
     j["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}};
     nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
     for (int b = 0; b < 256; ++b) vocab[byte_level::byte_symbols()[b]] = b;
-    j["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
-                  {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false},
-                  {"ignore_merges", false}, {"vocab", vocab}, {"merges", nlohmann::ordered_json::array()}};
+    j["model"] = {{"type", "BPE"},
+                  {"dropout", nullptr},
+                  {"unk_token", nullptr},
+                  {"continuing_subword_prefix", nullptr},
+                  {"end_of_word_suffix", nullptr},
+                  {"fuse_unk", false},
+                  {"byte_fallback", false},
+                  {"ignore_merges", false},
+                  {"vocab", vocab},
+                  {"merges", nlohmann::ordered_json::array()}};
     return j.dump(2);
   }
 

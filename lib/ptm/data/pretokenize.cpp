@@ -15,8 +15,8 @@ struct AsciiClasses {
   AsciiClasses() {
     for (uint32_t c = 0; c < 128; ++c) {
       const uint16_t f = unicode::flags(c);
-      v[c] = (f & unicode::kLetter) ? Cls::kLetter
-             : (f & unicode::kNumber) ? Cls::kNumber
+      v[c] = (f & unicode::kLetter)       ? Cls::kLetter
+             : (f & unicode::kNumber)     ? Cls::kNumber
              : (f & unicode::kWhiteSpace) ? Cls::kSpace
                                           : Cls::kOther;
     }

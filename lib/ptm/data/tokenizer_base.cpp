@@ -72,8 +72,7 @@ const AddedToken* AddedVocab::by_content(const std::string& content) const {
   return it == by_content_.end() ? nullptr : &tokens_[it->second];
 }
 
-const AddedToken* AddedVocab::match_at(std::string_view text, size_t i, size_t done, size_t& begin,
-                                       size_t& end) const {
+const AddedToken* AddedVocab::match_at(std::string_view text, size_t i, size_t done, size_t& begin, size_t& end) const {
   for (const size_t k : candidates_[static_cast<unsigned char>(text[i])]) {
     const AddedToken& t = tokens_[k];
     if (text.compare(i, t.content.size(), t.content) != 0) continue;
@@ -139,8 +138,9 @@ std::optional<int32_t> BaseTokenizer::token_to_id(const std::string& token) cons
 std::string BaseTokenizer::id_to_token(int32_t id) const {
   if (const AddedToken* a = added_.by_id(id)) return a->content;
   auto t = model_id_to_token(id);
-  if (!t) throw RuntimeError("token id " + std::to_string(id) + " is outside the vocabulary (size " +
-                             std::to_string(vocab_size()) + ")");
+  if (!t)
+    throw RuntimeError("token id " + std::to_string(id) + " is outside the vocabulary (size " +
+                       std::to_string(vocab_size()) + ")");
   return *t;
 }
 
@@ -199,8 +199,11 @@ PostProcessor bert_post_processor(int32_t cls, int32_t sep) {
   using K = TemplatePiece::Kind;
   PostProcessor p;
   p.single = {{K::kSpecial, {cls}, 0}, {K::kSequenceA, {}, 0}, {K::kSpecial, {sep}, 0}};
-  p.pair = {{K::kSpecial, {cls}, 0}, {K::kSequenceA, {}, 0}, {K::kSpecial, {sep}, 0},
-            {K::kSequenceB, {}, 1}, {K::kSpecial, {sep}, 1}};
+  p.pair = {{K::kSpecial, {cls}, 0},
+            {K::kSequenceA, {}, 0},
+            {K::kSpecial, {sep}, 0},
+            {K::kSequenceB, {}, 1},
+            {K::kSpecial, {sep}, 1}};
   return p;
 }
 
@@ -260,11 +263,16 @@ PostProcessor parse_post_processor(const nlohmann::json& j, const BaseTokenizer&
     if (type == "BertProcessing") return bert_post_processor(cls_id, sep_id);
     PostProcessor p;
     p.single = {{K::kSpecial, {cls_id}, 0}, {K::kSequenceA, {}, 0}, {K::kSpecial, {sep_id}, 0}};
-    p.pair = {{K::kSpecial, {cls_id}, 0}, {K::kSequenceA, {}, 0}, {K::kSpecial, {sep_id, sep_id}, 0},
-              {K::kSequenceB, {}, 0}, {K::kSpecial, {sep_id}, 0}};
+    p.pair = {{K::kSpecial, {cls_id}, 0},
+              {K::kSequenceA, {}, 0},
+              {K::kSpecial, {sep_id, sep_id}, 0},
+              {K::kSequenceB, {}, 0},
+              {K::kSpecial, {sep_id}, 0}};
     return p;
   }
-  if (type != "TemplateProcessing") throw fail("unsupported type \"" + type + "\" (expected TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel or null)");
+  if (type != "TemplateProcessing")
+    throw fail("unsupported type \"" + type +
+               "\" (expected TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel or null)");
   const auto& specials = j.value("special_tokens", nlohmann::json::object());
   auto pieces = [&](const char* key) {
     std::vector<TemplatePiece> out;

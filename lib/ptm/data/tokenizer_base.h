@@ -37,7 +37,8 @@ class AddedVocab {
     size_t done = 0, i = 0;
     while (i < text.size()) {
       size_t begin = 0, end = 0;
-      const AddedToken* t = first_byte_[static_cast<unsigned char>(text[i])] ? match_at(text, i, done, begin, end) : nullptr;
+      const AddedToken* t =
+          first_byte_[static_cast<unsigned char>(text[i])] ? match_at(text, i, done, begin, end) : nullptr;
       if (!t) {
         ++i;
         continue;

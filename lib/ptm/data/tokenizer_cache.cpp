@@ -80,8 +80,7 @@ struct WordCache::Shard {
   }
 };
 
-WordCache::WordCache(size_t max_entries)
-    : shards_(new Shard[kShards]), max_per_shard_(max_entries / kShards + 1) {}
+WordCache::WordCache(size_t max_entries) : shards_(new Shard[kShards]), max_per_shard_(max_entries / kShards + 1) {}
 
 WordCache::~WordCache() = default;
 

@@ -47,9 +47,12 @@ Encoding build(const Tokenizer& tok, std::string_view text, std::optional<std::s
   Encoding e;
   for (const TemplatePiece& p : pair ? post.pair : post.single) {
     const std::vector<int32_t>* part = &p.ids;
-    if (p.kind == TemplatePiece::Kind::kSequenceA) part = &a;
-    else if (p.kind == TemplatePiece::Kind::kSequenceB) part = &b;
-    else if (!options.add_special_tokens) continue;
+    if (p.kind == TemplatePiece::Kind::kSequenceA)
+      part = &a;
+    else if (p.kind == TemplatePiece::Kind::kSequenceB)
+      part = &b;
+    else if (!options.add_special_tokens)
+      continue;
     e.ids.insert(e.ids.end(), part->begin(), part->end());
     e.type_ids.insert(e.type_ids.end(), part->size(), p.type_id);
   }

@@ -52,14 +52,16 @@ std::vector<std::pair<int32_t, int32_t>> merge_ids(const std::vector<std::pair<s
   for (size_t i = 0; i < merges.size(); ++i) {
     const auto a = ids.find(merges[i].first), b = ids.find(merges[i].second);
     if (a == ids.end() || b == ids.end())
-      throw bad(file, key, "merge " + std::to_string(i) + " (\"" + merges[i].first + " " + merges[i].second +
-                               "\") uses a token that is not in the vocabulary");
+      throw bad(file, key,
+                "merge " + std::to_string(i) + " (\"" + merges[i].first + " " + merges[i].second +
+                    "\") uses a token that is not in the vocabulary");
     out.emplace_back(a->second, b->second);
   }
   return out;
 }
 
-std::pair<std::string, std::string> split_merge(const std::string& line, const std::string& file, const std::string& where) {
+std::pair<std::string, std::string> split_merge(const std::string& line, const std::string& file,
+                                                const std::string& where) {
   const size_t sp = line.find(' ');
   if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size() || line.find(' ', sp + 1) != std::string::npos)
     throw bad(file, where, "expected a merge \"A B\" (two tokens separated by one space), got \"" + line + "\"");
@@ -78,7 +80,8 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
     throw bad(file, "model", "missing: expected a Hugging Face tokenizer.json with a \"model\" object");
   const json& model = j["model"];
   std::string type = type_of(model);
-  if (type.empty()) type = model.contains("merges") ? "BPE" : model.contains("max_input_chars_per_word") ? "WordPiece" : "";
+  if (type.empty())
+    type = model.contains("merges") ? "BPE" : model.contains("max_input_chars_per_word") ? "WordPiece" : "";
   const json null_json;
   const json& pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : null_json;
   const json& norm = j.contains("normalizer") ? j["normalizer"] : null_json;
@@ -100,7 +103,8 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
         throw bad(file, where, "expected \"A B\" or [\"A\", \"B\"]");
     }
     spec.merges = merge_ids(merges, spec.vocab, file, "model.merges");
-    if (model.contains("unk_token") && model["unk_token"].is_string()) spec.unk_token = model["unk_token"].get<std::string>();
+    if (model.contains("unk_token") && model["unk_token"].is_string())
+      spec.unk_token = model["unk_token"].get<std::string>();
     spec.fuse_unk = model.value("fuse_unk", false);
     spec.ignore_merges = model.value("ignore_merges", false);
     if (model.value("byte_fallback", false)) throw bad(file, "model.byte_fallback", "unsupported (expected false)");
@@ -108,12 +112,14 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
       if (model.contains(k) && !model[k].is_null() && !(model[k].is_string() && model[k].get<std::string>().empty()))
         throw bad(file, std::string("model.") + k, "unsupported (expected null): ptm's BPE is GPT-2 byte-level");
     const json* bl = &pre;
-    if (type_of(pre) == "Sequence" && pre.value("pretokenizers", json::array()).size() == 1) bl = &pre["pretokenizers"][0];
+    if (type_of(pre) == "Sequence" && pre.value("pretokenizers", json::array()).size() == 1)
+      bl = &pre["pretokenizers"][0];
     if (type_of(*bl) != "ByteLevel")
       throw bad(file, "pre_tokenizer", "unsupported \"" + type_of(pre) + "\" for a BPE model (expected ByteLevel)");
     spec.add_prefix_space = bl->value("add_prefix_space", false);
     spec.use_regex = bl->value("use_regex", true);
-    if (!norm.is_null()) throw bad(file, "normalizer", "unsupported \"" + type_of(norm) + "\" for a byte-level BPE (expected null)");
+    if (!norm.is_null())
+      throw bad(file, "normalizer", "unsupported \"" + type_of(norm) + "\" for a byte-level BPE (expected null)");
     tok = make_bpe_tokenizer(std::move(spec), file);
   } else if (type == "WordPiece") {
     WordPieceSpec spec;
@@ -130,11 +136,13 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
                             ? norm["strip_accents"].get<bool>()
                             : n.lowercase;  // null: follows lowercase
     } else {
-      throw bad(file, "normalizer", "unsupported \"" + (norm.is_null() ? std::string("null") : type_of(norm)) +
-                                        "\" for a WordPiece model (expected BertNormalizer)");
+      throw bad(file, "normalizer",
+                "unsupported \"" + (norm.is_null() ? std::string("null") : type_of(norm)) +
+                    "\" for a WordPiece model (expected BertNormalizer)");
     }
     if (type_of(pre) != "BertPreTokenizer")
-      throw bad(file, "pre_tokenizer", "unsupported \"" + type_of(pre) + "\" for a WordPiece model (expected BertPreTokenizer)");
+      throw bad(file, "pre_tokenizer",
+                "unsupported \"" + type_of(pre) + "\" for a WordPiece model (expected BertPreTokenizer)");
     if (j.contains("decoder") && type_of(j["decoder"]) == "WordPiece") {
       spec.decoder_cleanup = j["decoder"].value("cleanup", true);
     }
@@ -160,7 +168,8 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
       tok->add_token(t);
     }
   }
-  tok->set_post_processor(parse_post_processor(j.contains("post_processor") ? j["post_processor"] : null_json, *tok, file));
+  tok->set_post_processor(
+      parse_post_processor(j.contains("post_processor") ? j["post_processor"] : null_json, *tok, file));
   if (j.contains("padding") && j["padding"].is_object() && j["padding"].contains("pad_id"))
     tok->set_pad_id(j["padding"]["pad_id"].get<int32_t>());
   return tok;

@@ -16,14 +16,14 @@
 namespace ptm::data::unicode {
 
 enum Flag : uint16_t {
-  kLetter = 1 << 0,         // L*
-  kNumber = 1 << 1,         // N*
-  kWhiteSpace = 1 << 2,     // White_Space
-  kPunctuation = 1 << 3,    // P*
+  kLetter = 1 << 0,           // L*
+  kNumber = 1 << 1,           // N*
+  kWhiteSpace = 1 << 2,       // White_Space
+  kPunctuation = 1 << 3,      // P*
   kBertPunctuation = 1 << 4,  // P* or ASCII 33-47, 58-64, 91-96, 123-126
-  kControl = 1 << 5,        // Cc Cf Co Cs (BERT's "control", minus tab/newline/CR)
-  kNonspacingMark = 1 << 6,  // Mn
-  kCjk = 1 << 7,            // BERT's CJK ideograph ranges
+  kControl = 1 << 5,          // Cc Cf Co Cs (BERT's "control", minus tab/newline/CR)
+  kNonspacingMark = 1 << 6,   // Mn
+  kCjk = 1 << 7,              // BERT's CJK ideograph ranges
   kHasDecomposition = 1 << 8,
   kHasLowercase = 1 << 9,
   kCombining = 1 << 10,  // canonical combining class != 0

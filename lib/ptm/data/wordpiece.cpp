@@ -44,7 +44,8 @@ class WordPieceTokenizer final : public BaseTokenizer {
                        {"strip_accents", n.strip_accents},
                        {"lowercase", n.lowercase}};
     j["pre_tokenizer"] = {{"type", "BertPreTokenizer"}};
-    j["decoder"] = {{"type", "WordPiece"}, {"prefix", spec_.continuing_subword_prefix}, {"cleanup", spec_.decoder_cleanup}};
+    j["decoder"] = {
+        {"type", "WordPiece"}, {"prefix", spec_.continuing_subword_prefix}, {"cleanup", spec_.decoder_cleanup}};
     nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
     for (size_t id = 0; id < spec_.vocab.size(); ++id)
       if (!spec_.vocab[id].empty()) vocab[spec_.vocab[id]] = id;

@@ -4,5 +4,9 @@ set(PTM_MODELS_SOURCES
   ptm/models/model.cpp
   ptm/models/models_register.cpp
   ptm/models/zoo.cpp
+  ptm/models/gpt.cpp
+  ptm/models/gpt_block.cpp
+  ptm/models/gpt_hf.cpp
   ptm/models/model_summary.cpp
+  ptm/models/mlp.cpp
 )

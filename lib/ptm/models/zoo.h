@@ -6,5 +6,7 @@ namespace ptm::models {
 
 // Adds every architecture to the registry (zoo.cpp).
 void register_zoo(Registry<ModelFactory>& r);
+void register_gpt(Registry<ModelFactory>& r);  // gpt_hf.cpp
+void register_bert(Registry<ModelFactory>& r);  // bert.cpp
 
 }  // namespace ptm::models

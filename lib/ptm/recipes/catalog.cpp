@@ -4,6 +4,7 @@
 #include "ptm/data/dataset.h"
 #include "ptm/data/tokenizer_registry.h"
 #include "ptm/models/model.h"
+#include "ptm/objectives/objective.h"
 #include "ptm/optim/schedule.h"
 #include "ptm/recipes/recipe.h"
 
@@ -26,6 +27,7 @@ std::vector<CatalogArea> catalog() {
   areas.push_back(secs);
   areas.push_back(from_registry("schedules", "learning-rate schedules (schedule.type)", optim::schedules()));
   areas.push_back(from_registry("data", "data sets (data.type)", data::datasets()));
+  areas.push_back(from_registry("objectives", "training objectives (objective.type)", objectives::objectives()));
   areas.push_back(from_registry("models", "model architectures (model.type)", models::model_registry()));
   areas.push_back(from_registry("tokenizers", "tokenizers (prepare.tokenizer.type)", data::tokenizers()));
   return areas;

@@ -14,6 +14,8 @@ std::vector<SectionInfo> sections() {
       {"run", "run directory, device, seed, threads, log level"},
       {"train", "loop length, batch size, accumulation, logging/eval/checkpoint cadence, clipping, precision"},
       {"schedule", "learning-rate schedule component (ptm list schedules)"},
+      {"optimizer", "adamw (fused) or sgd: lr, weight decay and its exemptions, betas, momentum"},
+      {"objective", "training objective component (ptm list objectives); the subcommand picks a default"},
       {"data", "data set component (ptm list data)"},
       {"model", "model component (ptm list models), usually a preset from configs/models/"},
       {"prepare", "corpus preparation for ptm data prepare: sources, tokenizer, split, shards"},
@@ -47,6 +49,11 @@ Recipe check(const config::Node& root, const std::string& default_name) {
     train::bind(s, r.train);
   }
   r.schedule = optim::parse_schedule(top.sub("schedule"));
+  {
+    config::Section s = top.sub("optimizer");
+    optim::bind(s, r.optimizer);
+  }
+  if (root.find("objective")) r.objective = objectives::parse_objective(top.sub("objective"), "");
   // Optional sections: bound only when the recipe has them.
   if (root.find("prepare")) {
     config::Section s = top.sub("prepare");

@@ -13,6 +13,8 @@
 #include "ptm/data/dataset.h"
 #include "ptm/data/prepare.h"
 #include "ptm/models/model.h"
+#include "ptm/objectives/objective.h"
+#include "ptm/optim/optimizer.h"
 #include "ptm/optim/schedule.h"
 #include "ptm/train/train_config.h"
 
@@ -38,6 +40,8 @@ struct Recipe {
   config::RunConfig run;
   train::TrainConfig train;
   optim::ScheduleBuilder schedule;
+  optim::OptimizerConfig optimizer;
+  objectives::ObjectiveBuilder objective;      // `objective:` component, when present
   std::optional<data::PrepareConfig> prepare;  // `prepare:` (ptm data prepare), when present
   data::StreamBuilder data;                    // `data:` component, when present
   models::ModelBuilder model;                  // `model:` component, when present

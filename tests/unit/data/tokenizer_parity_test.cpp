@@ -109,10 +109,11 @@ const std::vector<std::string>& real_lines() {
     }
     const auto reviews = review_texts();
     all.insert(all.end(), reviews.begin(), reviews.end());
-    for (const char* extra : {"Na\u00efve caf\u00e9 \u00dcBER r\u00e9sum\u00e9 \u0130stanbul", "\u4e2d\u6587 mixed\u65e5\u672c\u8a9e text",
-                              "emoji \U0001F600\U0001F44D\U0001F3FD!!", "[CLS] inside [SEP] text [MASK]",
-                              "<|endoftext|>between<|endoftext|>", "tabs\tand\u00a0nbsp\u3000and  \u2028 seps",
-                              "ALL CAPS DON'T 'LL 'S", "   leading and trailing   "})
+    for (const char* extra :
+         {"Na\u00efve caf\u00e9 \u00dcBER r\u00e9sum\u00e9 \u0130stanbul", "\u4e2d\u6587 mixed\u65e5\u672c\u8a9e text",
+          "emoji \U0001F600\U0001F44D\U0001F3FD!!", "[CLS] inside [SEP] text [MASK]",
+          "<|endoftext|>between<|endoftext|>", "tabs\tand\u00a0nbsp\u3000and  \u2028 seps", "ALL CAPS DON'T 'LL 'S",
+          "   leading and trailing   "})
       all.push_back(extra);
     return all;
   }();
@@ -182,7 +183,8 @@ TEST_CASE("MiniLM model inputs and decoding equal tokenizers", "[tokenizer][inte
   const auto tok = load_tokenizer(json);
   const auto reviews = review_texts();
   std::vector<std::string> pairs;
-  for (size_t i = 0; i + 1 < reviews.size() && pairs.size() < 1000; i += 2) pairs.push_back(reviews[i] + "\t" + reviews[i + 1]);
+  for (size_t i = 0; i + 1 < reviews.size() && pairs.size() < 1000; i += 2)
+    pairs.push_back(reviews[i] + "\t" + reviews[i + 1]);
   const auto ref = reference(json, pairs, "--pairs --max-length 64");
   EncodeOptions o;
   o.max_length = 64;
@@ -197,7 +199,8 @@ TEST_CASE("MiniLM model inputs and decoding equal tokenizers", "[tokenizer][inte
   CHECK(differ == 0);
 
   std::vector<std::string> id_lines;
-  for (size_t i = 0; i < 2000; ++i) id_lines.push_back(join_ids(encode_for_model(*tok, reviews[i], std::nullopt, {}).ids));
+  for (size_t i = 0; i < 2000; ++i)
+    id_lines.push_back(join_ids(encode_for_model(*tok, reviews[i], std::nullopt, {}).ids));
   const auto decoded = reference(json, id_lines, "--decode");
   differ = 0;
   for (size_t i = 0; i < id_lines.size(); ++i) {
@@ -221,6 +224,31 @@ TEST_CASE("ptm-trained byte-level BPE ids equal tokenizers on real lines", "[tok
   // And the file loads back into ptm with the same ids.
   const auto loaded = load_tokenizer(json);
   for (size_t i = 0; i < lines.size(); i += 97) CHECK(loaded->encode(lines[i]) == tok->encode(lines[i]));
+}
+
+TEST_CASE("BPE training makes the vocabulary and merges of tokenizers' BpeTrainer", "[tokenizer][integration]") {
+  const std::string emma = data_path("corpus/janeausten/emma.txt");
+  const auto tok = trained_bpe();
+  test::TempDir dir;
+  const std::string ref = dir.file("hf.json"), err = dir.file("err.txt");
+  const std::string cmd = "'" + python() + "' '" + test::source_dir() +
+                          "/tests/golden/tokenizer_train_reference.py' '" + emma + "' 4096 2 '" + ref +
+                          "' '<|endoftext|>' 2>'" + err + "'";
+  if (std::system(cmd.c_str()) != 0) FAIL("tests/golden/tokenizer_train_reference.py failed:\n" << read_all(err));
+  const auto hf = nlohmann::json::parse(read_all(ref))["model"];
+  const auto mine = nlohmann::json::parse(tok->to_hf_json())["model"];
+  CHECK(hf["vocab"] == mine["vocab"]);
+  REQUIRE(hf["merges"].size() == mine["merges"].size());
+  size_t differ = 0;
+  for (size_t i = 0; i < hf["merges"].size(); ++i) {
+    auto m = hf["merges"][i];
+    if (m.is_string()) {  // older "A B" form
+      const std::string s = m;
+      m = nlohmann::json::array({s.substr(0, s.find(' ')), s.substr(s.find(' ') + 1)});
+    }
+    if (m != mine["merges"][i] && ++differ <= 3) CHECK(m == mine["merges"][i]);
+  }
+  CHECK(differ == 0);
 }
 
 TEST_CASE("byte-level BPE decode of encode is byte-exact on the whole corpus", "[tokenizer][integration]") {
@@ -247,8 +275,10 @@ TEST_CASE("GPT-2 pre-tokenizer equals tokenizers on sampled code points", "[toke
   for (uint32_t cp = 1; cp < 0x110000; cp += 17) {
     if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == '\n') continue;
     std::string c;
-    if (cp < 0x80) c = std::string(1, static_cast<char>(cp));
-    else if (cp < 0x800) c = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
+    if (cp < 0x80)
+      c = std::string(1, static_cast<char>(cp));
+    else if (cp < 0x800)
+      c = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
     else if (cp < 0x10000)
       c = {static_cast<char>(0xE0 | (cp >> 12)), static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
            static_cast<char>(0x80 | (cp & 0x3F))};

@@ -80,7 +80,9 @@ TEST_CASE("byte tokenizer maps bytes to ids and keeps specials", "[unit][tokeniz
   CHECK(tok->kind() == "bytes");
   CHECK(tok->vocab_size() == 258);
   CHECK(tok->encode("A\xff<|endoftext|>b") == Ids{65, 255, 256, 98});
-  CHECK(tok->decode({65, 255, 256, 98}) == "A\xff" "b");
+  CHECK(tok->decode({65, 255, 256, 98}) ==
+        "A\xff"
+        "b");
   CHECK(tok->decode({65, 256, 98}, false) == "A<|endoftext|>b");
   CHECK(tok->token_to_id("<pad>") == 257);
   CHECK(tok->pad_id() == 257);
@@ -246,18 +248,19 @@ TEST_CASE("bad tokenizer files give errors that name the file", "[unit][tokenize
   const std::string m = message([&] { load_tokenizer(unigram); });
   CHECK(test::contains(m, "unigram.json: model.type: unsupported \"Unigram\""));
 
-  const std::string bad_merge = dir.write(
-      "merge.json",
-      "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a c\"]},"
-      " \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}");
+  const std::string bad_merge =
+      dir.write("merge.json",
+                "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a c\"]},"
+                " \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}");
   CHECK_THROWS_AS(load_tokenizer(bad_merge), ConfigError);
   CHECK(test::contains(message([&] { load_tokenizer(bad_merge); }), "merge.json: model.merges"));
 
-  const std::string wrong_pre = dir.write(
-      "pre.json",
-      "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0}}, \"normalizer\": {\"type\": \"BertNormalizer\"},"
-      " \"pre_tokenizer\": {\"type\": \"Metaspace\"}}");
-  CHECK(test::contains(message([&] { load_tokenizer(wrong_pre); }), "pre.json: pre_tokenizer: unsupported \"Metaspace\""));
+  const std::string wrong_pre = dir.write("pre.json",
+                                          "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0}}, "
+                                          "\"normalizer\": {\"type\": \"BertNormalizer\"},"
+                                          " \"pre_tokenizer\": {\"type\": \"Metaspace\"}}");
+  CHECK(test::contains(message([&] { load_tokenizer(wrong_pre); }),
+                       "pre.json: pre_tokenizer: unsupported \"Metaspace\""));
 
   const std::string no_unk = dir.write("sub/vocab.txt", "hello\nworld\n");
   CHECK_THROWS_AS(load_tokenizer(no_unk), ConfigError);

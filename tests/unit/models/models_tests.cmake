@@ -1,4 +1,6 @@
 # Model zoo test sources. Paths relative to tests/.
 set(PTM_MODELS_TEST_SOURCES
   unit/models/safetensors_test.cpp
+  unit/models/gpt_test.cpp
+  unit/models/gpt_options_test.cpp
 )

@@ -1,0 +1,210 @@
+// GPT: options checks, construction with GPT-2 initialisation, forward, FLOPs and summary.
+#include "ptm/models/gpt.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "ptm/core/errors.h"
+
+namespace ptm::models {
+namespace {
+
+std::string num(int64_t v) { return std::to_string(v); }
+
+std::string num(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+}  // namespace
+
+int64_t GptOptions::inner() const {
+  if (n_inner > 0) return n_inner;
+  if (mlp != "swiglu") return 4 * n_embd;
+  const int64_t third = (8 * n_embd + 2) / 3;  // ceil(8 n_embd / 3), LLaMA's SwiGLU width
+  return (third + 63) / 64 * 64;
+}
+
+bool GptOptions::is_gpt2() const {
+  return norm == "layernorm" && position == "learned" && mlp == "gelu" && bias && kv_heads() == n_head;
+}
+
+std::vector<std::pair<std::string, std::string>> GptOptions::problems() const {
+  std::vector<std::pair<std::string, std::string>> p;
+  const auto at_least = [&p](const char* key, int64_t v, int64_t lo) {
+    if (v < lo) p.emplace_back(key, "must be >= " + num(lo) + ", got " + num(v));
+  };
+  at_least("vocab_size", vocab_size, 1);
+  at_least("n_positions", n_positions, 1);
+  at_least("n_embd", n_embd, 1);
+  at_least("n_layer", n_layer, 1);
+  at_least("n_head", n_head, 1);
+  at_least("n_kv_head", n_kv_head, 0);
+  at_least("n_inner", n_inner, 0);
+  const auto choice = [&p](const char* key, const std::string& v, const std::vector<std::string>& ok) {
+    for (const auto& c : ok)
+      if (v == c) return;
+    p.emplace_back(key, "'" + v + "' is not one of: " + ok[0] + ", " + ok[1]);
+  };
+  choice("norm", norm, {"layernorm", "rmsnorm"});
+  choice("position", position, {"learned", "rotary"});
+  choice("mlp", mlp, {"gelu", "swiglu"});
+  const auto positive = [&p](const char* key, double v) {
+    if (!(v > 0)) p.emplace_back(key, "must be > 0, got " + num(v));
+  };
+  positive("rope_theta", rope_theta);
+  positive("layer_norm_epsilon", layer_norm_epsilon);
+  positive("initializer_range", initializer_range);
+  for (const auto& [key, v] : {std::pair<const char*, double>{"embd_pdrop", embd_pdrop},
+                               {"attn_pdrop", attn_pdrop},
+                               {"resid_pdrop", resid_pdrop}})
+    if (!(v >= 0 && v <= 1)) p.emplace_back(key, "must lie in [0, 1], got " + num(v));
+  if (!p.empty()) return p;  // the relations below assume valid ranges
+  if (n_embd % n_head != 0)
+    p.emplace_back("n_head", "n_embd (" + num(n_embd) + ") must be divisible by n_head (" + num(n_head) + ")");
+  else if (position == "rotary" && head_dim() % 2 != 0)
+    p.emplace_back("position", "rotary positions need an even head size; n_embd / n_head = " + num(head_dim()));
+  if (n_head % kv_heads() != 0)
+    p.emplace_back("n_kv_head",
+                   "n_head (" + num(n_head) + ") must be divisible by n_kv_head (" + num(kv_heads()) + ")");
+  return p;
+}
+
+GptBlockOptions GptOptions::block() const {
+  GptBlockOptions b;
+  b.n_embd = n_embd;
+  b.n_head = n_head;
+  b.n_kv_head = kv_heads();
+  b.inner = inner();
+  b.rmsnorm = norm == "rmsnorm";
+  b.swiglu = mlp == "swiglu";
+  b.bias = bias;
+  b.eps = layer_norm_epsilon;
+  b.attn_pdrop = attn_pdrop;
+  b.resid_pdrop = resid_pdrop;
+  return b;
+}
+
+int64_t gpt_parameter_count(const GptOptions& o) {
+  const int64_t C = o.n_embd, qkv = (o.n_head + 2 * o.kv_heads()) * o.head_dim(), I = o.inner();
+  const int64_t fc = o.mlp == "swiglu" ? 2 * I : I, b = o.bias ? 1 : 0;
+  const int64_t norm = (o.norm == "layernorm" && o.bias) ? 2 * C : C;
+  const int64_t attn = C * qkv + b * qkv + C * C + b * C;
+  const int64_t mlp = C * fc + b * fc + I * C + b * C;
+  const int64_t embeddings = o.vocab_size * C + (o.position == "learned" ? o.n_positions * C : 0);
+  return embeddings + o.n_layer * (2 * norm + attn + mlp) + norm + (o.tie_word_embeddings ? 0 : o.vocab_size * C);
+}
+
+GptTransformerImpl::GptTransformerImpl(const GptOptions& o) {
+  wte = register_module("wte", torch::nn::Embedding(o.vocab_size, o.n_embd));
+  if (o.position == "learned") wpe = register_module("wpe", torch::nn::Embedding(o.n_positions, o.n_embd));
+  drop = register_module("drop", torch::nn::Dropout(o.embd_pdrop));
+  h = register_module("h", torch::nn::ModuleList());
+  const auto bo = o.block();
+  for (int64_t i = 0; i < o.n_layer; ++i) {
+    blocks.emplace_back(bo);
+    h->push_back(blocks.back());
+  }
+  ln_f = register_module("ln_f", GptNorm(o.n_embd, o.norm == "rmsnorm", o.bias, o.layer_norm_epsilon));
+}
+
+GptImpl::GptImpl(const GptOptions& options) : options_(options) {
+  const auto problems = options_.problems();
+  if (!problems.empty()) {
+    std::vector<Diagnostic> d;
+    for (const auto& [key, message] : problems) d.push_back({Origin{"gpt options", 0, 0}, "model." + key, message});
+    throw ConfigError(std::move(d));
+  }
+  transformer = register_module("transformer", GptTransformer(options_));
+  if (!options_.tie_word_embeddings)
+    lm_head = register_module(
+        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(options_.n_embd, options_.vocab_size).bias(false)));
+  init_weights();
+}
+
+void GptImpl::init_weights() {
+  // GPT-2: every weight ~ N(0, 0.02), biases 0, norms 1/0, and the projections that write into
+  // the residual stream (attn.c_proj, mlp.c_proj) scaled by 1/sqrt(2 n_layer).
+  torch::NoGradGuard no_grad;
+  const double std = options_.initializer_range;
+  for (auto& m : modules(/*include_self=*/false)) {
+    if (auto* lin = m->as<torch::nn::Linear>()) {
+      lin->weight.normal_(0.0, std);
+      if (lin->bias.defined()) lin->bias.zero_();
+    } else if (auto* emb = m->as<torch::nn::Embedding>()) {
+      emb->weight.normal_(0.0, std);
+    }
+  }
+  const double proj_std = std / std::sqrt(2.0 * static_cast<double>(options_.n_layer));
+  for (auto& block : transformer->blocks) {
+    block->attn->c_proj->weight.normal_(0.0, proj_std);
+    block->mlp->c_proj->weight.normal_(0.0, proj_std);
+  }
+}
+
+torch::Tensor GptImpl::head_weight() const {
+  return options_.tie_word_embeddings ? transformer->wte->weight : lm_head->weight;
+}
+
+ModelOutput GptImpl::forward(const data::Batch& batch, const ForwardOptions& options) {
+  if (!batch.input_ids.defined()) throw RuntimeError("gpt: the batch has no input_ids");
+  return forward_ids(batch.input_ids, options);
+}
+
+ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOptions& options) {
+  if (input_ids.dim() != 2)
+    throw RuntimeError("gpt: input_ids must be [batch, tokens], got " + std::to_string(input_ids.dim()) +
+                       " dimensions");
+  const int64_t T = input_ids.size(1);
+  if (options_.position == "learned" && T > options_.n_positions)
+    throw RuntimeError("gpt: " + std::to_string(T) +
+                       " tokens exceed the context length n_positions = " + std::to_string(options_.n_positions));
+  auto x = transformer->wte(input_ids);  // [B, T, C]
+  RotaryTables rope;
+  const RotaryTables* rope_ptr = nullptr;
+  if (transformer->wpe) {
+    x = x + transformer->wpe(torch::arange(T, input_ids.options().dtype(torch::kLong)));  // + [T, C]
+  } else {
+    rope = rotary_tables(T, options_.head_dim(), options_.rope_theta, x.options());
+    rope_ptr = &rope;
+  }
+  x = transformer->drop(x);
+  ModelOutput out;
+  if (options.output_hidden_states) out.hidden_states.push_back(x);
+  for (auto& block : transformer->blocks) {
+    torch::Tensor probs;                                                   // [B, H, T, T]
+    x = block(x, rope_ptr, options.output_attentions ? &probs : nullptr);  // [B, T, C]
+    if (options.output_hidden_states) out.hidden_states.push_back(x);
+    if (options.output_attentions) out.attentions.push_back(probs);
+  }
+  out.last_hidden = transformer->ln_f(x);                                      // [B, T, C]
+  out.logits = torch::nn::functional::linear(out.last_hidden, head_weight());  // [B, T, V]
+  return out;
+}
+
+std::vector<BlockSummary> GptImpl::summary(int64_t seq_len) const {
+  const double T = static_cast<double>(seq_len), C = static_cast<double>(options_.n_embd);
+  std::vector<BlockSummary> rows;
+  BlockSummary emb{"embeddings", transformer->wte->weight.numel(), 0.0};
+  if (transformer->wpe) emb.params += transformer->wpe->weight.numel();
+  rows.push_back(emb);
+  for (size_t i = 0; i < transformer->blocks.size(); ++i) {
+    const int64_t p = count_parameters(*transformer->blocks[i]);
+    rows.push_back({"h." + std::to_string(i), p, 2.0 * T * static_cast<double>(p) + 2.0 * 2.0 * T * T * C});
+  }
+  int64_t head = count_parameters(*transformer->ln_f);
+  const double head_flops =
+      2.0 * T * static_cast<double>(head) + 2.0 * T * C * static_cast<double>(options_.vocab_size);
+  if (lm_head) head += lm_head->weight.numel();
+  rows.push_back({"ln_f + lm_head", head, head_flops});
+  return rows;
+}
+
+double GptImpl::forward_flops(int64_t seq_len) const {
+  double total = 0;
+  for (const auto& row : summary(seq_len)) total += row.flops;
+  return total;
+}
+
+}  // namespace ptm::models

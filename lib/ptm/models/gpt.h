@@ -1,0 +1,113 @@
+// GPT (registry name "gpt"): the GPT-2 decoder with Hugging Face GPT2LMHeadModel names
+// (transformer.wte/wpe/h.{i}/ln_f, lm_head tied to wte), plus LLaMA-style options on the
+// same class: RMSNorm, rotary positions, SwiGLU, no biases, grouped-query attention.
+// Only the GPT-2 configuration has a Hugging Face twin for export (config.json).
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ptm/models/gpt_block.h"
+#include "ptm/models/model.h"
+
+namespace ptm::models {
+
+// Hugging Face GPT2Config names where GPT-2 has the option; the rest follow LLaMA.
+struct GptOptions {
+  int64_t vocab_size = 50257;
+  int64_t n_positions = 1024;  // context length (block size)
+  int64_t n_embd = 768;
+  int64_t n_layer = 12;
+  int64_t n_head = 12;
+  int64_t n_kv_head = 0;             // key/value heads (grouped-query attention); 0 = n_head
+  int64_t n_inner = 0;               // MLP width; 0 = 4 n_embd (gelu) or 8/3 n_embd rounded up to 64 (swiglu)
+  std::string norm = "layernorm";    // layernorm | rmsnorm
+  std::string position = "learned";  // learned | rotary
+  std::string mlp = "gelu";          // gelu (tanh approximation) | swiglu
+  bool bias = true;                  // biases in linear layers and norms
+  double rope_theta = 10000.0;
+  double layer_norm_epsilon = 1e-5;
+  double embd_pdrop = 0.0, attn_pdrop = 0.0, resid_pdrop = 0.0;
+  double initializer_range = 0.02;
+  bool tie_word_embeddings = true;
+
+  int64_t kv_heads() const { return n_kv_head > 0 ? n_kv_head : n_head; }
+  int64_t head_dim() const { return n_embd / n_head; }
+  int64_t inner() const;
+  // True for the plain GPT-2 architecture (what Hugging Face's GPT2LMHeadModel can load).
+  bool is_gpt2() const;
+  // Why the options cannot build a model, as (key, message); empty when they can.
+  std::vector<std::pair<std::string, std::string>> problems() const;
+  GptBlockOptions block() const;
+  // From a GPT-2 config.json (absent keys take GPT2Config's defaults). IoError for anything
+  // GPT-2 has that ptm does not implement (cross attention, other activations, ...).
+  static GptOptions from_hf_config(const nlohmann::json& config);
+};
+
+// Parameters of a model with these options, without building it (heads tied or not).
+int64_t gpt_parameter_count(const GptOptions& o);
+
+class GptTransformerImpl : public torch::nn::Module {
+ public:
+  explicit GptTransformerImpl(const GptOptions& o);
+  torch::nn::Embedding wte{nullptr};
+  torch::nn::Embedding wpe{nullptr};  // null with rotary positions
+  torch::nn::Dropout drop{nullptr};
+  torch::nn::ModuleList h{nullptr};
+  std::vector<GptBlock> blocks;  // the entries of h, typed
+  GptNorm ln_f{nullptr};
+};
+TORCH_MODULE(GptTransformer);
+
+class GptImpl : public ModelImpl {
+ public:
+  explicit GptImpl(const GptOptions& options);
+
+  // batch.input_ids [B, T] -> logits [B, T, V], last_hidden = ln_f(last block) [B, T, C].
+  // hidden_states: the embeddings, then every block's output (transformers' GPT-2 replaces the
+  // last one by ln_f of it, i.e. last_hidden). batch.attention_mask is not used (causal LM
+  // batches are packed, unpadded windows).
+  ModelOutput forward(const data::Batch& batch, const ForwardOptions& options = {}) override;
+  ModelOutput forward_ids(const torch::Tensor& input_ids, const ForwardOptions& options = {});
+  std::string arch() const override { return "gpt"; }
+  // Per example of T tokens, counting a multiply-add as 2 FLOPs:
+  //   2 T (P_blocks + P_ln_f)       every weight of the blocks and ln_f is used once per token
+  // + 2 T n_embd V                  the LM head (when tied, its weight counts as an embedding)
+  // + 2 2 n_layer T^2 n_embd        Q K^T and softmax(.) V over the full T x T (causal half not skipped)
+  // Embedding lookups, norms' arithmetic and softmax are not counted.
+  double forward_flops(int64_t seq_len) const override;
+  // Rows: embeddings, h.0 ... h.{L-1}, "ln_f + lm_head"; params add up to the total.
+  std::vector<BlockSummary> summary(int64_t seq_len) const override;
+  // GPT-2 config.json; RuntimeError for configurations that GPT2LMHeadModel cannot express.
+  nlohmann::json hf_config() const override;
+  // GPT-2 layout for every configuration: Conv1D weights as [in, out]; no lm_head.weight when tied.
+  NamedTensors hf_state_dict() const override;
+  // Accepts GPT2LMHeadModel and GPT2Model files (names with or without "transformer.");
+  // skips the attn.bias / attn.masked_bias buffers of old checkpoints.
+  LoadReport load_hf_state_dict(const NamedTensors& tensors, bool strict = true) override;
+
+  const GptOptions& options() const { return options_; }
+  GptTransformer transformer{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // null when tied to transformer.wte
+
+ private:
+  void init_weights();
+  torch::Tensor head_weight() const;  // [V, C]
+
+  GptOptions options_;
+};
+TORCH_MODULE(Gpt);
+
+// config.json + model.safetensors (or a sharded index) written by GPT2LMHeadModel.save_pretrained.
+// IoError listing every missing, unexpected and mis-shaped tensor with both shapes.
+std::shared_ptr<ModelImpl> load_hf_gpt2(const std::string& dir);
+
+// The registry entry (zoo.cpp).
+void register_gpt(Registry<ModelFactory>& r);
+// Binds the keys of a `model:` section of type gpt (all but `type`); records problems, does not finish().
+GptOptions bind_gpt_options(config::Section& s);
+
+}  // namespace ptm::models

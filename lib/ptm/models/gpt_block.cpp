@@ -1,0 +1,103 @@
+// GPT block layers: norms, causal self-attention (SDPA or explicit softmax), MLP, rotary tables.
+#include "ptm/models/gpt_block.h"
+
+#include <cmath>
+#include <limits>
+
+namespace ptm::models {
+
+RotaryTables rotary_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::TensorOptions& opts) {
+  const auto f32 = opts.dtype(torch::kFloat32);
+  const auto inv_freq =
+      torch::pow(theta, -torch::arange(0, head_dim, 2, f32) / static_cast<double>(head_dim));  // [D/2]
+  const auto angles = torch::outer(torch::arange(seq_len, f32), inv_freq);                     // [T, D/2]
+  const auto emb = torch::cat({angles, angles}, -1);                                           // [T, D]
+  return {emb.cos().to(opts.dtype()), emb.sin().to(opts.dtype())};
+}
+
+torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& t) {
+  const int64_t half = x.size(-1) / 2;
+  const auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+  const auto rotated = torch::cat({-x2, x1}, -1);                              // [B, H, T, D]
+  return x * t.cos.to(x.scalar_type()) + rotated * t.sin.to(x.scalar_type());  // no-ops unless autocast
+}
+
+GptNormImpl::GptNormImpl(int64_t dim, bool rms, bool bias, double eps) : dim_(dim), rms_(rms), eps_(eps) {
+  weight = register_parameter("weight", torch::ones({dim}));
+  if (!rms && bias) this->bias = register_parameter("bias", torch::zeros({dim}));
+}
+
+torch::Tensor GptNormImpl::forward(const torch::Tensor& x) {
+  if (rms_) return at::rms_norm(x, {dim_}, weight, eps_);
+  return at::layer_norm(x, {dim_}, weight, bias, eps_);
+}
+
+GptAttentionImpl::GptAttentionImpl(const GptBlockOptions& o)
+    : n_head_(o.n_head), n_kv_head_(o.n_kv_head), head_dim_(o.n_embd / o.n_head), attn_pdrop_(o.attn_pdrop) {
+  const int64_t qkv = (n_head_ + 2 * n_kv_head_) * head_dim_;
+  c_attn = register_module("c_attn", torch::nn::Linear(torch::nn::LinearOptions(o.n_embd, qkv).bias(o.bias)));
+  c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(o.n_embd, o.n_embd).bias(o.bias)));
+  attn_dropout = register_module("attn_dropout", torch::nn::Dropout(o.attn_pdrop));
+  resid_dropout = register_module("resid_dropout", torch::nn::Dropout(o.resid_pdrop));
+}
+
+torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs) {
+  const int64_t B = x.size(0), T = x.size(1), H = n_head_, KV = n_kv_head_, D = head_dim_;
+  const auto qkv = c_attn(x).split_with_sizes({H * D, KV * D, KV * D}, -1);  // [B, T, H D], [B, T, KV D] x2
+  auto q = qkv[0].view({B, T, H, D}).transpose(1, 2);                        // [B, H, T, D]
+  auto k = qkv[1].view({B, T, KV, D}).transpose(1, 2);                       // [B, KV, T, D]
+  auto v = qkv[2].view({B, T, KV, D}).transpose(1, 2);                       // [B, KV, T, D]
+  if (rope) {
+    q = apply_rotary(q, *rope);
+    k = apply_rotary(k, *rope);
+  }
+  torch::Tensor y;  // [B, H, T, D]
+  if (!probs) {
+    const double p = is_training() ? attn_pdrop_ : 0.0;
+    y = at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/true, std::nullopt, /*enable_gqa=*/KV != H);
+  } else {
+    if (KV != H) {
+      k = k.repeat_interleave(H / KV, 1);  // [B, H, T, D]
+      v = v.repeat_interleave(H / KV, 1);
+    }
+    auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(D));  // [B, H, T, T]
+    const auto future = torch::ones({T, T}, x.options().dtype(torch::kBool)).triu(1);         // [T, T]
+    scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+    *probs = torch::softmax(scores, -1);  // [B, H, T, T]
+    y = torch::matmul(attn_dropout(*probs), v);
+  }
+  y = y.transpose(1, 2).reshape({B, T, H * D});  // [B, T, C]
+  return resid_dropout(c_proj(y));
+}
+
+GptMlpImpl::GptMlpImpl(const GptBlockOptions& o) : swiglu_(o.swiglu) {
+  const int64_t fc_out = o.swiglu ? 2 * o.inner : o.inner;
+  c_fc = register_module("c_fc", torch::nn::Linear(torch::nn::LinearOptions(o.n_embd, fc_out).bias(o.bias)));
+  c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(o.inner, o.n_embd).bias(o.bias)));
+  dropout = register_module("dropout", torch::nn::Dropout(o.resid_pdrop));
+}
+
+torch::Tensor GptMlpImpl::forward(const torch::Tensor& x) {
+  auto h = c_fc(x);  // [B, T, I] or [B, T, 2 I]
+  if (swiglu_) {
+    const auto gate_up = h.chunk(2, -1);
+    h = torch::silu(gate_up[0]) * gate_up[1];  // [B, T, I]
+  } else {
+    h = torch::gelu(h, "tanh");
+  }
+  return dropout(c_proj(h));  // [B, T, C]
+}
+
+GptBlockImpl::GptBlockImpl(const GptBlockOptions& o) {
+  ln_1 = register_module("ln_1", GptNorm(o.n_embd, o.rmsnorm, o.bias, o.eps));
+  attn = register_module("attn", GptAttention(o));
+  ln_2 = register_module("ln_2", GptNorm(o.n_embd, o.rmsnorm, o.bias, o.eps));
+  mlp = register_module("mlp", GptMlp(o));
+}
+
+torch::Tensor GptBlockImpl::forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs) {
+  const auto h = x + attn(ln_1(x), rope, probs);  // [B, T, C]
+  return h + mlp(ln_2(h));
+}
+
+}  // namespace ptm::models

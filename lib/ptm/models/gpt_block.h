@@ -1,0 +1,91 @@
+// The layers of a GPT block, named as Hugging Face's GPT-2 (ln_1, attn.c_attn, attn.c_proj,
+// ln_2, mlp.c_fc, mlp.c_proj): LayerNorm or RMSNorm, causal self-attention with a fused QKV
+// projection (grouped-query when n_kv_head < n_head, rotary positions optional), and a
+// tanh-GELU or SwiGLU MLP. Linear weights are torch's [out, in]; gpt_hf.cpp transposes them
+// to and from GPT-2's Conv1D [in, out].
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+namespace ptm::models {
+
+struct GptBlockOptions {
+  int64_t n_embd = 768;
+  int64_t n_head = 12;
+  int64_t n_kv_head = 12;
+  int64_t inner = 3072;  // MLP width (per branch for SwiGLU)
+  bool rmsnorm = false;
+  bool swiglu = false;
+  bool bias = true;
+  double eps = 1e-5;
+  double attn_pdrop = 0.0, resid_pdrop = 0.0;
+};
+
+// cos/sin tables of rotary positions (LLaMA's rotate-half layout), each [T, D].
+struct RotaryTables {
+  torch::Tensor cos, sin;
+};
+RotaryTables rotary_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::TensorOptions& opts);
+// x [B, H, T, D] rotated by position.
+torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& t);
+
+// LayerNorm (weight, optional bias) or RMSNorm (weight only); parameter names as torch's.
+class GptNormImpl : public torch::nn::Module {
+ public:
+  GptNormImpl(int64_t dim, bool rms, bool bias, double eps);
+  torch::Tensor forward(const torch::Tensor& x);  // [..., C] -> [..., C]
+  torch::Tensor weight, bias;                     // bias undefined for RMSNorm and bias-free LayerNorm
+
+ private:
+  int64_t dim_;
+  bool rms_;
+  double eps_;
+};
+TORCH_MODULE(GptNorm);
+
+class GptAttentionImpl : public torch::nn::Module {
+ public:
+  explicit GptAttentionImpl(const GptBlockOptions& o);
+  // x [B, T, C] -> [B, T, C]. `rope` null with learned positions. With `probs` non-null the
+  // explicit softmax path runs and stores the attention probabilities [B, H, T, T] there;
+  // otherwise at::scaled_dot_product_attention (causal, GQA through enable_gqa).
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs);
+
+  torch::nn::Linear c_attn{nullptr};  // [(H + 2 KV) D, C]: q, k, v stacked
+  torch::nn::Linear c_proj{nullptr};  // [C, C]
+  torch::nn::Dropout attn_dropout{nullptr}, resid_dropout{nullptr};
+
+ private:
+  int64_t n_head_, n_kv_head_, head_dim_;
+  double attn_pdrop_;
+};
+TORCH_MODULE(GptAttention);
+
+class GptMlpImpl : public torch::nn::Module {
+ public:
+  explicit GptMlpImpl(const GptBlockOptions& o);
+  torch::Tensor forward(const torch::Tensor& x);  // [B, T, C] -> [B, T, C]
+
+  torch::nn::Linear c_fc{nullptr};    // gelu: [I, C]; swiglu: [2 I, C], gate rows then up rows
+  torch::nn::Linear c_proj{nullptr};  // [C, I]
+  torch::nn::Dropout dropout{nullptr};
+
+ private:
+  bool swiglu_;
+};
+TORCH_MODULE(GptMlp);
+
+// Pre-norm residual block: x + attn(ln_1(x)), then + mlp(ln_2(.)).
+class GptBlockImpl : public torch::nn::Module {
+ public:
+  explicit GptBlockImpl(const GptBlockOptions& o);
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs);  // [B, T, C]
+
+  GptNorm ln_1{nullptr}, ln_2{nullptr};
+  GptAttention attn{nullptr};
+  GptMlp mlp{nullptr};
+};
+TORCH_MODULE(GptBlock);
+
+}  // namespace ptm::models

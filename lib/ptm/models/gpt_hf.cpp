@@ -1,0 +1,241 @@
+// GPT and Hugging Face: GPT-2 config.json in and out, state dicts in GPT2LMHeadModel layout
+// (Conv1D weights [in, out]), loading a save_pretrained folder, and the recipe factory.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "ptm/core/errors.h"
+#include "ptm/models/gpt.h"
+
+namespace ptm::models {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// GPT-2's Conv1D layers store their weight as [in, out], torch's Linear as [out, in].
+bool is_conv1d_weight(const std::string& name) {
+  return starts_with(name, "transformer.h.") &&
+         (ends_with(name, ".attn.c_attn.weight") || ends_with(name, ".attn.c_proj.weight") ||
+          ends_with(name, ".mlp.c_fc.weight") || ends_with(name, ".mlp.c_proj.weight"));
+}
+
+std::string shape_str(torch::IntArrayRef s) {
+  std::ostringstream o;
+  o << "[";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  return o.str() + "]";
+}
+
+std::vector<int64_t> hf_shape(const std::string& name, const torch::Tensor& t) {
+  auto s = t.sizes().vec();
+  if (is_conv1d_weight(name)) std::reverse(s.begin(), s.end());
+  return s;
+}
+
+// A config.json value of the right type, or GPT2Config's default when absent (or null).
+template <class T>
+T get(const nlohmann::json& c, const char* key, T fallback) {
+  if (!c.contains(key) || c[key].is_null()) return fallback;
+  const auto& v = c[key];
+  const bool ok = std::is_same_v<T, bool>       ? v.is_boolean()
+                  : std::is_integral_v<T>       ? v.is_number_integer()
+                  : std::is_floating_point_v<T> ? v.is_number()
+                                                : v.is_string();
+  if (!ok) throw IoError(std::string("'") + key + "' has the wrong type: " + v.dump());
+  return v.get<T>();
+}
+
+}  // namespace
+
+GptOptions GptOptions::from_hf_config(const nlohmann::json& c) {
+  if (!c.is_object()) throw IoError("a GPT-2 config must be a JSON object");
+  const auto model_type = get<std::string>(c, "model_type", "gpt2");
+  if (model_type != "gpt2") throw IoError("model_type is '" + model_type + "', expected 'gpt2'");
+  const auto act = get<std::string>(c, "activation_function", "gelu_new");
+  if (act != "gelu_new" && act != "gelu_pytorch_tanh" && act != "gelu_fast")
+    throw IoError("activation_function '" + act + "' is not supported (gpt uses the tanh GELU: gelu_new)");
+  if (!get<bool>(c, "scale_attn_weights", true)) throw IoError("scale_attn_weights: false is not supported");
+  if (get<bool>(c, "scale_attn_by_inverse_layer_idx", false))
+    throw IoError("scale_attn_by_inverse_layer_idx: true is not supported");
+  if (get<bool>(c, "add_cross_attention", false)) throw IoError("add_cross_attention: true is not supported");
+  GptOptions o;
+  o.vocab_size = get<int64_t>(c, "vocab_size", 50257);
+  o.n_positions = get<int64_t>(c, "n_positions", 1024);
+  o.n_embd = get<int64_t>(c, "n_embd", 768);
+  o.n_layer = get<int64_t>(c, "n_layer", 12);
+  o.n_head = get<int64_t>(c, "n_head", 12);
+  o.n_inner = get<int64_t>(c, "n_inner", 0);
+  o.layer_norm_epsilon = get<double>(c, "layer_norm_epsilon", 1e-5);
+  o.embd_pdrop = get<double>(c, "embd_pdrop", 0.1);
+  o.attn_pdrop = get<double>(c, "attn_pdrop", 0.1);
+  o.resid_pdrop = get<double>(c, "resid_pdrop", 0.1);
+  o.initializer_range = get<double>(c, "initializer_range", 0.02);
+  o.tie_word_embeddings = get<bool>(c, "tie_word_embeddings", true);
+  std::string problems;
+  for (const auto& [key, message] : o.problems()) problems += (problems.empty() ? "" : "; ") + key + ": " + message;
+  if (!problems.empty()) throw IoError(problems);
+  return o;
+}
+
+nlohmann::json GptImpl::hf_config() const {
+  const auto& o = options_;
+  if (!o.is_gpt2()) {
+    std::ostringstream why;
+    why << "gpt: Hugging Face export supports only the GPT-2 configuration (norm: layernorm, position: learned, "
+           "mlp: gelu, bias: true, n_kv_head: n_head); this model has norm: "
+        << o.norm << ", position: " << o.position << ", mlp: " << o.mlp << ", bias: " << (o.bias ? "true" : "false")
+        << ", n_kv_head: " << o.kv_heads() << " (n_head " << o.n_head << ")";
+    throw RuntimeError(why.str());
+  }
+  const bool gpt2_vocab = o.vocab_size > 50256;
+  return {
+      {"architectures", {"GPT2LMHeadModel"}},
+      {"model_type", "gpt2"},
+      {"vocab_size", o.vocab_size},
+      {"n_positions", o.n_positions},
+      {"n_embd", o.n_embd},
+      {"n_layer", o.n_layer},
+      {"n_head", o.n_head},
+      {"n_inner", o.inner() == 4 * o.n_embd ? nlohmann::json(nullptr) : nlohmann::json(o.inner())},
+      {"activation_function", "gelu_new"},
+      {"layer_norm_epsilon", o.layer_norm_epsilon},
+      {"embd_pdrop", o.embd_pdrop},
+      {"attn_pdrop", o.attn_pdrop},
+      {"resid_pdrop", o.resid_pdrop},
+      {"initializer_range", o.initializer_range},
+      {"scale_attn_weights", true},
+      {"scale_attn_by_inverse_layer_idx", false},
+      {"reorder_and_upcast_attn", false},
+      {"add_cross_attention", false},
+      {"tie_word_embeddings", o.tie_word_embeddings},
+      {"bos_token_id", gpt2_vocab ? nlohmann::json(50256) : nlohmann::json(nullptr)},
+      {"eos_token_id", gpt2_vocab ? nlohmann::json(50256) : nlohmann::json(nullptr)},
+      {"use_cache", true},
+      {"dtype", "float32"},
+  };
+}
+
+NamedTensors GptImpl::hf_state_dict() const {
+  NamedTensors out;
+  for (const auto& p : named_parameters()) {
+    const auto t = p.value().detach();
+    out.emplace_back(p.key(), is_conv1d_weight(p.key()) ? t.t() : t);
+  }
+  return out;
+}
+
+LoadReport GptImpl::load_hf_state_dict(const NamedTensors& tensors, bool strict) {
+  struct Given {
+    std::string file_name;
+    const torch::Tensor* tensor;
+  };
+  std::map<std::string, Given> given;
+  for (const auto& [name, t] : tensors) {
+    if (ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias")) continue;  // old causal-mask buffers
+    std::string own = name;
+    if (!starts_with(own, "transformer.") && own != "lm_head.weight") own = "transformer." + own;  // GPT2Model files
+    if (own == "lm_head.weight" && options_.tie_word_embeddings) continue;  // the same tensor as wte
+    given[own] = {name, &t};
+  }
+  LoadReport r;
+  std::map<std::string, torch::Tensor> own;
+  for (const auto& p : named_parameters()) own[p.key()] = p.value();
+  for (const auto& [name, t] : own) {
+    const auto it = given.find(name);
+    const auto want = hf_shape(name, t);
+    if (it == given.end())
+      r.missing.push_back(name + " " + shape_str(want));
+    else if (it->second.tensor->sizes() != torch::IntArrayRef(want))
+      r.mismatched.push_back(name + ": checkpoint " + shape_str(it->second.tensor->sizes()) + " vs model " +
+                             shape_str(want));
+  }
+  for (const auto& [name, g] : given)
+    if (!own.count(name)) r.unexpected.push_back(g.file_name + " " + shape_str(g.tensor->sizes()));
+  if (strict && !r.ok()) return r;
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : own) {
+    const auto it = given.find(name);
+    if (it == given.end() || it->second.tensor->sizes() != torch::IntArrayRef(hf_shape(name, t))) continue;
+    const auto& src = *it->second.tensor;
+    t.copy_(is_conv1d_weight(name) ? src.t() : src);
+  }
+  return r;
+}
+
+std::shared_ptr<ModelImpl> load_hf_gpt2(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const std::string config_path = dir + "/config.json";
+  if (!fs::exists(config_path)) throw IoError("'" + dir + "' has no config.json (expected a save_pretrained folder)");
+  nlohmann::json config;
+  try {
+    std::ifstream in(config_path);
+    config = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError("'" + config_path + "' is not valid JSON: " + e.what());
+  }
+  GptOptions options;
+  try {
+    options = GptOptions::from_hf_config(config);
+  } catch (const IoError& e) {
+    throw IoError("'" + config_path + "': " + e.what());
+  }
+  auto model = Gpt(options);
+  const auto report = model->load_hf_state_dict(load_safetensors(dir), /*strict=*/true);
+  if (!report.ok()) {
+    const size_t n = report.missing.size() + report.unexpected.size() + report.mismatched.size();
+    throw IoError("'" + dir + "': the weights do not match config.json (" + std::to_string(n) + " problems):\n" +
+                  report.str());
+  }
+  return model.ptr();
+}
+
+GptOptions bind_gpt_options(config::Section& s) {
+  GptOptions o;
+  s.opt("vocab_size", o.vocab_size, "vocabulary size").min(1);
+  s.opt("n_positions", o.n_positions, "context length (block size)").min(1);
+  s.opt("n_embd", o.n_embd, "hidden size").min(1);
+  s.opt("n_layer", o.n_layer, "transformer blocks").min(1);
+  s.opt("n_head", o.n_head, "attention heads (must divide n_embd)").min(1);
+  s.opt("n_kv_head", o.n_kv_head, "key/value heads for grouped-query attention; 0 = n_head").min(0);
+  s.opt("n_inner", o.n_inner, "MLP width; 0 = 4 n_embd (gelu) or 8/3 n_embd rounded up to 64 (swiglu)").min(0);
+  s.opt("norm", o.norm, "layernorm|rmsnorm").one_of({"layernorm", "rmsnorm"});
+  s.opt("position", o.position, "learned|rotary").one_of({"learned", "rotary"});
+  s.opt("mlp", o.mlp, "gelu|swiglu").one_of({"gelu", "swiglu"});
+  s.opt("bias", o.bias, "biases in linear layers and LayerNorms");
+  s.opt("rope_theta", o.rope_theta, "rotary base").above(0.0);
+  s.opt("layer_norm_epsilon", o.layer_norm_epsilon, "norm epsilon").above(0.0);
+  s.opt("embd_pdrop", o.embd_pdrop, "dropout after the embeddings").min(0.0).max(1.0);
+  s.opt("attn_pdrop", o.attn_pdrop, "dropout on attention probabilities").min(0.0).max(1.0);
+  s.opt("resid_pdrop", o.resid_pdrop, "dropout on the residual branches").min(0.0).max(1.0);
+  s.opt("initializer_range", o.initializer_range, "std of the normal initialisation").above(0.0);
+  s.opt("tie_word_embeddings", o.tie_word_embeddings, "LM head shares the token embedding");
+  return o;
+}
+
+namespace {
+
+ModelBuilder gpt_factory(config::Section& s) {
+  const size_t before = s.context().problems().size();
+  const GptOptions o = bind_gpt_options(s);
+  // Relations between keys (n_embd divisible by n_head, ...), once every value read well.
+  if (s.context().problems().size() == before)
+    for (const auto& [key, message] : o.problems()) s.problem(key, message);
+  s.finish();
+  if (s.context().problems().size() != before) return nullptr;
+  return [o]() -> std::shared_ptr<ModelImpl> { return Gpt(o).ptr(); };
+}
+
+}  // namespace
+
+void register_gpt(Registry<ModelFactory>& r) {
+  r.add("gpt", "GPT-2 decoder (HF GPT2LMHeadModel names); LLaMA-style options: rmsnorm, rotary, swiglu, no bias, GQA",
+        gpt_factory);
+}
+
+}  // namespace ptm::models

@@ -1,0 +1,83 @@
+// causal_lm and classification objectives, and the registry.
+#include "ptm/objectives/objective.h"
+
+#include "ptm/config/component.h"
+
+namespace ptm::objectives {
+namespace {
+
+constexpr int64_t kIgnore = -100;  // targets to skip (padding), as in PyTorch and HF
+
+// Next-token prediction: cross entropy of logits [B,T,V] against targets [B,T].
+class CausalLm : public Objective {
+ public:
+  LossParts compute(const models::ModelOutput& out, const data::Batch& b) const override {
+    const auto logits = out.logits.flatten(0, 1);  // [B*T, V]
+    const auto targets = b.targets.flatten();
+    LossParts p;
+    p.loss_sum = torch::nn::functional::cross_entropy(
+        logits.to(torch::kFloat32), targets,
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore).reduction(torch::kSum));
+    p.targets = count_targets(b);
+    return p;
+  }
+  torch::Tensor count_targets(const data::Batch& b) const override { return (b.targets != kIgnore).sum(); }
+  std::string name() const override { return "causal_lm"; }
+  bool language_model() const override { return true; }
+};
+
+// Sequence or image classification: cross entropy of logits [B,C] against labels [B].
+class Classification : public Objective {
+ public:
+  LossParts compute(const models::ModelOutput& out, const data::Batch& b) const override {
+    LossParts p;
+    const auto logits = out.logits.to(torch::kFloat32);
+    p.loss_sum = torch::nn::functional::cross_entropy(
+        logits, b.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    p.targets = count_targets(b);
+    p.sums["accuracy"] = (logits.argmax(-1) == b.labels).sum();
+    return p;
+  }
+  torch::Tensor count_targets(const data::Batch& b) const override {
+    return torch::scalar_tensor(b.labels.size(0), torch::TensorOptions().dtype(torch::kInt64).device(b.labels.device()));
+  }
+  std::string name() const override { return "classification"; }
+};
+
+template <class T>
+ObjectiveFactory simple() {
+  return [](config::Section& s) -> ObjectiveBuilder {
+    s.finish();
+    return [] { return std::make_unique<T>(); };
+  };
+}
+
+}  // namespace
+
+Registry<ObjectiveFactory>& objectives() {
+  static Registry<ObjectiveFactory> registry = [] {
+    Registry<ObjectiveFactory> r("objective");
+    r.add("causal_lm", "next-token cross entropy (targets -100 ignored); reports perplexity", simple<CausalLm>());
+    r.add("classification", "cross entropy on class labels; reports accuracy", simple<Classification>());
+    return r;
+  }();
+  return registry;
+}
+
+ObjectiveBuilder parse_objective(config::Section s, const std::string& default_type) {
+  const auto* entry = config::component_entry(s, objectives(), default_type);
+  if (!entry) {
+    s.finish();
+    return nullptr;
+  }
+  return entry->factory(s);
+}
+
+std::unique_ptr<Objective> make(const std::string& type) {
+  config::BindContext ctx;
+  const auto builder = parse_objective(config::Section(ctx, nullptr, "objective", Origin{}), type);
+  ctx.throw_if_any();
+  return builder();
+}
+
+}  // namespace ptm::objectives

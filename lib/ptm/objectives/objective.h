@@ -1,0 +1,42 @@
+// Training objectives (registry "objectives"): turn a model output and its batch into a
+// summed loss and the number of targets it covers. The trainer divides by the targets of
+// all micro-batches of a step, so gradient accumulation weighs every target equally.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "ptm/config/binder.h"
+#include "ptm/core/registry.h"
+#include "ptm/data/dataset.h"
+#include "ptm/models/model.h"
+
+namespace ptm::objectives {
+
+struct LossParts {
+  torch::Tensor loss_sum;  // scalar, summed over targets
+  torch::Tensor targets;   // scalar count of targets (int64), on the same device
+  std::map<std::string, torch::Tensor> sums;  // extra summed metrics (e.g. "correct"), divided by targets when logged
+};
+
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  virtual LossParts compute(const models::ModelOutput& out, const data::Batch& batch) const = 0;
+  // The targets a batch holds, computed from the batch alone (before the forward pass).
+  virtual torch::Tensor count_targets(const data::Batch& batch) const = 0;
+  virtual std::string name() const = 0;
+  // Metric names (besides loss) and whether perplexity makes sense.
+  virtual bool language_model() const { return false; }
+};
+
+using ObjectiveBuilder = std::function<std::unique_ptr<Objective>()>;
+using ObjectiveFactory = std::function<ObjectiveBuilder(config::Section&)>;
+
+Registry<ObjectiveFactory>& objectives();
+ObjectiveBuilder parse_objective(config::Section s, const std::string& default_type);
+// An objective of the given type with default options (the subcommand's default).
+std::unique_ptr<Objective> make(const std::string& type);
+
+}  // namespace ptm::objectives

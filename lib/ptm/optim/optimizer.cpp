@@ -1,0 +1,105 @@
+// Fused AdamW and SGD over two parameter groups.
+#include "ptm/optim/optimizer.h"
+
+#include <map>
+
+#include "ptm/core/errors.h"
+
+namespace ptm::optim {
+
+void bind(config::Section& s, OptimizerConfig& c) {
+  s.opt("type", c.type, "adamw | sgd").one_of({"adamw", "sgd"});
+  s.opt("lr", c.lr, "peak learning rate").above(0.0).max(10.0);
+  s.opt("weight_decay", c.weight_decay, "decoupled weight decay").min(0.0);
+  s.opt("beta1", c.beta1, "AdamW beta1").min(0.0).max(0.9999999);
+  s.opt("beta2", c.beta2, "AdamW beta2").min(0.0).max(0.9999999);
+  s.opt("eps", c.eps, "AdamW epsilon").above(0.0);
+  s.opt("momentum", c.momentum, "SGD momentum").min(0.0).max(0.9999999);
+  s.opt("nesterov", c.nesterov, "SGD Nesterov momentum");
+  s.opt("no_decay", c.no_decay, "name fragments exempt from weight decay (1-D parameters always are)");
+  s.finish();
+}
+
+Optimizer::Optimizer(const std::vector<std::pair<std::string, torch::Tensor>>& named, const OptimizerConfig& c)
+    : c_(c) {
+  decay_.weight_decay = c.weight_decay;
+  for (const auto& [name, p] : named) {
+    if (!p.requires_grad()) continue;
+    bool decay = p.dim() >= 2;
+    for (const auto& frag : c.no_decay) decay = decay && name.find(frag) == std::string::npos;
+    Group& g = decay ? decay_ : no_decay_;
+    (decay ? decay_names_ : no_decay_names_).push_back(name);
+    g.params.push_back(p);
+    if (c.type == "adamw") {
+      g.exp_avg.push_back(torch::zeros_like(p));
+      g.exp_avg_sq.push_back(torch::zeros_like(p));
+      g.steps.push_back(torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat32).device(p.device())));
+    } else {
+      g.momentum.push_back(torch::zeros_like(p));
+    }
+  }
+}
+
+void Optimizer::step_group(Group& g, double lr) {
+  if (g.params.empty()) return;
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (auto& p : g.params) grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
+  if (c_.type == "adamw") {
+    at::_foreach_add_(g.steps, 1.0);
+    at::_fused_adamw_(g.params, grads, g.exp_avg, g.exp_avg_sq, {}, g.steps, lr, c_.beta1, c_.beta2,
+                      g.weight_decay, c_.eps, /*amsgrad=*/false, /*maximize=*/false);
+    return;
+  }
+  // SGD (PyTorch semantics): d = g + wd*p; buf = m*buf + d; d = nesterov ? d + m*buf : buf; p -= lr*d
+  for (size_t i = 0; i < g.params.size(); ++i) {
+    auto d = grads[i];
+    if (g.weight_decay != 0) d = d.add(g.params[i], g.weight_decay);
+    if (c_.momentum != 0) {
+      g.momentum[i].mul_(c_.momentum).add_(d);
+      d = c_.nesterov ? d.add(g.momentum[i], c_.momentum) : g.momentum[i];
+    }
+    g.params[i].add_(d, -lr);
+  }
+}
+
+void Optimizer::step(double lr) {
+  step_group(decay_, lr);
+  step_group(no_decay_, lr);
+}
+
+void Optimizer::zero_grad() {
+  for (auto* g : {&decay_, &no_decay_})
+    for (auto& p : g->params) p.mutable_grad() = torch::Tensor();
+}
+
+models::NamedTensors Optimizer::state() const {
+  models::NamedTensors out;
+  auto add = [&](const std::vector<std::string>& names, const Group& g) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (c_.type == "adamw") {
+        out.emplace_back(names[i] + ".exp_avg", g.exp_avg[i]);
+        out.emplace_back(names[i] + ".exp_avg_sq", g.exp_avg_sq[i]);
+        out.emplace_back(names[i] + ".step", g.steps[i]);
+      } else {
+        out.emplace_back(names[i] + ".momentum", g.momentum[i]);
+      }
+    }
+  };
+  add(decay_names_, decay_);
+  add(no_decay_names_, no_decay_);
+  return out;
+}
+
+void Optimizer::load_state(const models::NamedTensors& state) {
+  std::map<std::string, torch::Tensor> by_name(state.begin(), state.end());
+  torch::NoGradGuard no_grad;
+  for (const auto& [k, dst] : this->state()) {
+    const auto it = by_name.find(k);
+    if (it == by_name.end()) throw IoError("optimizer state has no tensor '" + k + "'");
+    if (it->second.sizes() != dst.sizes()) throw IoError("optimizer state tensor '" + k + "' has the wrong shape");
+    dst.copy_(it->second);
+  }
+}
+
+}  // namespace ptm::optim

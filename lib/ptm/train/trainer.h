@@ -1,0 +1,55 @@
+// The one training loop (DESIGN §6) shared by every subcommand. Per step: evaluate when due
+// -> checkpoint when due -> stop check (signal or max steps) -> sample -> forward ->
+// backward (accumulated, normalised by the targets of all micro-batches) -> clip -> lr from
+// the schedule -> optimizer step -> zero grads -> metrics. Losses stay on the device and
+// are read only at log intervals (no host sync per step).
+#pragma once
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ptm/config/run_config.h"
+#include "ptm/core/run_dir.h"
+#include "ptm/data/dataset.h"
+#include "ptm/models/model.h"
+#include "ptm/objectives/objective.h"
+#include "ptm/optim/optimizer.h"
+#include "ptm/optim/schedule.h"
+#include "ptm/train/train_config.h"
+
+namespace ptm::train {
+
+struct TrainerSetup {
+  config::RunConfig run;
+  TrainConfig train;
+  optim::OptimizerConfig optimizer;
+  std::shared_ptr<models::ModelImpl> model;  // already on `device`
+  std::unique_ptr<objectives::Objective> objective;
+  data::StreamBuilder data;
+  optim::ScheduleBuilder schedule;
+  std::string device = "cpu";
+  std::string resume_from;  // a checkpoint folder to continue from, or ""
+  nlohmann::json provenance;  // stored in every trainer_state.json
+};
+
+struct TrainResult {
+  int64_t step = 0;            // optimizer steps done (including resumed ones)
+  int64_t tokens = 0;          // targets seen
+  double train_loss = 0;       // mean over the last log interval
+  double eval_loss = -1;       // last evaluation (-1: none)
+  nlohmann::json eval;         // last evaluation's metrics
+  bool stopped = false;        // stopped by a signal (a checkpoint was saved)
+  double seconds = 0;
+  double targets_per_s = 0;
+};
+
+// Runs to train.max_steps (or a stop signal) writing metrics.jsonl and checkpoints into
+// `run_dir`. Throws RuntimeError on a non-finite loss, naming the step.
+TrainResult run_training(TrainerSetup& setup, const RunDir& run_dir);
+
+// One evaluation pass of at most `max_batches` batches: loss, perplexity (LMs), accuracy.
+nlohmann::json evaluate(models::ModelImpl& model, const objectives::Objective& objective, data::BatchStream& stream,
+                        const torch::Device& device, int64_t max_batches);
+
+}  // namespace ptm::train

@@ -1,0 +1,107 @@
+// `ptm pretrain` end to end on a seconds-long recipe: the run-directory contract, exact
+// resume after a crash, SIGTERM handling, refusal to clobber a finished run.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "catch.h"
+#include "helpers.h"
+#include "ptm/data/sha256.h"
+
+namespace fs = std::filesystem;
+using ptm::test::contains;
+using ptm::test::read_text;
+using ptm::test::run_ptm;
+
+namespace {
+const std::string kRecipe = "pretrain --config tests/fixtures/recipes/pretrain_mlp.yaml";
+}
+
+TEST_CASE("ptm pretrain writes the run directory contract", "[integration][train]") {
+  ptm::test::TempDir tmp;
+  const std::string dir = tmp.file("run");
+  auto r = run_ptm(kRecipe + " --run-dir " + dir + " train.keep_last=1");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  for (const char* f : {"config.yaml", "cmdline.txt", "log.txt", "metrics.jsonl", "summary.json"})
+    CHECK(fs::exists(dir + "/" + f));
+  CHECK(contains(read_text(dir + "/cmdline.txt"), "torch: 2.11.0"));
+  CHECK(contains(read_text(dir + "/config.yaml"), "keep_last: 1"));
+  CHECK_FALSE(fs::exists(dir + "/checkpoints/step_00000010"));  // pruned by keep_last
+  CHECK(fs::exists(dir + "/checkpoints/step_00000020/DONE"));
+  CHECK(fs::read_symlink(dir + "/checkpoints/latest") == "step_00000020");
+  const auto summary = nlohmann::json::parse(read_text(dir + "/summary.json"));
+  CHECK(summary["steps"] == 20);
+  CHECK(summary["tokens"] == 20 * 2 * 4 * 16);
+  int lines = 0;
+  std::istringstream metrics(read_text(dir + "/metrics.jsonl"));
+  for (std::string line; std::getline(metrics, line); ++lines) {
+    const auto j = nlohmann::json::parse(line);
+    CHECK(j.contains("step"));
+    if (!j.contains("split")) CHECK((j.contains("loss") && j.contains("lr") && j.contains("grad_norm") && j.contains("tokens_per_s")));
+  }
+  CHECK(lines == 5);  // 4 log lines + 1 evaluation
+
+  r = run_ptm(kRecipe + " --run-dir " + dir);
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "holds a finished run; pass --overwrite"));
+  CHECK(run_ptm(kRecipe + " --run-dir " + dir + " --overwrite").exit_code == 0);
+}
+
+TEST_CASE("a run resumed after a crash ends bit-identical to an uninterrupted one", "[integration][train]") {
+  ptm::test::TempDir tmp;
+  REQUIRE(run_ptm(kRecipe + " --run-dir " + tmp.file("a")).exit_code == 0);
+  REQUIRE(run_ptm(kRecipe + " --run-dir " + tmp.file("b")).exit_code == 0);
+  // Simulate a crash after the step-10 checkpoint: drop what came later.
+  fs::remove_all(tmp.file("b/checkpoints/step_00000020"));
+  fs::remove(tmp.file("b/summary.json"));
+  const auto r = run_ptm(kRecipe + " --run-dir " + tmp.file("b"));  // --resume auto is the default
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(read_text(tmp.file("b/log.txt")), "resumed from"));
+  CHECK(ptm::data::sha256_file(tmp.file("a/checkpoints/step_00000020/model.safetensors")) ==
+        ptm::data::sha256_file(tmp.file("b/checkpoints/step_00000020/model.safetensors")));
+  CHECK(ptm::data::sha256_file(tmp.file("a/checkpoints/step_00000020/optimizer.safetensors")) ==
+        ptm::data::sha256_file(tmp.file("b/checkpoints/step_00000020/optimizer.safetensors")));
+}
+
+TEST_CASE("SIGTERM saves a checkpoint and exits 143 and the run resumes from it", "[integration][train]") {
+  ptm::test::TempDir tmp;
+  const std::string dir = tmp.file("run");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    ::chdir(ptm::test::source_dir());
+    const std::string log = tmp.file("child.log");
+    freopen(log.c_str(), "w", stderr);
+    freopen("/dev/null", "w", stdout);
+    execl(ptm::test::ptm_binary(), "ptm", "pretrain", "--config", "tests/fixtures/recipes/pretrain_mlp.yaml",
+          "--run-dir", dir.c_str(), "train.max_steps=1000000", "train.save_every=0", (char*)nullptr);
+    _exit(127);
+  }
+  // Wait until training is under way (the first metrics line), then ask it to stop.
+  for (int i = 0; i < 300 && !fs::exists(dir + "/metrics.jsonl"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  INFO(read_text(tmp.file("child.log")));
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+  CHECK_FALSE(fs::exists(dir + "/summary.json"));
+  REQUIRE(fs::exists(dir + "/checkpoints/latest/DONE"));
+  const auto state = nlohmann::json::parse(read_text(dir + "/checkpoints/latest/trainer_state.json"));
+  const int64_t stopped_at = state["step"];
+  CHECK(stopped_at > 0);
+  const auto r = run_ptm(kRecipe + " --run-dir " + dir + " train.max_steps=" + std::to_string(stopped_at + 5));
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(read_text(dir + "/log.txt"), "at step " + std::to_string(stopped_at)));
+  CHECK(nlohmann::json::parse(read_text(dir + "/summary.json"))["steps"] == stopped_at + 5);
+}
