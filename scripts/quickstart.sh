@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets everything up, builds ptm, and runs the main job on the default real corpus. Until
-# `ptm pretrain` lands the main job is the data stage of pretraining: Jane Austen's novels
-# -> a byte-level BPE trained on them -> token shards + manifest, then a look at the result.
+# Sets everything up, builds ptm, and runs the main job on the default real corpus:
+# Jane Austen's novels -> a byte-level BPE trained on them -> token shards + manifest ->
+# pretraining a tiny GPT-2 on them (CPU, a few minutes; each run starts afresh).
+# Extra arguments go to `ptm pretrain`, e.g.  scripts/quickstart.sh train.max_steps=50
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -13,3 +14,4 @@ ptm="$PTM_BUILD_DIR/bin/ptm"
 "$ptm" info
 "$ptm" data prepare --config recipes/data/janeausten_bpe.yaml --overwrite
 "$ptm" data inspect data/prepared/janeausten_bpe8k --tokens 48
+"$ptm" pretrain --config recipes/pretrain/gpt_tiny.yaml --overwrite "$@"

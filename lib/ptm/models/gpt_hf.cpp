@@ -1,6 +1,6 @@
 // GPT and Hugging Face: GPT-2 config.json in and out, state dicts in GPT2LMHeadModel layout
 // (Conv1D weights [in, out]), loading a save_pretrained folder, and the recipe factory.
-#include <cmath>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>

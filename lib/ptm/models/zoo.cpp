@@ -7,6 +7,7 @@ namespace ptm::models {
 
 void register_zoo(Registry<ModelFactory>& r) {
   register_gpt(r);
+  register_bert(r);
   r.add("mlp", "small MLP classifier / position-wise LM for tests and quick experiments", mlp_factory());
 }
 

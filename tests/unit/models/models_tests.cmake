@@ -1,6 +1,7 @@
 # Model zoo test sources. Paths relative to tests/.
 set(PTM_MODELS_TEST_SOURCES
   unit/models/safetensors_test.cpp
+  unit/models/bert_test.cpp unit/models/bert_model_test.cpp
   unit/models/gpt_test.cpp
   unit/models/gpt_options_test.cpp
 )

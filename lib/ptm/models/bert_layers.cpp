@@ -1,0 +1,166 @@
+// BERT encoder blocks: embeddings, self-attention (SDPA or explicit softmax), post-LN layers,
+// pooler, MLM prediction head, and transformers' weight initialisation.
+#include "ptm/models/bert_layers.h"
+
+#include <cmath>
+#include <limits>
+
+namespace ptm::models {
+namespace {
+
+// The most negative finite value of a floating dtype: the additive mask of padded keys
+// (finite, so a row with every key padded gives a uniform average instead of NaN).
+double lowest(torch::ScalarType t) {
+  switch (t) {
+    case torch::kHalf:
+      return -65504.0;
+    case torch::kBFloat16:
+      return -3.3895313892515355e38;
+    case torch::kDouble:
+      return std::numeric_limits<double>::lowest();
+    default:
+      return std::numeric_limits<float>::lowest();
+  }
+}
+
+// A plain module that only groups submodules under a name (attention, intermediate, ...).
+std::shared_ptr<torch::nn::Module> group() { return std::make_shared<torch::nn::Module>(); }
+
+torch::nn::LayerNorm layer_norm(const BertOptions& o) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden_size}).eps(o.layer_norm_eps));
+}
+
+}  // namespace
+
+torch::Tensor bert_activation(const std::string& act, const torch::Tensor& x) {
+  if (act == "relu") return torch::relu(x);
+  if (act == "gelu_new" || act == "gelu_pytorch_tanh") return torch::gelu(x, "tanh");
+  return torch::gelu(x);  // exact: 0.5 x (1 + erf(x / sqrt 2))
+}
+
+BertEmbeddingsImpl::BertEmbeddingsImpl(const BertOptions& o) {
+  word_embeddings_ = register_module(
+      "word_embeddings",
+      torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size, o.hidden_size).padding_idx(o.pad_token_id)));
+  position_embeddings_ =
+      register_module("position_embeddings", torch::nn::Embedding(o.max_position_embeddings, o.hidden_size));
+  token_type_embeddings_ =
+      register_module("token_type_embeddings", torch::nn::Embedding(o.type_vocab_size, o.hidden_size));
+  layer_norm_ = register_module("LayerNorm", layer_norm(o));
+  dropout_ = register_module("dropout", torch::nn::Dropout(o.hidden_dropout_prob));
+}
+
+torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids) {
+  const auto positions = torch::arange(input_ids.size(1), input_ids.options());   // [T]
+  auto x = word_embeddings_(input_ids) + token_type_embeddings_(token_type_ids);  // [B, T, H]
+  x = x + position_embeddings_(positions);                                        // + [T, H]
+  return dropout_(layer_norm_(x));
+}
+
+BertSelfAttentionImpl::BertSelfAttentionImpl(const BertOptions& o)
+    : heads_(o.num_attention_heads), dropout_p_(o.attention_probs_dropout_prob) {
+  query_ = register_module("query", torch::nn::Linear(o.hidden_size, o.hidden_size));
+  key_ = register_module("key", torch::nn::Linear(o.hidden_size, o.hidden_size));
+  value_ = register_module("value", torch::nn::Linear(o.hidden_size, o.hidden_size));
+}
+
+torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs) {
+  const int64_t B = x.size(0), T = x.size(1), H = x.size(2);
+  const auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, H / heads_}).transpose(1, 2); };
+  const auto q = split(query_(x)), k = split(key_(x)), v = split(value_(x));  // [B, heads, T, d]
+  const double p = is_training() ? dropout_p_ : 0.0;
+  torch::Tensor mask;  // [B, 1, 1, T] additive, in the dtype of q (bf16 under autocast)
+  if (keep.defined())
+    mask = torch::zeros(keep.sizes(), q.options()).masked_fill_(keep.logical_not(), lowest(q.scalar_type()));
+  torch::Tensor context;  // [B, heads, T, d]
+  if (probs) {
+    auto scores =
+        torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(H / heads_));  // [B, heads, T, T]
+    if (mask.defined()) scores = scores + mask;
+    *probs = torch::softmax(scores, -1);
+    context = torch::matmul(torch::dropout(*probs, p, is_training()), v);
+  } else {
+    context = at::scaled_dot_product_attention(q, k, v,
+                                               mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt, p);
+  }
+  return context.transpose(1, 2).reshape({B, T, H});
+}
+
+BertResidualOutputImpl::BertResidualOutputImpl(int64_t in_features, const BertOptions& o) {
+  dense_ = register_module("dense", torch::nn::Linear(in_features, o.hidden_size));
+  layer_norm_ = register_module("LayerNorm", layer_norm(o));
+  dropout_ = register_module("dropout", torch::nn::Dropout(o.hidden_dropout_prob));
+}
+
+torch::Tensor BertResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+  return layer_norm_(dropout_(dense_(x)) + residual);
+}
+
+BertLayerImpl::BertLayerImpl(const BertOptions& o) : act_(o.hidden_act) {
+  auto attention = register_module("attention", group());
+  self_ = attention->register_module("self", BertSelfAttention(o));
+  attention_output_ = attention->register_module("output", BertResidualOutput(o.hidden_size, o));
+  auto intermediate = register_module("intermediate", group());
+  intermediate_ = intermediate->register_module("dense", torch::nn::Linear(o.hidden_size, o.intermediate_size));
+  output_ = register_module("output", BertResidualOutput(o.intermediate_size, o));
+}
+
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs) {
+  const auto a = attention_output_(self_(x, keep, probs), x);  // [B, T, H]
+  const auto h = bert_activation(act_, intermediate_(a));      // [B, T, I]
+  return output_(h, a);                                        // [B, T, H]
+}
+
+BertEncoderImpl::BertEncoderImpl(const BertOptions& o) {
+  layer_ = register_module("layer", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.num_hidden_layers; ++i) layer_->push_back(BertLayer(o));
+}
+
+torch::Tensor BertEncoderImpl::forward(torch::Tensor x, const torch::Tensor& keep, std::vector<torch::Tensor>* hidden,
+                                       std::vector<torch::Tensor>* attentions) {
+  for (const auto& m : *layer_) {
+    torch::Tensor probs;
+    x = m->as<BertLayer>()->forward(x, keep, attentions ? &probs : nullptr);
+    if (hidden) hidden->push_back(x);
+    if (attentions) attentions->push_back(probs);
+  }
+  return x;
+}
+
+BertPoolerImpl::BertPoolerImpl(const BertOptions& o) {
+  dense_ = register_module("dense", torch::nn::Linear(o.hidden_size, o.hidden_size));
+}
+
+torch::Tensor BertPoolerImpl::forward(const torch::Tensor& x) { return torch::tanh(dense_(x.select(1, 0))); }
+
+BertLMPredictionHeadImpl::BertLMPredictionHeadImpl(const BertOptions& o) : act_(o.hidden_act) {
+  auto transform = register_module("transform", group());
+  dense_ = transform->register_module("dense", torch::nn::Linear(o.hidden_size, o.hidden_size));
+  layer_norm_ = transform->register_module("LayerNorm", layer_norm(o));
+  bias_ = register_parameter("bias", torch::zeros({o.vocab_size}));
+}
+
+torch::Tensor BertLMPredictionHeadImpl::forward(const torch::Tensor& x, const torch::Tensor& word_weight) {
+  const auto h = layer_norm_(bert_activation(act_, dense_(x)));  // [B, T, H]
+  return torch::nn::functional::linear(h, word_weight, bias_);   // [B, T, V]
+}
+
+void init_bert_weights(torch::nn::Module& m, double std) {
+  torch::NoGradGuard no_grad;
+  for (auto& sub : m.modules(/*include_self=*/false)) {  // the constructor calls this: no shared_ptr to m yet
+    if (auto* linear = sub->as<torch::nn::Linear>()) {
+      linear->weight.normal_(0.0, std);
+      if (linear->bias.defined()) linear->bias.zero_();
+    } else if (auto* emb = sub->as<torch::nn::Embedding>()) {
+      emb->weight.normal_(0.0, std);
+      if (emb->options.padding_idx()) emb->weight[*emb->options.padding_idx()].zero_();
+    } else if (auto* ln = sub->as<torch::nn::LayerNorm>()) {
+      ln->weight.fill_(1.0);
+      ln->bias.zero_();
+    } else if (auto* head = sub->as<BertLMPredictionHead>()) {
+      head->named_parameters(false)["bias"].zero_();
+    }
+  }
+}
+
+}  // namespace ptm::models

@@ -1,0 +1,121 @@
+// The blocks of the BERT encoder, registered under Hugging Face BertModel's names:
+//   embeddings.{word_embeddings, position_embeddings, token_type_embeddings, LayerNorm}
+//   encoder.layer.{i}.attention.self.{query, key, value}, .attention.output.{dense, LayerNorm},
+//   .intermediate.dense, .output.{dense, LayerNorm}
+//   pooler.dense;  cls.predictions.{transform.dense, transform.LayerNorm, bias} (MLM head).
+// Post-LayerNorm residual blocks; attention through at::scaled_dot_product_attention, or an
+// explicit softmax when the probabilities are wanted (distillation).
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "ptm/models/bert_options.h"
+
+namespace ptm::models {
+
+// hidden_act applied to x: exact (erf) GELU, tanh GELU or ReLU.
+torch::Tensor bert_activation(const std::string& act, const torch::Tensor& x);
+
+class BertEmbeddingsImpl : public torch::nn::Module {
+ public:
+  explicit BertEmbeddingsImpl(const BertOptions& o);
+  // input_ids, token_type_ids [B, T] -> [B, T, H]
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids);
+  const torch::Tensor& word_weight() const { return word_embeddings_->weight; }  // [V, H]
+
+ private:
+  torch::nn::Embedding word_embeddings_{nullptr}, position_embeddings_{nullptr}, token_type_embeddings_{nullptr};
+  torch::nn::LayerNorm layer_norm_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+TORCH_MODULE(BertEmbeddings);
+
+class BertSelfAttentionImpl : public torch::nn::Module {
+ public:
+  explicit BertSelfAttentionImpl(const BertOptions& o);
+  // x [B, T, H]; keep [B, 1, 1, T] bool (true = attend) or undefined (attend everywhere).
+  // With `probs`, the explicit path runs and stores the softmax [B, heads, T, T] (before dropout).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs = nullptr);
+
+ private:
+  torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr};
+  int64_t heads_;
+  double dropout_p_;
+};
+TORCH_MODULE(BertSelfAttention);
+
+// dense (in -> H), dropout, residual add, LayerNorm: BertSelfOutput and BertOutput alike.
+class BertResidualOutputImpl : public torch::nn::Module {
+ public:
+  BertResidualOutputImpl(int64_t in_features, const BertOptions& o);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);  // [B, T, in], [B, T, H] -> [B, T, H]
+
+ private:
+  torch::nn::Linear dense_{nullptr};
+  torch::nn::LayerNorm layer_norm_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+TORCH_MODULE(BertResidualOutput);
+
+class BertLayerImpl : public torch::nn::Module {
+ public:
+  explicit BertLayerImpl(const BertOptions& o);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keep,
+                        torch::Tensor* probs = nullptr);  // [B, T, H]
+
+ private:
+  std::string act_;
+  BertSelfAttention self_{nullptr};               // attention.self
+  BertResidualOutput attention_output_{nullptr};  // attention.output
+  torch::nn::Linear intermediate_{nullptr};       // intermediate.dense
+  BertResidualOutput output_{nullptr};            // output
+};
+TORCH_MODULE(BertLayer);
+
+class BertEncoderImpl : public torch::nn::Module {
+ public:
+  explicit BertEncoderImpl(const BertOptions& o);
+  // x [B, T, H] -> [B, T, H]; appends every layer's output to `hidden` and its attention
+  // probabilities to `attentions` when those are non-null.
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& keep, std::vector<torch::Tensor>* hidden,
+                        std::vector<torch::Tensor>* attentions);
+  size_t size() const { return layer_->size(); }
+  const torch::nn::ModuleList& layers() const { return layer_; }
+
+ private:
+  torch::nn::ModuleList layer_{nullptr};
+};
+TORCH_MODULE(BertEncoder);
+
+class BertPoolerImpl : public torch::nn::Module {
+ public:
+  explicit BertPoolerImpl(const BertOptions& o);
+  torch::Tensor forward(const torch::Tensor& x);  // [B, T, H] -> tanh(dense(x[:, 0])) [B, H]
+
+ private:
+  torch::nn::Linear dense_{nullptr};
+};
+TORCH_MODULE(BertPooler);
+
+// cls.predictions: transform (dense, act, LayerNorm), then the word embeddings as decoder + bias.
+class BertLMPredictionHeadImpl : public torch::nn::Module {
+ public:
+  explicit BertLMPredictionHeadImpl(const BertOptions& o);
+  // x [B, T, H], word embeddings [V, H] -> logits [B, T, V]
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& word_weight);
+
+ private:
+  std::string act_;
+  torch::nn::Linear dense_{nullptr};
+  torch::nn::LayerNorm layer_norm_{nullptr};
+  torch::Tensor bias_;  // [V]
+};
+TORCH_MODULE(BertLMPredictionHead);
+
+// Transformers' initialisation of every submodule of m: weights N(0, std), biases 0, LayerNorm 1/0,
+// the padding row 0, the MLM bias 0.
+void init_bert_weights(torch::nn::Module& m, double std = 0.02);
+
+}  // namespace ptm::models

@@ -1,0 +1,57 @@
+// Options of the BERT-style encoder and its head, their consistency checks, and the mapping to
+// and from a Hugging Face BERT config.json. Keys are config.json's names, so a recipe's
+// `model:` section and config.json read alike.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ptm::models {
+
+struct BertHeadOptions {
+  std::string type = "none";       // none | mlm | classification | token_classification | regression
+  int64_t num_labels = 2;          // classes (outputs for regression, where 1 gives logits [B])
+  double classifier_dropout = -1;  // dropout before the classifier; < 0: hidden_dropout_prob
+};
+
+struct BertOptions {
+  int64_t vocab_size = 30522;
+  int64_t hidden_size = 768;
+  int64_t num_hidden_layers = 12;
+  int64_t num_attention_heads = 12;
+  int64_t intermediate_size = 3072;
+  int64_t max_position_embeddings = 512;
+  int64_t type_vocab_size = 2;
+  double layer_norm_eps = 1e-12;
+  double hidden_dropout_prob = 0.1;
+  double attention_probs_dropout_prob = 0.1;
+  std::string hidden_act = "gelu";  // gelu (exact, erf) | gelu_new / gelu_pytorch_tanh (tanh) | relu
+  int64_t pad_token_id = 0;
+  BertHeadOptions head;
+
+  int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  double effective_classifier_dropout() const {
+    return head.classifier_dropout < 0 ? hidden_dropout_prob : head.classifier_dropout;
+  }
+  // The pooler exists where transformers builds one: BertModel and sequence classification.
+  bool has_pooler() const { return head.type == "none" || head.type == "classification" || head.type == "regression"; }
+
+  // (key, message) for every out-of-range or inconsistent field; empty when usable.
+  std::vector<std::pair<std::string, std::string>> problems() const;
+
+  // From a BERT config.json (missing keys take transformers' defaults; the head follows
+  // `architectures`). IoError naming `source` and the key for what ptm cannot represent.
+  static BertOptions from_hf_config(const nlohmann::json& config, const std::string& source = "config.json");
+  // config.json for the matching transformers class (model_type bert, architectures per head).
+  nlohmann::json to_hf_config() const;
+  // BertModel, BertForMaskedLM, BertForSequenceClassification or BertForTokenClassification.
+  std::string hf_architecture() const;
+};
+
+const std::vector<std::string>& bert_head_types();   // the values of `head`
+const std::vector<std::string>& bert_activations();  // the values of `hidden_act`
+
+}  // namespace ptm::models
