@@ -17,6 +17,8 @@ void add_list(CLI::App& app, Action& action);
 void add_validate(CLI::App& app, Action& action);
 void add_config(CLI::App& app, Action& action);
 void add_data(CLI::App& app, Action& action);
+void add_export(CLI::App& app, Action& action);
+void add_eval(CLI::App& app, Action& action);
 void add_pretrain(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 
 }  // namespace ptm::cli

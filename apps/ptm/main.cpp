@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   ptm::cli::add_validate(app, action);
   ptm::cli::add_config(app, action);
   ptm::cli::add_data(app, action);
+  ptm::cli::add_eval(app, action);
+  ptm::cli::add_export(app, action);
   ptm::cli::add_pretrain(app, action, std::vector<std::string>(argv, argv + argc));
 
   try {

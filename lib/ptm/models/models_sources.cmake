@@ -10,4 +10,6 @@ set(PTM_MODELS_SOURCES
   ptm/models/gpt_hf.cpp
   ptm/models/model_summary.cpp
   ptm/models/mlp.cpp
+  ptm/models/resnet.cpp
+  ptm/models/vit.cpp ptm/models/vit_hf.cpp
 )

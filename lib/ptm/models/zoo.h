@@ -8,5 +8,7 @@ namespace ptm::models {
 void register_zoo(Registry<ModelFactory>& r);
 void register_gpt(Registry<ModelFactory>& r);  // gpt_hf.cpp
 void register_bert(Registry<ModelFactory>& r);  // bert.cpp
+void register_resnet(Registry<ModelFactory>& r);  // resnet.cpp
+void register_vit(Registry<ModelFactory>& r);  // vit.cpp
 
 }  // namespace ptm::models

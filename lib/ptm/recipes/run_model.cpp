@@ -1,0 +1,77 @@
+// Rebuilding a run's model, HF export and evaluation.
+#include "ptm/recipes/run_model.h"
+
+#include <filesystem>
+
+#include "ptm/core/errors.h"
+#include "ptm/core/fs_util.h"
+#include "ptm/core/log.h"
+#include "ptm/train/checkpoint.h"
+#include "ptm/train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace ptm::recipes {
+
+RunModel load_run_model(const std::string& from) {
+  RunModel r;
+  if (!fs::exists(from)) throw IoError("'" + from + "' does not exist (expected a run directory or a checkpoint)");
+  if (fs::exists(fs::path(from) / "DONE")) {
+    r.checkpoint = fs::canonical(from).string();
+    r.run_dir = fs::path(r.checkpoint).parent_path().parent_path().string();
+  } else {
+    r.run_dir = from;
+    const auto latest = train::latest_checkpoint(from);
+    if (!latest) throw IoError("'" + from + "' holds no complete checkpoint (checkpoints/step_*/DONE)");
+    r.checkpoint = *latest;
+  }
+  const std::string config = r.run_dir + "/config.yaml";
+  if (!fs::exists(config)) throw IoError("'" + config + "' not found: '" + from + "' is not inside a ptm run directory");
+  RecipeSource src;
+  src.path = config;
+  r.recipe = load(src);
+  if (!r.recipe.model) throw ConfigError(Origin{config}, "model", "missing: the run's recipe has no model: section");
+  r.model = r.recipe.model();
+  train::load_checkpoint(r.checkpoint, *r.model, nullptr);
+  r.model->eval();
+  log::info("loaded " + r.checkpoint);
+  return r;
+}
+
+void export_hf(const RunModel& run, const std::string& out, bool overwrite) {
+  if (fs::exists(out) && !fs::is_empty(out) && !overwrite)
+    throw ConfigError(Origin{out}, "--out", "exists and is not empty; pass --overwrite to replace it");
+  const auto config = run.model->hf_config();  // refuses models without an HF twin, naming why
+  const std::string tmp = out + ".partial";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  fs_util::write_file_atomic(tmp + "/config.json", config.dump(2) + "\n");
+  models::save_safetensors(tmp + "/model.safetensors", run.model->hf_state_dict(), {{"format", "pt"}});
+  // The tokenizer travels with the weights when the run trained on prepared shards.
+  const auto* data = run.recipe.resolved.find("data");
+  const auto* path = data ? data->find("path") : nullptr;
+  if (path && path->is_scalar() && fs::exists(path->text() + "/tokenizer.json"))
+    fs::copy_file(path->text() + "/tokenizer.json", tmp + "/tokenizer.json");
+  fs::remove_all(out);
+  if (!fs::path(out).parent_path().empty()) fs::create_directories(fs::path(out).parent_path());
+  fs::rename(tmp, out);
+}
+
+nlohmann::json evaluate_recipe(const Recipe& recipe, models::ModelImpl& model, const std::string& device,
+                               int64_t max_batches) {
+  if (!recipe.data) throw ConfigError(Origin{}, "data", "missing: evaluation needs a data: section");
+  const auto objective = recipe.objective ? recipe.objective() : objectives::make("causal_lm");
+  data::StreamOptions o;
+  o.batch_size = recipe.train.batch_size;
+  o.split = "val";
+  o.train = false;
+  o.seed = recipe.run.seed;
+  auto stream = recipe.data(o);
+  model.to(torch::Device(device));
+  auto result = train::evaluate(model, *objective, *stream, torch::Device(device),
+                                max_batches > 0 ? max_batches : INT64_MAX);
+  result["objective"] = objective->name();
+  return result;
+}
+
+}  // namespace ptm::recipes

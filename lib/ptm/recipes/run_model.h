@@ -1,0 +1,32 @@
+// `ptm export` and `ptm eval`: the model of a finished (or running) run, rebuilt from the
+// run's config.yaml and loaded from one of its checkpoints.
+#pragma once
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ptm/recipes/recipe.h"
+
+namespace ptm::recipes {
+
+struct RunModel {
+  std::string run_dir, checkpoint;
+  Recipe recipe;
+  std::shared_ptr<models::ModelImpl> model;  // on the CPU, weights loaded, eval mode
+};
+
+// `from`: a run directory (its newest complete checkpoint) or a checkpoint folder.
+// IoError/ConfigError naming the folder when it is neither or the weights do not fit.
+RunModel load_run_model(const std::string& from);
+
+// Writes config.json + model.safetensors (+ tokenizer.json when the run's data has one) that
+// Hugging Face `from_pretrained` loads; refuses an existing non-empty `out` unless overwrite.
+void export_hf(const RunModel& run, const std::string& out, bool overwrite);
+
+// Evaluates `model` on the recipe's validation split (train.eval_batches batches, or all
+// with max_batches = 0): loss, perplexity for LMs, accuracy for classifiers.
+nlohmann::json evaluate_recipe(const Recipe& recipe, models::ModelImpl& model, const std::string& device,
+                               int64_t max_batches);
+
+}  // namespace ptm::recipes
