@@ -8,9 +8,9 @@
               (conv1 = 3x3 stride 1 from 1 channel, maxpool = Identity), input [2, 1, 16, 16]
         The folder OUT_DIR/NAME: model.safetensors (the torchvision state dict, buffers included),
         config.json (model_type torchvision_resnet: depth, num_classes, in_channels,
-        small_input) and reference.safetensors: images, logits_eval (eval mode), then in train
-        mode (batch statistics) logits_train and bn1.running_mean / layer1.0.bn1.running_var
-        after that one forward, and num_parameters.
+        small_input) and reference.safetensors: images, logits_eval (eval mode), num_parameters;
+        for resnet18 also, in train mode (batch statistics), logits_train and bn1.running_mean /
+        layer1.0.bn1.running_var after that one forward (resnet50 skips it: CPU time).
     python tests/golden/resnet_reference.py run INPUTS DIR
         Builds the torchvision model DIR/config.json describes, loads DIR/model.safetensors
         with load_state_dict (strict: any missing or unexpected tensor is an error), and writes
@@ -69,17 +69,17 @@ def random_model(which, out_dir):
         images = torch.randn(shape, generator=torch.Generator().manual_seed(30 + i))
         with torch.no_grad():
             model.eval()
-            logits_eval = model(images)
-            model.train()
-            logits_train = model(images)
-        save_file({
-            "images": images,
-            "logits_eval": logits_eval,
-            "logits_train": logits_train,
-            "bn1.running_mean": model.bn1.running_mean.clone(),
-            "layer1.0.bn1.running_var": model.layer1[0].bn1.running_var.clone(),
-            "num_parameters": torch.tensor([sum(p.numel() for p in model.parameters())], dtype=torch.int64),
-        }, os.path.join(d, "reference.safetensors"))
+            result = {
+                "images": images,
+                "logits_eval": model(images),
+                "num_parameters": torch.tensor([sum(p.numel() for p in model.parameters())], dtype=torch.int64),
+            }
+            if config["depth"] == 18:
+                model.train()
+                result["logits_train"] = model(images)
+                result["bn1.running_mean"] = model.bn1.running_mean.clone()
+                result["layer1.0.bn1.running_var"] = model.layer1[0].bn1.running_var.clone()
+        save_file(result, os.path.join(d, "reference.safetensors"))
 
 
 def run(inputs, d):
