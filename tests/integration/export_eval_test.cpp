@@ -63,3 +63,28 @@ TEST_CASE("ptm eval reproduces the run's final evaluation", "[integration][model
   CHECK(result["perplexity"].get<double>() > 1.0);
   CHECK(fs::exists(run + "/eval.json"));
 }
+
+TEST_CASE("init_from starts a new run from another run's weights", "[integration][models]") {
+  ptm::test::TempDir tmp;
+  const std::string a = tmp.file("a"), b = tmp.file("b");
+  REQUIRE(run_ptm("pretrain --config tests/fixtures/recipes/pretrain_gpt_small.yaml --run-dir " + a).exit_code == 0);
+  // One step with a vanishing learning rate: b's weights must be a's.
+  auto r = run_ptm("pretrain --config tests/fixtures/recipes/pretrain_gpt_small.yaml --run-dir " + b +
+                   " init_from.checkpoint=" + a + "/checkpoints/latest train.max_steps=1 optimizer.lr=1e-30");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(read_text(b + "/log.txt"), "init_from: weights loaded from"));
+  const auto wa = ptm::models::load_safetensors(a + "/checkpoints/latest/model.safetensors");
+  const auto wb = ptm::models::load_safetensors(b + "/checkpoints/latest/model.safetensors");
+  REQUIRE(wa.size() == wb.size());
+  for (size_t i = 0; i < wa.size(); ++i) CHECK(torch::allclose(wa[i].second, wb[i].second, 0, 1e-12));
+
+  r = run_ptm("pretrain --config tests/fixtures/recipes/pretrain_gpt_small.yaml --run-dir " + tmp.file("c") +
+              " init_from.checkpoint=" + a + "/checkpoints/latest model.n_embd=64");
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "does not fit the model"));
+  CHECK(contains(r.err, "shape mismatch: transformer.wte.weight"));
+  r = run_ptm("validate --config tests/fixtures/recipes/pretrain_gpt_small.yaml init_from.hf=nowhere");
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "init_from.hf: 'nowhere' does not exist"));
+}

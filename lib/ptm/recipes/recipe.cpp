@@ -17,6 +17,7 @@ std::vector<SectionInfo> sections() {
       {"optimizer", "adamw (fused) or sgd: lr, weight decay and its exemptions, betas, momentum"},
       {"objective", "training objective component (ptm list objectives); the subcommand picks a default"},
       {"data", "data set component (ptm list data)"},
+      {"init_from", "start from other weights: {hf: folder} or {checkpoint: folder}, strict"},
       {"model", "model component (ptm list models), usually a preset from configs/models/"},
       {"prepare", "corpus preparation for ptm data prepare: sources, tokenizer, split, shards"},
   };
@@ -62,6 +63,10 @@ Recipe check(const config::Node& root, const std::string& default_name) {
   }
   if (root.find("data")) r.data = data::parse_dataset(top.sub("data"));
   if (root.find("model")) r.model = models::parse_model(top.sub("model"));
+  if (root.find("init_from")) {
+    config::Section s = top.sub("init_from");
+    bind(s, r.init_from);
+  }
   top.finish();
   ctx.throw_if_any();
   r.resolved = config::with_defaults(root, ctx);

@@ -15,6 +15,7 @@
 #include "ptm/models/model.h"
 #include "ptm/objectives/objective.h"
 #include "ptm/optim/optimizer.h"
+#include "ptm/recipes/init_from.h"
 #include "ptm/optim/schedule.h"
 #include "ptm/train/train_config.h"
 
@@ -45,6 +46,7 @@ struct Recipe {
   std::optional<data::PrepareConfig> prepare;  // `prepare:` (ptm data prepare), when present
   data::StreamBuilder data;                    // `data:` component, when present
   models::ModelBuilder model;                  // `model:` component, when present
+  InitFrom init_from;                          // `init_from:` weights, when present
 };
 
 // Load + overrides + sugar flags. Throws IoError/ConfigError.

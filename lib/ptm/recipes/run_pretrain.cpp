@@ -50,6 +50,7 @@ nlohmann::json run_pretrain(const Recipe& recipe, const RunOptions& options) {
   setup.train = recipe.train;
   setup.optimizer = recipe.optimizer;
   setup.model = recipe.model();
+  if (!recipe.init_from.empty() && resume_from.empty()) apply_init_from(recipe.init_from, *setup.model);
   setup.model->to(torch::Device(device));
   setup.objective = recipe.objective ? recipe.objective() : objectives::make("causal_lm");
   setup.data = recipe.data;

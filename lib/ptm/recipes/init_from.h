@@ -1,0 +1,28 @@
+// `init_from:`: start a run from other weights (a ptm checkpoint or a Hugging Face folder),
+// weights only: optimizer, schedule and data start fresh.
+//   init_from: {hf: data/models/minilm}                  # config.json + (sharded) safetensors
+//   init_from: {checkpoint: runs/x/checkpoints/latest, strict: true}
+// With strict: false (the default for hf, where a new task head is expected to be missing),
+// tensors the checkpoint lacks keep their initialisation and are listed in the log; a tensor
+// whose shape differs is always an error.
+#pragma once
+#include <string>
+
+#include "ptm/config/binder.h"
+#include "ptm/models/model.h"
+
+namespace ptm::recipes {
+
+struct InitFrom {
+  std::string hf, checkpoint;
+  bool strict = true;
+  bool strict_given = false;
+  bool empty() const { return hf.empty() && checkpoint.empty(); }
+};
+
+void bind(config::Section& s, InitFrom& c);
+
+// Loads the weights into `model`; IoError listing every problem when they do not fit.
+void apply_init_from(const InitFrom& init, models::ModelImpl& model);
+
+}  // namespace ptm::recipes
