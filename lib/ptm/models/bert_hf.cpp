@@ -122,18 +122,6 @@ std::shared_ptr<ModelImpl> load_hf_bert(const std::string& dir, const std::optio
   return model;
 }
 
-void save_hf_bert(const BertImpl& model, const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw IoError(dir + ": cannot create the folder (" + ec.message() + ")");
-  const std::string config_path = dir + "/config.json";
-  {
-    std::ofstream out(config_path);
-    out << model.hf_config().dump(2) << "\n";
-    if (!out) throw IoError(config_path + ": cannot be written");
-  }
-  save_safetensors(dir + "/model.safetensors", model.hf_state_dict(), {{"format", "pt"}});
-}
+void save_hf_bert(const BertImpl& model, const std::string& dir) { save_hf_folder(model, dir); }
 
 }  // namespace ptm::models

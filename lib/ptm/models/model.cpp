@@ -1,6 +1,10 @@
 // Shared model helpers: default state-dict export/import with a load report.
 #include "ptm/models/model.h"
 
+#include "ptm/core/errors.h"
+#include "ptm/core/fs_util.h"
+
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -60,6 +64,14 @@ int64_t count_parameters(const torch::nn::Module& m, bool trainable_only) {
   for (const auto& p : m.parameters())
     if (!trainable_only || p.requires_grad()) n += p.numel();
   return n;
+}
+
+void save_hf_folder(const ModelImpl& model, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw IoError(dir + ": cannot create the folder (" + ec.message() + ")");
+  fs_util::write_file_atomic(dir + "/config.json", model.hf_config().dump(2) + "\n");
+  save_safetensors(dir + "/model.safetensors", model.hf_state_dict(), {{"format", "pt"}});
 }
 
 }  // namespace ptm::models

@@ -67,6 +67,10 @@ class ModelImpl : public torch::nn::Module {
 
 int64_t count_parameters(const torch::nn::Module& m, bool trainable_only = false);
 
+// Writes `dir`/config.json (hf_config) and `dir`/model.safetensors (hf_state_dict): the folder
+// `from_pretrained` reads. Creates `dir`; IoError naming the file on failure.
+void save_hf_folder(const ModelImpl& model, const std::string& dir);
+
 using ModelBuilder = std::function<std::shared_ptr<ModelImpl>()>;
 using ModelFactory = std::function<ModelBuilder(config::Section&)>;
 

@@ -229,17 +229,7 @@ std::shared_ptr<ResNetImpl> load_hf_resnet(const std::string& dir) {
   return model;
 }
 
-void save_hf_resnet(const ResNetImpl& model, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw IoError(dir + ": cannot create the folder (" + ec.message() + ")");
-  {
-    std::ofstream out(dir + "/config.json");
-    out << model.hf_config().dump(2) << "\n";
-    if (!out) throw IoError(dir + "/config.json: cannot be written");
-  }
-  save_safetensors(dir + "/model.safetensors", model.hf_state_dict(), {{"format", "pt"}});
-}
+void save_hf_resnet(const ResNetImpl& model, const std::string& dir) { save_hf_folder(model, dir); }
 
 ModelFactory resnet_factory() {
   return [](config::Section& s) -> ModelBuilder {

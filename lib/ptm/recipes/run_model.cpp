@@ -41,12 +41,11 @@ RunModel load_run_model(const std::string& from) {
 void export_hf(const RunModel& run, const std::string& out, bool overwrite) {
   if (fs::exists(out) && !fs::is_empty(out) && !overwrite)
     throw ConfigError(Origin{out}, "--out", "exists and is not empty; pass --overwrite to replace it");
-  const auto config = run.model->hf_config();  // refuses models without an HF twin, naming why
+  run.model->hf_config();  // refuses models without an HF twin (naming why) before writing anything
   const std::string tmp = out + ".partial";
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  fs_util::write_file_atomic(tmp + "/config.json", config.dump(2) + "\n");
-  models::save_safetensors(tmp + "/model.safetensors", run.model->hf_state_dict(), {{"format", "pt"}});
+  models::save_hf_folder(*run.model, tmp);
   // The tokenizer travels with the weights when the run trained on prepared shards.
   const auto* data = run.recipe.resolved.find("data");
   const auto* path = data ? data->find("path") : nullptr;
