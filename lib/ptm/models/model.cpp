@@ -35,27 +35,35 @@ NamedTensors ModelImpl::hf_state_dict() const {
   return out;
 }
 
+void match_and_copy(std::map<std::string, torch::Tensor>& own, const RenamedTensors& given, bool strict,
+                    LoadReport& r, const std::function<std::string(const std::string&)>& shown_name) {
+  for (const auto& [name, t] : own) {
+    const auto it = given.find(name);
+    if (it == given.end())
+      r.missing.push_back(shown_name ? shown_name(name) : name);
+    else if (it->second.second.sizes() != t.sizes())
+      r.mismatched.push_back(it->second.first + ": checkpoint " + shape_str(it->second.second.sizes()) + " vs model " +
+                             shape_str(t.sizes()));
+  }
+  for (const auto& [name, source] : given)
+    if (!own.count(name)) r.unexpected.push_back(source.first);
+  if (strict && !r.ok()) return;
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : own) {
+    const auto it = given.find(name);
+    if (it != given.end() && it->second.second.sizes() == t.sizes()) t.copy_(it->second.second);
+  }
+}
+
 LoadReport ModelImpl::load_hf_state_dict(const NamedTensors& tensors, bool strict) {
   std::map<std::string, torch::Tensor> own;
   for (const auto& p : named_parameters()) own[p.key()] = p.value();
   for (const auto& b : named_buffers()) own[b.key()] = b.value();
-  std::map<std::string, const torch::Tensor*> given;
-  for (const auto& [k, v] : tensors) given[k] = &v;
   LoadReport r;
-  for (const auto& [k, t] : own) {
-    const auto it = given.find(k);
-    if (it == given.end()) r.missing.push_back(k);
-    else if (it->second->sizes() != t.sizes())
-      r.mismatched.push_back(k + ": checkpoint " + shape_str(it->second->sizes()) + " vs model " + shape_str(t.sizes()));
-  }
-  for (const auto& [k, v] : given)
-    if (!own.count(k)) r.unexpected.push_back(k);
-  if (strict && !r.ok()) return r;
-  torch::NoGradGuard no_grad;
-  for (auto& [k, t] : own) {
-    const auto it = given.find(k);
-    if (it != given.end() && it->second->sizes() == t.sizes()) t.copy_(*it->second);
-  }
+  RenamedTensors given;
+  for (const auto& [k, v] : tensors)
+    if (!given.emplace(k, std::make_pair(k, v)).second) r.unexpected.push_back(k + " (given twice)");
+  match_and_copy(own, given, strict, r);
   return r;
 }
 

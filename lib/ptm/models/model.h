@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,16 @@ struct LoadReport {
   bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
   std::string str() const;  // one line per problem
 };
+
+// Checkpoint tensors already renamed to the model's names: model name -> (name in the
+// checkpoint, tensor).
+using RenamedTensors = std::map<std::string, std::pair<std::string, torch::Tensor>>;
+
+// The one matching step every load_hf_state_dict ends with: records missing (shown through
+// `shown_name` when given), unexpected and mis-shaped tensors in `report`, then copies the
+// matching tensors into `own` unless `strict` and the report is not ok.
+void match_and_copy(std::map<std::string, torch::Tensor>& own, const RenamedTensors& given, bool strict,
+                    LoadReport& report, const std::function<std::string(const std::string&)>& shown_name = nullptr);
 
 class ModelImpl : public torch::nn::Module {
  public:

@@ -17,12 +17,6 @@ using config::value_text;
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-std::string shape_str(torch::IntArrayRef s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 template <class T>
 T json_value(const nlohmann::json& j, const std::string& key, T fallback, const std::string& source) {
   const auto it = j.find(key);
@@ -199,22 +193,8 @@ LoadReport ViTImpl::load_hf_state_dict(const NamedTensors& tensors, bool strict)
     if (!given.emplace(n, std::make_pair(name, t)).second)
       r.unexpected.push_back(name + " (a second tensor for " + n + ")");
   }
-  for (const auto& [name, t] : own) {
-    const auto it = given.find(name);
-    if (it == given.end())
-      r.missing.push_back(prefixed && !is_head_tensor(name) ? "vit." + name : name);
-    else if (it->second.second.sizes() != t.sizes())
-      r.mismatched.push_back(it->second.first + ": checkpoint " + shape_str(it->second.second.sizes()) + " vs model " +
-                             shape_str(t.sizes()));
-  }
-  for (const auto& [name, source] : given)
-    if (!own.count(name)) r.unexpected.push_back(source.first);
-  if (strict && !r.ok()) return r;
-  torch::NoGradGuard no_grad;
-  for (auto& [name, t] : own) {
-    const auto it = given.find(name);
-    if (it != given.end() && it->second.second.sizes() == t.sizes()) t.copy_(it->second.second);
-  }
+  match_and_copy(own, given, strict, r,
+                 [&](const std::string& name) { return prefixed && !is_head_tensor(name) ? "vit." + name : name; });
   return r;
 }
 
