@@ -23,7 +23,24 @@ struct LossParts {
 class Objective {
  public:
   virtual ~Objective() = default;
+  // Called once before training or evaluation with the model being trained and the device.
+  // Objectives with modules of their own (a teacher, projections, a generator) build or move
+  // them here and may check that the model fits (ConfigError naming the key otherwise).
+  virtual void attach(models::ModelImpl& model, const torch::Device& device) {
+    (void)model;
+    (void)device;
+  }
+  // Forward pass and loss of one batch. `training` is false during evaluation (objectives that
+  // corrupt their input then use a fixed seed, so evaluations are comparable). The default runs
+  // the model on the batch as it is and scores it with compute().
+  virtual LossParts loss(models::ModelImpl& model, const data::Batch& batch, bool training) {
+    (void)training;
+    return compute(model.forward(batch), batch);
+  }
   virtual LossParts compute(const models::ModelOutput& out, const data::Batch& batch) const = 0;
+  // Trainable tensors besides the model's (e.g. distillation projections): optimized with the
+  // model and saved in checkpoints as objective.safetensors.
+  virtual models::NamedTensors parameters() const { return {}; }
   // The targets a batch holds, computed from the batch alone (before the forward pass).
   virtual torch::Tensor count_targets(const data::Batch& batch) const = 0;
   virtual std::string name() const = 0;

@@ -67,6 +67,7 @@ nlohmann::json evaluate_recipe(const Recipe& recipe, models::ModelImpl& model, c
   o.seed = recipe.run.seed;
   auto stream = recipe.data(o);
   model.to(torch::Device(device));
+  objective->attach(model, torch::Device(device));
   auto result = train::evaluate(model, *objective, *stream, torch::Device(device),
                                 max_batches > 0 ? max_batches : INT64_MAX);
   result["objective"] = objective->name();

@@ -65,7 +65,8 @@ std::string checkpoint_name(int64_t step) {
 }
 
 std::string save_checkpoint(const std::string& run_dir, int64_t step, const models::ModelImpl& model,
-                            const optim::Optimizer& optimizer, const nlohmann::json& trainer_state) {
+                            const optim::Optimizer& optimizer, const nlohmann::json& trainer_state,
+                            const models::NamedTensors& objective_params) {
   const fs::path root = fs::path(run_dir) / "checkpoints";
   const fs::path final_dir = root / checkpoint_name(step);
   const fs::path tmp = root / (checkpoint_name(step) + ".tmp-" + std::to_string(::getpid()));
@@ -75,6 +76,8 @@ std::string save_checkpoint(const std::string& run_dir, int64_t step, const mode
   try {
     models::save_safetensors((tmp / "model.safetensors").string(), model.hf_state_dict(), {{"format", "pt"}});
     models::save_safetensors((tmp / "optimizer.safetensors").string(), optimizer.state());
+    if (!objective_params.empty())
+      models::save_safetensors((tmp / "objective.safetensors").string(), objective_params);
     fs_util::write_file_atomic((tmp / "trainer_state.json").string(), trainer_state.dump(2) + "\n");
     fs_util::write_file_atomic((tmp / "DONE").string(), "");
     fs::remove_all(final_dir, ec);  // a re-save of the same step (after resume)
@@ -97,12 +100,24 @@ std::optional<std::string> latest_checkpoint(const std::string& run_dir) {
   return all.back().second;
 }
 
-nlohmann::json load_checkpoint(const std::string& dir, models::ModelImpl& model, optim::Optimizer* optimizer) {
+nlohmann::json load_checkpoint(const std::string& dir, models::ModelImpl& model, optim::Optimizer* optimizer,
+                               const models::NamedTensors& objective_params) {
   if (!fs::exists(fs::path(dir) / "DONE"))
     throw IoError("checkpoint '" + dir + "' is incomplete (no DONE file) or does not exist");
   const auto report = model.load_hf_state_dict(models::load_safetensors(dir + "/model.safetensors"));
   if (!report.ok()) throw IoError("checkpoint '" + dir + "' does not fit the model:\n" + report.str());
   if (optimizer) optimizer->load_state(models::load_safetensors(dir + "/optimizer.safetensors"));
+  if (!objective_params.empty()) {
+    const auto saved = models::load_safetensors(dir + "/objective.safetensors");
+    torch::NoGradGuard no_grad;
+    for (const auto& [name, t] : objective_params) {
+      const auto it = std::find_if(saved.begin(), saved.end(), [&](const auto& kv) { return kv.first == name; });
+      if (it == saved.end() || !it->second.sizes().equals(t.sizes()))
+        throw IoError("checkpoint '" + dir + "': objective.safetensors lacks '" + name + "' of shape " +
+                      c10::str(t.sizes()));
+      t.copy_(it->second);
+    }
+  }
   try {
     return nlohmann::json::parse(fs_util::read_file(dir + "/trainer_state.json"));
   } catch (const nlohmann::json::exception&) {

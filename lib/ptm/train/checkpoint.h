@@ -17,13 +17,16 @@ std::string checkpoint_name(int64_t step);  // "step_00000500"
 
 // Writes a checkpoint and returns its folder. IoError (previous checkpoints untouched) on failure.
 std::string save_checkpoint(const std::string& run_dir, int64_t step, const models::ModelImpl& model,
-                            const optim::Optimizer& optimizer, const nlohmann::json& trainer_state);
+                            const optim::Optimizer& optimizer, const nlohmann::json& trainer_state,
+                            const models::NamedTensors& objective_params = {});
 
 // The newest complete checkpoint (one with DONE) of a run directory, if any.
 std::optional<std::string> latest_checkpoint(const std::string& run_dir);
 
-// Loads model and optimizer state; returns trainer_state.json. IoError naming what is wrong.
-nlohmann::json load_checkpoint(const std::string& dir, models::ModelImpl& model, optim::Optimizer* optimizer);
+// Loads model and optimizer state (and the objective's own tensors, copied in place);
+// returns trainer_state.json. IoError naming what is wrong.
+nlohmann::json load_checkpoint(const std::string& dir, models::ModelImpl& model, optim::Optimizer* optimizer,
+                               const models::NamedTensors& objective_params = {});
 
 // Deletes all but the newest `keep_last` complete checkpoints (0 keeps all).
 void prune_checkpoints(const std::string& run_dir, int64_t keep_last);

@@ -44,7 +44,7 @@ std::string eta(double seconds) {
 
 }  // namespace
 
-nlohmann::json evaluate(models::ModelImpl& model, const objectives::Objective& objective, data::BatchStream& stream,
+nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objective, data::BatchStream& stream,
                         const torch::Device& device, int64_t max_batches) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
@@ -57,7 +57,7 @@ nlohmann::json evaluate(models::ModelImpl& model, const objectives::Objective& o
     auto b = stream.next();
     if (!b) break;
     const auto batch = b->to(device, true);
-    const auto parts = objective.compute(model.forward(batch), batch);
+    const auto parts = objective.loss(model, batch, false);
     loss += parts.loss_sum.to(torch::kFloat32);
     count += parts.targets;
     for (const auto& [k, v] : parts.sums) sums[k] = sums.count(k) ? sums[k] + v : v.to(torch::kFloat32);
@@ -77,10 +77,15 @@ nlohmann::json evaluate(models::ModelImpl& model, const objectives::Objective& o
 TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   const torch::Device device(s.device);
   auto& model = *s.model;
+  s.objective->attach(model, device);
+  // The objective's own trainable tensors (projections, ...) are optimized with the model.
+  const auto objective_params = s.objective->parameters();
   optim::Optimizer optimizer(
       [&] {
         std::vector<std::pair<std::string, torch::Tensor>> named;
-        for (const auto& p : model.named_parameters()) named.emplace_back(p.key(), p.value());
+        for (const auto& p : model.named_parameters())
+          if (p.value().requires_grad()) named.emplace_back(p.key(), p.value());
+        for (const auto& [k, v] : objective_params) named.emplace_back("objective." + k, v);
         return named;
       }(),
       s.optimizer);
@@ -97,7 +102,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   TrainResult r;
   int64_t step = 0;
   if (!s.resume_from.empty()) {
-    const auto st = load_checkpoint(s.resume_from, model, &optimizer);
+    const auto st = load_checkpoint(s.resume_from, model, &optimizer, objective_params);
     step = st.at("step").get<int64_t>();
     r.tokens = st.at("tokens").get<int64_t>();
     stream->load_state(st.at("data"));
@@ -116,6 +121,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   std::vector<torch::Tensor> params;
   for (const auto& p : model.parameters())
     if (p.requires_grad()) params.push_back(p);
+  for (const auto& [k, v] : objective_params) params.push_back(v);
 
   int64_t last_saved = -1, last_eval = -1;
   auto save = [&](int64_t at_step) {
@@ -123,7 +129,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     last_saved = at_step;
     nlohmann::json st = {{"step", at_step}, {"tokens", r.tokens}, {"data", loader.state()},
                          {"rng", rng_state()},   {"provenance", s.provenance}};
-    const auto dir = save_checkpoint(run_dir.path(), at_step, model, optimizer, st);
+    const auto dir = save_checkpoint(run_dir.path(), at_step, model, optimizer, st, objective_params);
     prune_checkpoints(run_dir.path(), s.train.keep_last);
     log::info("checkpoint " + dir);
   };
@@ -175,7 +181,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       torch::Tensor loss;
       {
         AutocastGuard autocast(device, s.train.precision);
-        const auto parts = s.objective->compute(model.forward(batch), batch);
+        const auto parts = s.objective->loss(model, batch, true);
         loss = parts.loss_sum.to(torch::kFloat32);
       }
       interval_loss += loss.detach();

@@ -49,7 +49,7 @@ struct TrainResult {
 TrainResult run_training(TrainerSetup& setup, const RunDir& run_dir);
 
 // One evaluation pass of at most `max_batches` batches: loss, perplexity (LMs), accuracy.
-nlohmann::json evaluate(models::ModelImpl& model, const objectives::Objective& objective, data::BatchStream& stream,
+nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objective, data::BatchStream& stream,
                         const torch::Device& device, int64_t max_batches);
 
 }  // namespace ptm::train
