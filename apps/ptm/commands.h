@@ -19,6 +19,9 @@ void add_config(CLI::App& app, Action& action);
 void add_data(CLI::App& app, Action& action);
 void add_export(CLI::App& app, Action& action);
 void add_eval(CLI::App& app, Action& action);
-void add_pretrain(CLI::App& app, Action& action, const std::vector<std::string>& argv);
+void add_merge(CLI::App& app, Action& action);
+void add_bench(CLI::App& app, Action& action, const std::vector<std::string>& argv);
+// pretrain, finetune (cmd_train.cpp)
+void add_train_commands(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 
 }  // namespace ptm::cli

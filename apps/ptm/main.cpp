@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
   ptm::cli::add_data(app, action);
   ptm::cli::add_eval(app, action);
   ptm::cli::add_export(app, action);
-  ptm::cli::add_pretrain(app, action, std::vector<std::string>(argv, argv + argc));
+  ptm::cli::add_merge(app, action);
+  ptm::cli::add_bench(app, action, std::vector<std::string>(argv, argv + argc));
+  ptm::cli::add_train_commands(app, action, std::vector<std::string>(argv, argv + argc));
 
   try {
     app.parse(argc, argv);

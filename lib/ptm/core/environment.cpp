@@ -6,6 +6,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/version.h>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -37,6 +38,17 @@ std::string version_triplet(long v, long major_div, long minor_div) {
   if (v <= 0) return "";
   return std::to_string(v / major_div) + "." + std::to_string((v % major_div) / minor_div) + "." +
          std::to_string(v % minor_div);
+}
+
+// The NVIDIA kernel driver's version ("570.124.06") from /proc/driver/nvidia/version; "" without one.
+std::string nvidia_driver_version() {
+  std::ifstream in("/proc/driver/nvidia/version");
+  std::string word, prev;
+  while (in >> word) {
+    if (prev == "Module" && !word.empty() && std::isdigit(static_cast<unsigned char>(word[0]))) return word;
+    prev = word;
+  }
+  return "";
 }
 
 int gpu_count() {
@@ -75,6 +87,12 @@ nlohmann::json environment() {
   }
 #endif
   env["cuda"]["devices"] = devices;
+  env["cuda"]["driver"] = nvidia_driver_version();
+#ifdef PTM_WITH_CUDA
+  int driver_api = 0;
+  if (cuda && cudaDriverGetVersion(&driver_api) == cudaSuccess && driver_api > 0)
+    env["cuda"]["driver_api"] = std::to_string(driver_api / 1000) + "." + std::to_string((driver_api % 1000) / 10);
+#endif
   env["cpu"] = {{"model", cpu_model()},
                 {"hardware_threads", std::thread::hardware_concurrency()},
                 {"intra_op_threads", at::get_num_threads()},
@@ -104,6 +122,7 @@ std::string environment_report(const nlohmann::json& env) {
   row("available", cuda ? "yes" : "no");
   if (cuda) {
     row("runtime", env["cuda"]["runtime"].get<std::string>());
+    if (!env["cuda"].value("driver", std::string()).empty()) row("driver", env["cuda"]["driver"].get<std::string>());
     row("cudnn", env["cudnn"]["available"].get<bool>() ? env["cudnn"]["version"].get<std::string>() : "no");
     for (const auto& d : env["cuda"]["devices"]) {
       std::ostringstream v;

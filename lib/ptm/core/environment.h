@@ -11,7 +11,8 @@ namespace ptm {
 
 std::string torch_version();  // "2.11.0"
 
-// The full fingerprint as JSON (ptm, torch, cuda, cudnn, devices, threads, build).
+// The full fingerprint as JSON (ptm, torch, cuda with runtime/driver/devices, cudnn, cpu model
+// and threads, build).
 nlohmann::json environment();
 
 // Human-readable report of environment() for `ptm info`.

@@ -51,3 +51,14 @@ std::string read_file(const std::string& path) {
 }
 
 }  // namespace ptm::fs_util
+
+namespace ptm::fs_util {
+
+void append_file(const std::string& path, const std::string& content) {
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (!f) throw IoError("cannot open '" + path + "' for appending: " + std::strerror(errno));
+  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
+  if (std::fclose(f) != 0 || !ok) throw IoError("cannot write '" + path + "': " + std::strerror(errno));
+}
+
+}  // namespace ptm::fs_util

@@ -10,4 +10,7 @@ void write_file_atomic(const std::string& path, const std::string& content);
 
 std::string read_file(const std::string& path);  // IoError when unreadable
 
+// Appends `content` to `path` (created when absent); IoError naming the file on failure.
+void append_file(const std::string& path, const std::string& content);
+
 }  // namespace ptm::fs_util

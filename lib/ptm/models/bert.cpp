@@ -22,7 +22,7 @@ BertImpl::BertImpl(const BertOptions& o) : o_(o) {
     mlm_ = cls->register_module("predictions", BertLMPredictionHead(o));
   } else if (o.head.type != "none") {
     classifier_dropout_ = register_module("dropout", torch::nn::Dropout(o.effective_classifier_dropout()));
-    classifier_ = register_module("classifier", torch::nn::Linear(o.hidden_size, o.head.num_labels));
+    classifier_ = register_module("classifier", Linear(o.hidden_size, o.head.num_labels));
   }
   init_bert_weights(*this);
 }

@@ -48,7 +48,7 @@ class BertImpl : public ModelImpl {
   BertEncoder encoder_{nullptr};
   BertPooler pooler_{nullptr};             // none, classification, regression
   BertLMPredictionHead mlm_{nullptr};      // cls.predictions
-  torch::nn::Linear classifier_{nullptr};  // classification, token_classification, regression
+  Linear classifier_{nullptr};             // classification, token_classification, regression
   torch::nn::Dropout classifier_dropout_{nullptr};
 };
 TORCH_MODULE(Bert);

@@ -42,8 +42,9 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const BertOptions& o) {
   word_embeddings_ = register_module(
       "word_embeddings",
       torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size, o.hidden_size).padding_idx(o.pad_token_id)));
-  position_embeddings_ =
-      register_module("position_embeddings", torch::nn::Embedding(o.max_position_embeddings, o.hidden_size));
+  if (o.position_embeddings)
+    position_embeddings_ =
+        register_module("position_embeddings", torch::nn::Embedding(o.max_position_embeddings, o.hidden_size));
   token_type_embeddings_ =
       register_module("token_type_embeddings", torch::nn::Embedding(o.type_vocab_size, o.hidden_size));
   layer_norm_ = register_module("LayerNorm", layer_norm(o));
@@ -51,27 +52,39 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const BertOptions& o) {
 }
 
 torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids) {
-  const auto positions = torch::arange(input_ids.size(1), input_ids.options());   // [T]
   auto x = word_embeddings_(input_ids) + token_type_embeddings_(token_type_ids);  // [B, T, H]
-  x = x + position_embeddings_(positions);                                        // + [T, H]
+  if (!position_embeddings_.is_empty())
+    x = x + position_embeddings_(torch::arange(input_ids.size(1), input_ids.options()));  // + [T, H]
   return dropout_(layer_norm_(x));
 }
 
 BertSelfAttentionImpl::BertSelfAttentionImpl(const BertOptions& o)
     : heads_(o.num_attention_heads), dropout_p_(o.attention_probs_dropout_prob) {
-  query_ = register_module("query", torch::nn::Linear(o.hidden_size, o.hidden_size));
-  key_ = register_module("key", torch::nn::Linear(o.hidden_size, o.hidden_size));
-  value_ = register_module("value", torch::nn::Linear(o.hidden_size, o.hidden_size));
+  query_ = register_module("query", Linear(o.hidden_size, o.hidden_size));
+  key_ = register_module("key", Linear(o.hidden_size, o.hidden_size));
+  value_ = register_module("value", Linear(o.hidden_size, o.hidden_size));
 }
 
 torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs) {
   const int64_t B = x.size(0), T = x.size(1), H = x.size(2);
   const auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, H / heads_}).transpose(1, 2); };
-  const auto q = split(query_(x)), k = split(key_(x)), v = split(value_(x));  // [B, heads, T, d]
+  const auto q = split(query_(x));                // [B, heads, T, d]
+  auto k = split(key_(x)), v = split(value_(x));  // [B, heads, T, d], then [B, heads, P + T, d] with a prefix
+  torch::Tensor keep_all = keep;                  // [B, 1, 1, (P +) T]
+  if (prefix) {
+    const auto [pk, pv] = prefix();  // [P, H] each
+    const int64_t P = pk.size(0);
+    const auto per_head = [&](const torch::Tensor& t) {
+      return t.to(k.scalar_type()).view({1, P, heads_, H / heads_}).transpose(1, 2).expand({B, heads_, P, H / heads_});
+    };
+    k = torch::cat({per_head(pk), k}, 2);
+    v = torch::cat({per_head(pv), v}, 2);
+    if (keep.defined()) keep_all = torch::cat({torch::ones({B, 1, 1, P}, keep.options()), keep.expand({B, 1, 1, T})}, -1);
+  }
   const double p = is_training() ? dropout_p_ : 0.0;
-  torch::Tensor mask;  // [B, 1, 1, T] additive, in the dtype of q (bf16 under autocast)
-  if (keep.defined())
-    mask = torch::zeros(keep.sizes(), q.options()).masked_fill_(keep.logical_not(), lowest(q.scalar_type()));
+  torch::Tensor mask;  // [B, 1, 1, (P +) T] additive, in the dtype of q (bf16 under autocast)
+  if (keep_all.defined())
+    mask = torch::zeros(keep_all.sizes(), q.options()).masked_fill_(keep_all.logical_not(), lowest(q.scalar_type()));
   torch::Tensor context;  // [B, heads, T, d]
   if (probs) {
     auto scores =
@@ -87,7 +100,7 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch
 }
 
 BertResidualOutputImpl::BertResidualOutputImpl(int64_t in_features, const BertOptions& o) {
-  dense_ = register_module("dense", torch::nn::Linear(in_features, o.hidden_size));
+  dense_ = register_module("dense", Linear(in_features, o.hidden_size));
   layer_norm_ = register_module("LayerNorm", layer_norm(o));
   dropout_ = register_module("dropout", torch::nn::Dropout(o.hidden_dropout_prob));
 }
@@ -101,7 +114,7 @@ BertLayerImpl::BertLayerImpl(const BertOptions& o) : act_(o.hidden_act) {
   self_ = attention->register_module("self", BertSelfAttention(o));
   attention_output_ = attention->register_module("output", BertResidualOutput(o.hidden_size, o));
   auto intermediate = register_module("intermediate", group());
-  intermediate_ = intermediate->register_module("dense", torch::nn::Linear(o.hidden_size, o.intermediate_size));
+  intermediate_ = intermediate->register_module("dense", Linear(o.hidden_size, o.intermediate_size));
   output_ = register_module("output", BertResidualOutput(o.intermediate_size, o));
 }
 
@@ -128,14 +141,14 @@ torch::Tensor BertEncoderImpl::forward(torch::Tensor x, const torch::Tensor& kee
 }
 
 BertPoolerImpl::BertPoolerImpl(const BertOptions& o) {
-  dense_ = register_module("dense", torch::nn::Linear(o.hidden_size, o.hidden_size));
+  dense_ = register_module("dense", Linear(o.hidden_size, o.hidden_size));
 }
 
 torch::Tensor BertPoolerImpl::forward(const torch::Tensor& x) { return torch::tanh(dense_(x.select(1, 0))); }
 
 BertLMPredictionHeadImpl::BertLMPredictionHeadImpl(const BertOptions& o) : act_(o.hidden_act) {
   auto transform = register_module("transform", group());
-  dense_ = transform->register_module("dense", torch::nn::Linear(o.hidden_size, o.hidden_size));
+  dense_ = transform->register_module("dense", Linear(o.hidden_size, o.hidden_size));
   layer_norm_ = transform->register_module("LayerNorm", layer_norm(o));
   bias_ = register_parameter("bias", torch::zeros({o.vocab_size}));
 }

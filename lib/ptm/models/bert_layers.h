@@ -8,10 +8,13 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ptm/models/bert_options.h"
+#include "ptm/models/linear.h"
 
 namespace ptm::models {
 
@@ -39,8 +42,12 @@ class BertSelfAttentionImpl : public torch::nn::Module {
   // With `probs`, the explicit path runs and stores the softmax [B, heads, T, T] (before dropout).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs = nullptr);
 
+  // Prefix tuning (set by ptm::peft): learned key and value prefixes [P, H] each, put before
+  // every example's keys and values and always attended to (probs then [B, heads, T, P + T]).
+  std::function<std::pair<torch::Tensor, torch::Tensor>()> prefix;
+
  private:
-  torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr};
+  Linear query_{nullptr}, key_{nullptr}, value_{nullptr};
   int64_t heads_;
   double dropout_p_;
 };
@@ -53,7 +60,7 @@ class BertResidualOutputImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);  // [B, T, in], [B, T, H] -> [B, T, H]
 
  private:
-  torch::nn::Linear dense_{nullptr};
+  Linear dense_{nullptr};
   torch::nn::LayerNorm layer_norm_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
 };
@@ -69,7 +76,7 @@ class BertLayerImpl : public torch::nn::Module {
   std::string act_;
   BertSelfAttention self_{nullptr};               // attention.self
   BertResidualOutput attention_output_{nullptr};  // attention.output
-  torch::nn::Linear intermediate_{nullptr};       // intermediate.dense
+  Linear intermediate_{nullptr};                 // intermediate.dense
   BertResidualOutput output_{nullptr};            // output
 };
 TORCH_MODULE(BertLayer);
@@ -95,7 +102,7 @@ class BertPoolerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);  // [B, T, H] -> tanh(dense(x[:, 0])) [B, H]
 
  private:
-  torch::nn::Linear dense_{nullptr};
+  Linear dense_{nullptr};
 };
 TORCH_MODULE(BertPooler);
 
@@ -108,7 +115,7 @@ class BertLMPredictionHeadImpl : public torch::nn::Module {
 
  private:
   std::string act_;
-  torch::nn::Linear dense_{nullptr};
+  Linear dense_{nullptr};
   torch::nn::LayerNorm layer_norm_{nullptr};
   torch::Tensor bias_;  // [V]
 };

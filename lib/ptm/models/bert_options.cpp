@@ -99,8 +99,8 @@ BertOptions BertOptions::from_hf_config(const nlohmann::json& j, const std::stri
   if (model_type != "bert")
     throw IoError(source + ": model_type '" + model_type + "' is not a BERT config (expected bert)");
   const auto positions = json_value<std::string>(j, "position_embedding_type", "absolute", source);
-  if (positions != "absolute")
-    throw IoError(source + ": position_embedding_type '" + positions + "' is not supported (only absolute)");
+  if (positions != "absolute" && positions != "none")
+    throw IoError(source + ": position_embedding_type '" + positions + "' is not supported (only absolute or none)");
   if (json_value<bool>(j, "is_decoder", false, source) || json_value<bool>(j, "add_cross_attention", false, source))
     throw IoError(source + ": decoder BERT (is_decoder / add_cross_attention) is not supported");
   BertOptions o;
@@ -117,6 +117,7 @@ BertOptions BertOptions::from_hf_config(const nlohmann::json& j, const std::stri
       json_value(j, "attention_probs_dropout_prob", o.attention_probs_dropout_prob, source);
   o.hidden_act = json_value(j, "hidden_act", o.hidden_act, source);
   o.pad_token_id = json_value(j, "pad_token_id", o.pad_token_id, source);
+  o.position_embeddings = positions == "absolute";
   o.head.classifier_dropout = json_value(j, "classifier_dropout", o.head.classifier_dropout, source);
 
   std::string arch = "BertModel";
@@ -158,7 +159,7 @@ nlohmann::json BertOptions::to_hf_config() const {
                       {"type_vocab_size", type_vocab_size},
                       {"layer_norm_eps", layer_norm_eps},
                       {"pad_token_id", pad_token_id},
-                      {"position_embedding_type", "absolute"},
+                      {"position_embedding_type", position_embeddings ? "absolute" : "none"},
                       {"initializer_range", 0.02},
                       {"tie_word_embeddings", true},
                       {"classifier_dropout", nullptr}};
@@ -193,6 +194,7 @@ void bind_bert(config::Section& s, BertOptions& o) {
   read("attention_probs_dropout_prob", o.attention_probs_dropout_prob, "dropout on attention probabilities");
   read("hidden_act", o.hidden_act, "gelu (exact) | gelu_new | gelu_pytorch_tanh | relu");
   read("pad_token_id", o.pad_token_id, "padding token id (its embedding row starts at 0)");
+  read("position_embeddings", o.position_embeddings, "learned absolute positions (false: none, for position prediction)");
   read("head", o.head.type, "task head: none | mlm | classification | token_classification | regression");
   if (o.head.type == "regression") o.head.num_labels = 1;  // the default for regression: logits [B]
   read("num_labels", o.head.num_labels, "classes (regression: outputs)");

@@ -30,6 +30,7 @@ struct BertOptions {
   double attention_probs_dropout_prob = 0.1;
   std::string hidden_act = "gelu";  // gelu (exact, erf) | gelu_new / gelu_pytorch_tanh (tanh) | relu
   int64_t pad_token_id = 0;
+  bool position_embeddings = true;  // false: no position embeddings (position prediction pretraining)
   BertHeadOptions head;
 
   int64_t head_dim() const { return hidden_size / num_attention_heads; }

@@ -119,7 +119,7 @@ GptImpl::GptImpl(const GptOptions& options) : options_(options) {
   transformer = register_module("transformer", GptTransformer(options_));
   if (!options_.tie_word_embeddings)
     lm_head = register_module(
-        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(options_.n_embd, options_.vocab_size).bias(false)));
+        "lm_head", Linear(torch::nn::LinearOptions(options_.n_embd, options_.vocab_size).bias(false)));
   init_weights();
 }
 
@@ -149,10 +149,18 @@ torch::Tensor GptImpl::head_weight() const {
 
 ModelOutput GptImpl::forward(const data::Batch& batch, const ForwardOptions& options) {
   if (!batch.input_ids.defined()) throw RuntimeError("gpt: the batch has no input_ids");
-  return forward_ids(batch.input_ids, options);
+  torch::Tensor keep;  // prefix LM: token_type_ids = 1 marks a prefix that attends both ways
+  if (batch.token_type_ids.defined()) {
+    const int64_t T = batch.input_ids.size(1);
+    const auto prefix = batch.token_type_ids.to(torch::kBool);  // [B, T]
+    const auto causal = torch::ones({T, T}, prefix.options()).tril();
+    keep = (causal.unsqueeze(0) | (prefix.unsqueeze(2) & prefix.unsqueeze(1))).unsqueeze(1);  // [B, 1, T, T]
+  }
+  return forward_ids(batch.input_ids, options, keep);
 }
 
-ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOptions& options) {
+ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOptions& options,
+                                 const torch::Tensor& keep) {
   if (input_ids.dim() != 2)
     throw RuntimeError("gpt: input_ids must be [batch, tokens], got " + std::to_string(input_ids.dim()) +
                        " dimensions");
@@ -174,7 +182,7 @@ ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOp
   if (options.output_hidden_states) out.hidden_states.push_back(x);
   for (auto& block : transformer->blocks) {
     torch::Tensor probs;                                                   // [B, H, T, T]
-    x = block(x, rope_ptr, options.output_attentions ? &probs : nullptr);  // [B, T, C]
+    x = block(x, rope_ptr, options.output_attentions ? &probs : nullptr, keep);  // [B, T, C]
     if (options.output_hidden_states) out.hidden_states.push_back(x);
     if (options.output_attentions) out.attentions.push_back(probs);
   }

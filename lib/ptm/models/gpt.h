@@ -69,9 +69,12 @@ class GptImpl : public ModelImpl {
   // batch.input_ids [B, T] -> logits [B, T, V], last_hidden = ln_f(last block) [B, T, C].
   // hidden_states: the embeddings, then every block's output (transformers' GPT-2 replaces the
   // last one by ln_f of it, i.e. last_hidden). batch.attention_mask is not used (causal LM
-  // batches are packed, unpadded windows).
+  // batches are packed, unpadded windows). batch.token_type_ids, when given, mark a prefix
+  // (1) that attends both ways (prefix LM); the rest stays causal.
   ModelOutput forward(const data::Batch& batch, const ForwardOptions& options = {}) override;
-  ModelOutput forward_ids(const torch::Tensor& input_ids, const ForwardOptions& options = {});
+  // `keep` [B, 1, T, T] bool: who may attend to whom (undefined: causal).
+  ModelOutput forward_ids(const torch::Tensor& input_ids, const ForwardOptions& options = {},
+                          const torch::Tensor& keep = {});
   std::string arch() const override { return "gpt"; }
   // Per example of T tokens, counting a multiply-add as 2 FLOPs:
   //   2 T (P_blocks + P_ln_f)       every weight of the blocks and ln_f is used once per token
@@ -91,7 +94,7 @@ class GptImpl : public ModelImpl {
 
   const GptOptions& options() const { return options_; }
   GptTransformer transformer{nullptr};
-  torch::nn::Linear lm_head{nullptr};  // null when tied to transformer.wte
+  Linear lm_head{nullptr};  // null when tied to transformer.wte
 
  private:
   void init_weights();

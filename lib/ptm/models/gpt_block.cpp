@@ -35,13 +35,14 @@ torch::Tensor GptNormImpl::forward(const torch::Tensor& x) {
 GptAttentionImpl::GptAttentionImpl(const GptBlockOptions& o)
     : n_head_(o.n_head), n_kv_head_(o.n_kv_head), head_dim_(o.n_embd / o.n_head), attn_pdrop_(o.attn_pdrop) {
   const int64_t qkv = (n_head_ + 2 * n_kv_head_) * head_dim_;
-  c_attn = register_module("c_attn", torch::nn::Linear(torch::nn::LinearOptions(o.n_embd, qkv).bias(o.bias)));
-  c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(o.n_embd, o.n_embd).bias(o.bias)));
+  c_attn = register_module("c_attn", Linear(torch::nn::LinearOptions(o.n_embd, qkv).bias(o.bias)));
+  c_proj = register_module("c_proj", Linear(torch::nn::LinearOptions(o.n_embd, o.n_embd).bias(o.bias)));
   attn_dropout = register_module("attn_dropout", torch::nn::Dropout(o.attn_pdrop));
   resid_dropout = register_module("resid_dropout", torch::nn::Dropout(o.resid_pdrop));
 }
 
-torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs) {
+torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs,
+                                       const torch::Tensor& keep) {
   const int64_t B = x.size(0), T = x.size(1), H = n_head_, KV = n_kv_head_, D = head_dim_;
   const auto qkv = c_attn(x).split_with_sizes({H * D, KV * D, KV * D}, -1);  // [B, T, H D], [B, T, KV D] x2
   auto q = qkv[0].view({B, T, H, D}).transpose(1, 2);                        // [B, H, T, D]
@@ -54,7 +55,9 @@ torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTabl
   torch::Tensor y;  // [B, H, T, D]
   if (!probs) {
     const double p = is_training() ? attn_pdrop_ : 0.0;
-    y = at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/true, std::nullopt, /*enable_gqa=*/KV != H);
+    y = keep.defined() ? at::scaled_dot_product_attention(q, k, v, keep, p, false, std::nullopt, KV != H)
+                       : at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/true, std::nullopt,
+                                                          /*enable_gqa=*/KV != H);
   } else {
     if (KV != H) {
       k = k.repeat_interleave(H / KV, 1);  // [B, H, T, D]
@@ -62,7 +65,7 @@ torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTabl
     }
     auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(D));  // [B, H, T, T]
     const auto future = torch::ones({T, T}, x.options().dtype(torch::kBool)).triu(1);         // [T, T]
-    scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+    scores = scores.masked_fill(keep.defined() ? keep.logical_not() : future, -std::numeric_limits<float>::infinity());
     *probs = torch::softmax(scores, -1);  // [B, H, T, T]
     y = torch::matmul(attn_dropout(*probs), v);
   }
@@ -72,8 +75,8 @@ torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTabl
 
 GptMlpImpl::GptMlpImpl(const GptBlockOptions& o) : swiglu_(o.swiglu) {
   const int64_t fc_out = o.swiglu ? 2 * o.inner : o.inner;
-  c_fc = register_module("c_fc", torch::nn::Linear(torch::nn::LinearOptions(o.n_embd, fc_out).bias(o.bias)));
-  c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(o.inner, o.n_embd).bias(o.bias)));
+  c_fc = register_module("c_fc", Linear(torch::nn::LinearOptions(o.n_embd, fc_out).bias(o.bias)));
+  c_proj = register_module("c_proj", Linear(torch::nn::LinearOptions(o.inner, o.n_embd).bias(o.bias)));
   dropout = register_module("dropout", torch::nn::Dropout(o.resid_pdrop));
 }
 
@@ -95,8 +98,9 @@ GptBlockImpl::GptBlockImpl(const GptBlockOptions& o) {
   mlp = register_module("mlp", GptMlp(o));
 }
 
-torch::Tensor GptBlockImpl::forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs) {
-  const auto h = x + attn(ln_1(x), rope, probs);  // [B, T, C]
+torch::Tensor GptBlockImpl::forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs,
+                                   const torch::Tensor& keep) {
+  const auto h = x + attn(ln_1(x), rope, probs, keep);  // [B, T, C]
   return h + mlp(ln_2(h));
 }
 

@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "ptm/models/linear.h"
+
 namespace ptm::models {
 
 struct GptBlockOptions {
@@ -49,11 +51,13 @@ class GptAttentionImpl : public torch::nn::Module {
   explicit GptAttentionImpl(const GptBlockOptions& o);
   // x [B, T, C] -> [B, T, C]. `rope` null with learned positions. With `probs` non-null the
   // explicit softmax path runs and stores the attention probabilities [B, H, T, T] there;
-  // otherwise at::scaled_dot_product_attention (causal, GQA through enable_gqa).
-  torch::Tensor forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs);
+  // otherwise at::scaled_dot_product_attention (causal, GQA through enable_gqa). `keep`
+  // [B, 1, T, T] bool (true = may attend) replaces the causal mask when defined (prefix LM).
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs,
+                        const torch::Tensor& keep = {});
 
-  torch::nn::Linear c_attn{nullptr};  // [(H + 2 KV) D, C]: q, k, v stacked
-  torch::nn::Linear c_proj{nullptr};  // [C, C]
+  Linear c_attn{nullptr};  // [(H + 2 KV) D, C]: q, k, v stacked
+  Linear c_proj{nullptr};  // [C, C]
   torch::nn::Dropout attn_dropout{nullptr}, resid_dropout{nullptr};
 
  private:
@@ -67,8 +71,8 @@ class GptMlpImpl : public torch::nn::Module {
   explicit GptMlpImpl(const GptBlockOptions& o);
   torch::Tensor forward(const torch::Tensor& x);  // [B, T, C] -> [B, T, C]
 
-  torch::nn::Linear c_fc{nullptr};    // gelu: [I, C]; swiglu: [2 I, C], gate rows then up rows
-  torch::nn::Linear c_proj{nullptr};  // [C, I]
+  Linear c_fc{nullptr};    // gelu: [I, C]; swiglu: [2 I, C], gate rows then up rows
+  Linear c_proj{nullptr};  // [C, I]
   torch::nn::Dropout dropout{nullptr};
 
  private:
@@ -80,7 +84,8 @@ TORCH_MODULE(GptMlp);
 class GptBlockImpl : public torch::nn::Module {
  public:
   explicit GptBlockImpl(const GptBlockOptions& o);
-  torch::Tensor forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs);  // [B, T, C]
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs,
+                        const torch::Tensor& keep = {});  // [B, T, C]
 
   GptNorm ln_1{nullptr}, ln_2{nullptr};
   GptAttention attn{nullptr};

@@ -1,6 +1,7 @@
 // The "models" registry. Each architecture adds its line in register_<arch>() (declared in
 // models_sources.cmake's files); nothing registers itself statically.
 #include "ptm/config/component.h"
+#include "ptm/models/electra.h"
 #include "ptm/models/model.h"
 #include "ptm/models/zoo.h"
 
@@ -10,6 +11,7 @@ Registry<ModelFactory>& model_registry() {
   static Registry<ModelFactory> registry = [] {
     Registry<ModelFactory> r("model");
     register_zoo(r);
+    register_electra(r);
     return r;
   }();
   return registry;

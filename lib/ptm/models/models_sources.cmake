@@ -2,10 +2,12 @@
 set(PTM_MODELS_SOURCES
   ptm/models/safetensors.cpp
   ptm/models/model.cpp
+  ptm/models/linear.cpp
   ptm/models/models_register.cpp
   ptm/models/zoo.cpp
   ptm/models/bert.cpp ptm/models/bert_layers.cpp ptm/models/bert_options.cpp ptm/models/bert_hf.cpp
   ptm/models/gpt.cpp
+  ptm/models/electra.cpp
   ptm/models/gpt_block.cpp
   ptm/models/gpt_hf.cpp
   ptm/models/model_summary.cpp

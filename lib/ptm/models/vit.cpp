@@ -20,8 +20,8 @@ torch::Tensor activate(const torch::Tensor& x, const std::string& act) {
 // A plain module that only holds named children (HF's nesting: attention.attention.query, ...).
 std::shared_ptr<nn::Module> holder() { return std::make_shared<nn::Module>(); }
 
-nn::Linear linear(int64_t in, int64_t out, bool bias = true) {
-  return nn::Linear(nn::LinearOptions(in, out).bias(bias));
+Linear linear(int64_t in, int64_t out, bool bias = true) {
+  return Linear(nn::LinearOptions(in, out).bias(bias));
 }
 
 nn::LayerNorm layer_norm(const ViTOptions& o) {

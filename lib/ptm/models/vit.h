@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "ptm/models/linear.h"
 #include "ptm/models/model.h"
 
 namespace ptm::models {
@@ -62,8 +63,8 @@ class ViTLayerImpl : public torch::nn::Module {
  private:
   ViTOptions o_;
   torch::nn::LayerNorm layernorm_before_{nullptr}, layernorm_after_{nullptr};
-  torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, attn_out_{nullptr};
-  torch::nn::Linear intermediate_{nullptr}, output_{nullptr};
+  Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, attn_out_{nullptr};
+  Linear intermediate_{nullptr}, output_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
 };
 TORCH_MODULE(ViTLayer);
@@ -92,8 +93,8 @@ class ViTImpl : public ModelImpl {
   ViTEmbeddings embeddings_{nullptr};
   torch::nn::ModuleList layers_{nullptr};  // encoder.layer
   torch::nn::LayerNorm layernorm_{nullptr};
-  torch::nn::Linear pooler_{nullptr};      // pooler.dense (head none)
-  torch::nn::Linear classifier_{nullptr};  // head classification
+  Linear pooler_{nullptr};                 // pooler.dense (head none)
+  Linear classifier_{nullptr};             // head classification
 };
 TORCH_MODULE(ViT);
 

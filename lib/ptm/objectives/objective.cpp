@@ -1,7 +1,9 @@
-// causal_lm and classification objectives, and the registry.
+// The causal_lm objective and the registry of every objective.
 #include "ptm/objectives/objective.h"
 
 #include "ptm/config/component.h"
+#include "ptm/objectives/denoising.h"
+#include "ptm/objectives/supervised.h"
 
 namespace ptm::objectives {
 namespace {
@@ -26,24 +28,6 @@ class CausalLm : public Objective {
   bool language_model() const override { return true; }
 };
 
-// Sequence or image classification: cross entropy of logits [B,C] against labels [B].
-class Classification : public Objective {
- public:
-  LossParts compute(const models::ModelOutput& out, const data::Batch& b) const override {
-    LossParts p;
-    const auto logits = out.logits.to(torch::kFloat32);
-    p.loss_sum = torch::nn::functional::cross_entropy(
-        logits, b.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    p.targets = count_targets(b);
-    p.sums["accuracy"] = (logits.argmax(-1) == b.labels).sum();
-    return p;
-  }
-  torch::Tensor count_targets(const data::Batch& b) const override {
-    return torch::scalar_tensor(b.labels.size(0), torch::TensorOptions().dtype(torch::kInt64).device(b.labels.device()));
-  }
-  std::string name() const override { return "classification"; }
-};
-
 template <class T>
 ObjectiveFactory simple() {
   return [](config::Section& s) -> ObjectiveBuilder {
@@ -58,7 +42,13 @@ Registry<ObjectiveFactory>& objectives() {
   static Registry<ObjectiveFactory> registry = [] {
     Registry<ObjectiveFactory> r("objective");
     r.add("causal_lm", "next-token cross entropy (targets -100 ignored); reports perplexity", simple<CausalLm>());
-    r.add("classification", "cross entropy on class labels; reports accuracy", simple<Classification>());
+    register_supervised(r);
+    r.add("denoising", "corruption engine: masked LM, spans, n-grams, whole words, prefix LM, UL2 mixtures (configs/objectives/)",
+          denoising_factory());
+    r.add("electra", "replaced-token detection: generator MLM + lambda x discriminator (model type electra)",
+          electra_factory());
+    r.add("position_prediction", "classify each token's position (bert without position embeddings)",
+          position_prediction_factory());
     return r;
   }();
   return registry;

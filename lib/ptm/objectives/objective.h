@@ -18,6 +18,11 @@ struct LossParts {
   torch::Tensor loss_sum;  // scalar, summed over targets
   torch::Tensor targets;   // scalar count of targets (int64), on the same device
   std::map<std::string, torch::Tensor> sums;  // extra summed metrics (e.g. "correct"), divided by targets when logged
+  // Per-example outputs for metrics over a whole evaluation (F1, MCC, correlations) and the
+  // predictions file; left undefined by objectives without them.
+  torch::Tensor predictions;    // [N] predicted class ids (int64) or values (float)
+  torch::Tensor references;     // [N] gold class ids or values
+  torch::Tensor probabilities;  // [N, C] class probabilities, when the objective has classes
 };
 
 class Objective {
@@ -44,8 +49,11 @@ class Objective {
   // The targets a batch holds, computed from the batch alone (before the forward pass).
   virtual torch::Tensor count_targets(const data::Batch& batch) const = 0;
   virtual std::string name() const = 0;
-  // Metric names (besides loss) and whether perplexity makes sense.
+  // Whether perplexity makes sense.
   virtual bool language_model() const { return false; }
+  // The evaluation metrics this objective reports besides loss (checked against
+  // train.best_metric before training); empty: not declared, checked at the first evaluation.
+  virtual std::vector<std::string> metric_names() const { return {}; }
 };
 
 using ObjectiveBuilder = std::function<std::unique_ptr<Objective>()>;

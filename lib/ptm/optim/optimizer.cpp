@@ -40,32 +40,43 @@ Optimizer::Optimizer(const std::vector<std::pair<std::string, torch::Tensor>>& n
   }
 }
 
-void Optimizer::step_group(Group& g, double lr) {
+void Optimizer::step_group(Group& g, double lr, const torch::Tensor& found_inf) {
   if (g.params.empty()) return;
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> grads;
   for (auto& p : g.params) grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
   if (c_.type == "adamw") {
+    if (found_inf.defined()) {
+      // A skipped step leaves parameters, moments and the step count as they were, on the device.
+      at::_foreach_add_(g.steps, 1.0 - found_inf);
+      at::_fused_adamw_(g.params, grads, g.exp_avg, g.exp_avg_sq, {}, g.steps, lr, c_.beta1, c_.beta2,
+                        g.weight_decay, c_.eps, /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/std::nullopt,
+                        found_inf);
+      return;
+    }
     at::_foreach_add_(g.steps, 1.0);
     at::_fused_adamw_(g.params, grads, g.exp_avg, g.exp_avg_sq, {}, g.steps, lr, c_.beta1, c_.beta2,
                       g.weight_decay, c_.eps, /*amsgrad=*/false, /*maximize=*/false);
     return;
   }
   // SGD (PyTorch semantics): d = g + wd*p; buf = m*buf + d; d = nesterov ? d + m*buf : buf; p -= lr*d
+  const auto skip = found_inf.defined() ? found_inf > 0 : torch::Tensor();
   for (size_t i = 0; i < g.params.size(); ++i) {
     auto d = grads[i];
     if (g.weight_decay != 0) d = d.add(g.params[i], g.weight_decay);
     if (c_.momentum != 0) {
-      g.momentum[i].mul_(c_.momentum).add_(d);
-      d = c_.nesterov ? d.add(g.momentum[i], c_.momentum) : g.momentum[i];
+      auto buf = g.momentum[i].mul(c_.momentum).add_(d);
+      d = c_.nesterov ? d.add(buf, c_.momentum) : buf;
+      g.momentum[i].copy_(skip.defined() ? torch::where(skip, g.momentum[i], buf) : buf);
     }
-    g.params[i].add_(d, -lr);
+    auto updated = g.params[i].sub(d, lr);
+    g.params[i].copy_(skip.defined() ? torch::where(skip, g.params[i], updated) : updated);
   }
 }
 
-void Optimizer::step(double lr) {
-  step_group(decay_, lr);
-  step_group(no_decay_, lr);
+void Optimizer::step(double lr, const torch::Tensor& found_inf) {
+  step_group(decay_, lr, found_inf);
+  step_group(no_decay_, lr, found_inf);
 }
 
 void Optimizer::zero_grad() {

@@ -30,7 +30,9 @@ class Optimizer {
  public:
   Optimizer(const std::vector<std::pair<std::string, torch::Tensor>>& named_params, const OptimizerConfig& c);
 
-  void step(double lr);  // lr for this step (peak x schedule)
+  // lr for this step (peak x schedule). `found_inf` (a float scalar on the parameters' device,
+  // optional): where it is nonzero the step is skipped entirely, decided on the device.
+  void step(double lr, const torch::Tensor& found_inf = {});
   void zero_grad();
   models::NamedTensors state() const;
   void load_state(const models::NamedTensors& state);  // IoError naming a missing/mismatched tensor
@@ -43,7 +45,7 @@ class Optimizer {
     std::vector<torch::Tensor> params, exp_avg, exp_avg_sq, steps, momentum;
     double weight_decay = 0;
   };
-  void step_group(Group& g, double lr);
+  void step_group(Group& g, double lr, const torch::Tensor& found_inf);
 
   OptimizerConfig c_;
   Group decay_, no_decay_;

@@ -18,6 +18,8 @@ std::vector<SectionInfo> sections() {
       {"objective", "training objective component (ptm list objectives); the subcommand picks a default"},
       {"data", "data set component (ptm list data)"},
       {"init_from", "start from other weights: {hf: folder} or {checkpoint: folder}, strict"},
+      {"peft", "parameter-efficient fine-tuning: method lora|adapter|prefix|bitfit, targets, sizes, modules_to_save"},
+      {"freeze", "weights kept fixed: backbone (linear probe), embeddings, first_layers, name patterns"},
       {"model", "model component (ptm list models), usually a preset from configs/models/"},
       {"prepare", "corpus preparation for ptm data prepare: sources, tokenizer, split, shards"},
   };
@@ -66,6 +68,14 @@ Recipe check(const config::Node& root, const std::string& default_name) {
   if (root.find("init_from")) {
     config::Section s = top.sub("init_from");
     bind(s, r.init_from);
+  }
+  if (root.find("peft")) {
+    config::Section s = top.sub("peft");
+    peft::bind(s, r.peft.emplace());
+  }
+  if (root.find("freeze")) {
+    config::Section s = top.sub("freeze");
+    train::bind(s, r.freeze);
   }
   top.finish();
   ctx.throw_if_any();

@@ -17,6 +17,8 @@
 #include "ptm/optim/optimizer.h"
 #include "ptm/recipes/init_from.h"
 #include "ptm/optim/schedule.h"
+#include "ptm/peft/peft_config.h"
+#include "ptm/train/freeze.h"
 #include "ptm/train/train_config.h"
 
 namespace ptm::recipes {
@@ -47,6 +49,8 @@ struct Recipe {
   data::StreamBuilder data;                    // `data:` component, when present
   models::ModelBuilder model;                  // `model:` component, when present
   InitFrom init_from;                          // `init_from:` weights, when present
+  std::optional<peft::PeftConfig> peft;        // `peft:` parameter-efficient fine-tuning, when present
+  train::FreezeConfig freeze;                  // `freeze:` (nothing frozen when absent)
 };
 
 // Load + overrides + sugar flags. Throws IoError/ConfigError.

@@ -6,6 +6,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
+#include "ptm/peft/peft.h"
 #include "ptm/train/checkpoint.h"
 #include "ptm/train/trainer.h"
 
@@ -32,6 +33,7 @@ RunModel load_run_model(const std::string& from) {
   r.recipe = load(src);
   if (!r.recipe.model) throw ConfigError(Origin{config}, "model", "missing: the run's recipe has no model: section");
   r.model = r.recipe.model();
+  if (r.recipe.peft) peft::apply(*r.recipe.peft, *r.model);  // the checkpoint holds the PEFT tensors too
   train::load_checkpoint(r.checkpoint, *r.model, nullptr);
   r.model->eval();
   log::info("loaded " + r.checkpoint);
@@ -42,6 +44,11 @@ void export_hf(const RunModel& run, const std::string& out, bool overwrite) {
   if (fs::exists(out) && !fs::is_empty(out) && !overwrite)
     throw ConfigError(Origin{out}, "--out", "exists and is not empty; pass --overwrite to replace it");
   run.model->hf_config();  // refuses models without an HF twin (naming why) before writing anything
+  peft::merge_lora(*run.model);  // a LoRA run exports its merged weights
+  if (const auto left = peft::unmergeable_modules(*run.model); !left.empty())
+    throw ConfigError(Origin{run.checkpoint}, "--from",
+                      "holds PEFT modules that plain Hugging Face weights cannot express (" + left.front() +
+                          "); use the run's adapter/ folder with its base model");
   const std::string tmp = out + ".partial";
   fs::remove_all(tmp);
   fs::create_directories(tmp);

@@ -66,10 +66,11 @@ std::string checkpoint_name(int64_t step) {
 
 std::string save_checkpoint(const std::string& run_dir, int64_t step, const models::ModelImpl& model,
                             const optim::Optimizer& optimizer, const nlohmann::json& trainer_state,
-                            const models::NamedTensors& objective_params) {
+                            const models::NamedTensors& objective_params, const std::string& name) {
   const fs::path root = fs::path(run_dir) / "checkpoints";
-  const fs::path final_dir = root / checkpoint_name(step);
-  const fs::path tmp = root / (checkpoint_name(step) + ".tmp-" + std::to_string(::getpid()));
+  const std::string folder = name.empty() ? checkpoint_name(step) : name;
+  const fs::path final_dir = root / folder;
+  const fs::path tmp = root / (folder + ".tmp-" + std::to_string(::getpid()));
   std::error_code ec;
   fs::create_directories(tmp, ec);
   if (ec) throw IoError("cannot create checkpoint folder '" + tmp.string() + "': " + ec.message());
@@ -86,6 +87,7 @@ std::string save_checkpoint(const std::string& run_dir, int64_t step, const mode
     fs::remove_all(tmp, ec);
     throw;
   }
+  if (!name.empty()) return final_dir.string();
   // latest -> step_XXXXXXXX, replaced atomically through a temporary link.
   const fs::path link_tmp = root / ("latest.tmp-" + std::to_string(::getpid()));
   fs::remove(link_tmp, ec);

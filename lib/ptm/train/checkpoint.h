@@ -16,9 +16,11 @@ namespace ptm::train {
 std::string checkpoint_name(int64_t step);  // "step_00000500"
 
 // Writes a checkpoint and returns its folder. IoError (previous checkpoints untouched) on failure.
+// `name` other than "" writes checkpoints/<name> instead (e.g. "best"): outside the step_*
+// rotation, never pruned, never picked by `latest` or --resume auto.
 std::string save_checkpoint(const std::string& run_dir, int64_t step, const models::ModelImpl& model,
                             const optim::Optimizer& optimizer, const nlohmann::json& trainer_state,
-                            const models::NamedTensors& objective_params = {});
+                            const models::NamedTensors& objective_params = {}, const std::string& name = "");
 
 // The newest complete checkpoint (one with DONE) of a run directory, if any.
 std::optional<std::string> latest_checkpoint(const std::string& run_dir);

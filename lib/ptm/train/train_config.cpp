@@ -14,7 +14,30 @@ void bind(config::Section& s, TrainConfig& c) {
   s.opt("keep_last", c.keep_last, "checkpoints kept (0 = all)").min(0);
   s.opt("clip_grad_norm", c.clip_grad_norm, "max global gradient norm (0 = off)").min(0.0);
   s.opt("precision", c.precision, "numeric precision").one_of({"auto", "fp32", "bf16", "fp16"});
+  s.opt("best_metric", c.best_metric, "evaluation metric that picks checkpoints/best (accuracy, macro_f1, loss, ...)");
+  s.opt("best_mode", c.best_mode, "whether the best metric is minimised or maximised").one_of({"auto", "min", "max"});
+  s.opt("early_stopping_patience", c.early_stopping_patience, "evaluations without improvement before stopping (0 = off)")
+      .min(0);
+  s.opt("write_predictions", c.write_predictions, "write predictions.jsonl from the final evaluation");
+  s.opt("nan_policy", c.nan_policy, "on a non-finite loss or gradient").one_of({"abort", "skip"});
+  s.opt("max_skipped_steps", c.max_skipped_steps, "skipped steps tolerated before aborting").min(0);
+  s.opt("ema_decay", c.ema_decay, "weight EMA decay (0 = off)").min(0.0).max(0.999999);
+  s.opt("grad_noise_eta", c.grad_noise_eta, "gradient noise variance at step 0 (0 = off)").min(0.0);
+  s.opt("grad_noise_gamma", c.grad_noise_gamma, "gradient noise decay exponent").min(0.0);
+  s.opt("sample_every", c.sample_every, "steps between text samples (0 = off)").min(0);
+  s.opt("sample_prompt", c.sample_prompt, "prompt of the text samples");
+  s.opt("sample_tokens", c.sample_tokens, "tokens generated per sample").min(1);
+  s.opt("sample_temperature", c.sample_temperature, "sampling temperature (0 = greedy)").min(0.0);
+  s.opt("sample_top_k", c.sample_top_k, "sample among the k most likely tokens (0 = all)").min(0);
+  s.opt("sample_tokenizer", c.sample_tokenizer, "tokenizer for samples (default: the data set's)");
+  if (c.early_stopping_patience > 0 && c.best_metric.empty())
+    s.problem("early_stopping_patience", "needs train.best_metric (the metric that must improve)");
   s.finish();
+}
+
+bool TrainConfig::minimize_best() const {
+  if (best_mode != "auto") return best_mode == "min";
+  return best_metric == "loss" || best_metric == "mse" || best_metric == "perplexity";
 }
 
 }  // namespace ptm::train

@@ -1,6 +1,7 @@
 // The training loop.
 #include "ptm/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,7 +12,10 @@
 #include "ptm/core/signals.h"
 #include "ptm/data/loader.h"
 #include "ptm/train/autocast.h"
+#include "ptm/core/fs_util.h"
 #include "ptm/train/checkpoint.h"
+#include "ptm/train/eval_metrics.h"
+#include "ptm/train/train_extras.h"
 
 namespace ptm::train {
 namespace {
@@ -45,13 +49,14 @@ std::string eta(double seconds) {
 }  // namespace
 
 nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objective, data::BatchStream& stream,
-                        const torch::Device& device, int64_t max_batches) {
+                        const torch::Device& device, int64_t max_batches, std::vector<nlohmann::json>* predictions) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
   AutocastGuard autocast(device, "auto");
   torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(device)), count = loss.clone();
   std::map<std::string, torch::Tensor> sums;
+  std::vector<torch::Tensor> predicted, gold, probs;
   int64_t batches = 0;
   while (batches < max_batches) {
     auto b = stream.next();
@@ -61,6 +66,11 @@ nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objecti
     loss += parts.loss_sum.to(torch::kFloat32);
     count += parts.targets;
     for (const auto& [k, v] : parts.sums) sums[k] = sums.count(k) ? sums[k] + v : v.to(torch::kFloat32);
+    if (parts.predictions.defined()) {
+      predicted.push_back(parts.predictions.detach());
+      gold.push_back(parts.references.detach());
+      if (parts.probabilities.defined()) probs.push_back(parts.probabilities.detach().to(torch::kFloat32));
+    }
     ++batches;
   }
   model.train(was_training);
@@ -71,11 +81,48 @@ nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objecti
   out["batches"] = batches;
   if (objective.language_model()) out["perplexity"] = std::exp(out["loss"].get<double>());
   for (const auto& [k, v] : sums) out[k] = n > 0 ? v.item<double>() / n : 0.0;
+  if (predicted.empty()) return out;
+  const auto pred = torch::cat(predicted).cpu(), ref = torch::cat(gold).cpu();
+  const auto p_probs = probs.empty() ? torch::Tensor() : torch::cat(probs).cpu();
+  const bool classes = pred.scalar_type() == torch::kInt64;
+  if (classes) {
+    const auto p64 = pred.contiguous(), r64 = ref.to(torch::kInt64).contiguous();
+    const std::vector<int64_t> pv(p64.data_ptr<int64_t>(), p64.data_ptr<int64_t>() + p64.numel());
+    const std::vector<int64_t> rv(r64.data_ptr<int64_t>(), r64.data_ptr<int64_t>() + r64.numel());
+    const int64_t num_classes = p_probs.defined() ? p_probs.size(1) : 0;
+    const auto metrics = classification_metrics(pv, rv, num_classes);  // named: items() must not outlive it
+    for (const auto& [k, v] : metrics.items()) out[k] = v;
+  } else {
+    const auto pd = pred.to(torch::kFloat64).contiguous(), rd = ref.to(torch::kFloat64).contiguous();
+    const std::vector<double> pv(pd.data_ptr<double>(), pd.data_ptr<double>() + pd.numel());
+    const std::vector<double> rv(rd.data_ptr<double>(), rd.data_ptr<double>() + rd.numel());
+    const auto metrics = regression_metrics(pv, rv);
+    for (const auto& [k, v] : metrics.items()) out[k] = v;
+  }
+  if (predictions) {
+    predictions->clear();
+    for (int64_t i = 0; i < pred.size(0); ++i) {
+      nlohmann::json row = {{"index", i}};
+      if (classes) {
+        row["label"] = ref[i].item<int64_t>();
+        row["prediction"] = pred[i].item<int64_t>();
+      } else {
+        row["label"] = ref[i].item<double>();
+        row["prediction"] = pred[i].item<double>();
+      }
+      if (p_probs.defined()) {
+        const auto r = p_probs[i].contiguous();
+        row["probabilities"] = std::vector<float>(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
+      }
+      predictions->push_back(std::move(row));
+    }
+  }
   return out;
 }
 
 TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   const torch::Device device(s.device);
+  const TrainConfig& tc = s.train;
   auto& model = *s.model;
   s.objective->attach(model, device);
   // The objective's own trainable tensors (projections, ...) are optimized with the model.
@@ -91,22 +138,43 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       s.optimizer);
   log::info("optimizer " + s.optimizer.type + ": " + std::to_string(optimizer.decay_names().size()) +
             " tensors with weight decay, " + std::to_string(optimizer.no_decay_names().size()) + " without");
-  const auto schedule = s.schedule(s.train.max_steps);
+  const auto schedule = s.schedule(tc.max_steps);
+  if (!tc.best_metric.empty() && tc.best_metric != "loss" && tc.best_metric != "perplexity") {
+    const auto known = s.objective->metric_names();
+    if (!known.empty() && std::find(known.begin(), known.end(), tc.best_metric) == known.end()) {
+      std::string list = "loss";
+      for (const auto& k : known) list += ", " + k;
+      throw ConfigError(Origin{}, "train.best_metric",
+                        "'" + tc.best_metric + "' is not among the evaluation metrics of objective " +
+                            s.objective->name() + " (" + list + ")");
+    }
+  }
+  std::unique_ptr<WeightEma> ema;
+  if (tc.ema_decay > 0) ema = std::make_unique<WeightEma>(model, tc.ema_decay);
+  std::unique_ptr<data::Tokenizer> sampler;
+  if (tc.sample_every > 0 && !s.sample_tokenizer.empty()) sampler = data::load_tokenizer(s.sample_tokenizer);
 
   data::StreamOptions train_opts;
-  train_opts.batch_size = s.train.batch_size;
+  train_opts.batch_size = tc.batch_size;
   train_opts.seed = s.run.seed;
   auto stream = s.data(train_opts);
   log::info("data: " + stream->describe());
 
   TrainResult r;
-  int64_t step = 0;
+  int64_t step = 0, bad_evals = 0;
   if (!s.resume_from.empty()) {
     const auto st = load_checkpoint(s.resume_from, model, &optimizer, objective_params);
     step = st.at("step").get<int64_t>();
     r.tokens = st.at("tokens").get<int64_t>();
     stream->load_state(st.at("data"));
     set_rng_state(st.at("rng"));
+    if (st.contains("best")) {
+      r.best_step = st["best"].at("step").get<int64_t>();
+      r.best_value = st["best"].at("value").get<double>();
+      bad_evals = st["best"].at("bad_evals").get<int64_t>();
+    }
+    r.skipped_steps = st.value("skipped_steps", int64_t{0});
+    if (ema) ema->load(models::load_safetensors(s.resume_from + "/ema.safetensors"));
     log::info("resumed from " + s.resume_from + " at step " + std::to_string(step));
   }
   data::Loader loader(std::move(stream), device, 4);
@@ -123,42 +191,90 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     if (p.requires_grad()) params.push_back(p);
   for (const auto& [k, v] : objective_params) params.push_back(v);
 
+  auto trainer_state = [&](int64_t at_step) {
+    nlohmann::json st = {{"step", at_step},       {"tokens", r.tokens},     {"data", loader.state()},
+                         {"rng", rng_state()},    {"provenance", s.provenance}, {"skipped_steps", r.skipped_steps}};
+    if (r.best_step >= 0) st["best"] = {{"step", r.best_step}, {"value", r.best_value}, {"bad_evals", bad_evals}};
+    return st;
+  };
+  auto write_ema = [&](const std::string& dir) {
+    if (ema) models::save_safetensors(dir + "/ema.safetensors", ema->state(), {{"format", "pt"}});
+  };
   int64_t last_saved = -1, last_eval = -1;
   auto save = [&](int64_t at_step) {
     if (at_step == last_saved) return;
     last_saved = at_step;
-    nlohmann::json st = {{"step", at_step}, {"tokens", r.tokens}, {"data", loader.state()},
-                         {"rng", rng_state()},   {"provenance", s.provenance}};
-    const auto dir = save_checkpoint(run_dir.path(), at_step, model, optimizer, st, objective_params);
-    prune_checkpoints(run_dir.path(), s.train.keep_last);
+    const auto dir = save_checkpoint(run_dir.path(), at_step, model, optimizer, trainer_state(at_step), objective_params);
+    write_ema(dir);
+    prune_checkpoints(run_dir.path(), tc.keep_last);
     log::info("checkpoint " + dir);
   };
-  auto run_eval = [&](int64_t at_step) {
-    if (at_step == last_eval) return;
+  // Evaluates (with the EMA weights when enabled); keeps checkpoints/best; returns whether
+  // early stopping says to stop.
+  auto run_eval = [&](int64_t at_step, bool final) {
+    if (at_step == last_eval && !(final && tc.write_predictions)) return false;
     last_eval = at_step;
     auto es = eval_stream();
-    r.eval = evaluate(model, *s.objective, *es, device, s.train.eval_batches);
+    std::vector<nlohmann::json> rows;
+    if (ema) ema->swap();
+    r.eval = evaluate(model, *s.objective, *es, device, tc.eval_batches, final && tc.write_predictions ? &rows : nullptr);
     r.eval_loss = r.eval["loss"].get<double>();
     nlohmann::json rec = {{"step", at_step}, {"split", "val"}};
     for (const auto& [k, v] : r.eval.items()) rec["eval_" + k] = v;
     metrics.write(rec);
     log::info("eval step " + std::to_string(at_step) + ": " + r.eval.dump());
+    if (!rows.empty()) {
+      std::string text;
+      for (const auto& row : rows) text += row.dump() + "\n";
+      fs_util::write_file_atomic(run_dir.file("predictions.jsonl"), text);
+    }
+    bool stop = false;
+    if (!tc.best_metric.empty()) {
+      if (!r.eval.contains(tc.best_metric)) {
+        if (ema) ema->swap();
+        std::string known;
+        for (const auto& [k, v] : r.eval.items()) known += (known.empty() ? "" : ", ") + k;
+        throw ConfigError(Origin{}, "train.best_metric",
+                          "'" + tc.best_metric + "' is not among the evaluation metrics (" + known + ")");
+      }
+      const double value = r.eval[tc.best_metric].get<double>();
+      const bool better = r.best_step < 0 || (tc.minimize_best() ? value < r.best_value : value > r.best_value);
+      if (better) {
+        r.best_step = at_step;
+        r.best_value = value;
+        bad_evals = 0;
+        // checkpoints/best holds the weights that scored best (the EMA weights when enabled).
+        save_checkpoint(run_dir.path(), at_step, model, optimizer, trainer_state(at_step), objective_params, "best");
+        log::info("new best " + tc.best_metric + " " + std::to_string(value) + " at step " + std::to_string(at_step));
+      } else if (tc.early_stopping_patience > 0 && ++bad_evals >= tc.early_stopping_patience) {
+        log::info("early stopping: " + tc.best_metric + " has not improved for " + std::to_string(bad_evals) +
+                  " evaluations (best " + std::to_string(r.best_value) + " at step " + std::to_string(r.best_step) + ")");
+        stop = true;
+      }
+    }
+    if (ema) ema->swap();
+    return stop;
   };
 
   model.train();
   const auto t_start = Clock::now();
   auto t_log = Clock::now();
   const int64_t first_step = step;
-  torch::Tensor interval_loss = torch::zeros({}, torch::TensorOptions().device(device));
-  torch::Tensor interval_targets = interval_loss.clone();
+  const auto fopts = torch::TensorOptions().device(device);
+  torch::Tensor interval_loss = torch::zeros({}, fopts), interval_targets = interval_loss.clone();
+  torch::Tensor skipped = torch::zeros({}, fopts);  // steps skipped since the last log line
   torch::Tensor grad_norm;
   double t_data = 0, t_compute = 0;
-  int64_t interval_steps = 0;
+  int64_t interval_steps = 0, context = 0;
+  const bool skip_nonfinite = tc.nan_policy == "skip";
 
   for (;;) {
-    if (s.train.eval_every > 0 && step > first_step && step % s.train.eval_every == 0) run_eval(step);
-    if (s.train.save_every > 0 && step > first_step && step % s.train.save_every == 0) save(step);
-    if (step >= s.train.max_steps) break;
+    if (tc.eval_every > 0 && step > first_step && step % tc.eval_every == 0 && run_eval(step, false)) {
+      r.early_stopped = true;
+      break;
+    }
+    if (tc.save_every > 0 && step > first_step && step % tc.save_every == 0) save(step);
+    if (step >= tc.max_steps) break;
     if (signals::stop_requested()) {
       log::warn("signal " + std::to_string(signals::stop_signal()) + ": saving at step " + std::to_string(step));
       save(step);
@@ -170,60 +286,95 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     auto t0 = Clock::now();
     std::vector<data::Batch> micro;
     torch::Tensor total = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
-    for (int64_t m = 0; m < s.train.grad_accum_steps; ++m) {
+    for (int64_t m = 0; m < tc.grad_accum_steps; ++m) {
       micro.push_back(*loader.next());
       total += s.objective->count_targets(micro.back());
     }
+    if (micro.front().input_ids.defined()) context = micro.front().input_ids.size(1);
     t_data += seconds_since(t0);
     t0 = Clock::now();
     const auto denom = total.to(torch::kFloat32).clamp_min(1.0);
+    torch::Tensor step_loss = torch::zeros({}, fopts);
     for (const auto& batch : micro) {
       torch::Tensor loss;
       {
-        AutocastGuard autocast(device, s.train.precision);
+        AutocastGuard autocast(device, tc.precision);
         const auto parts = s.objective->loss(model, batch, true);
         loss = parts.loss_sum.to(torch::kFloat32);
       }
-      interval_loss += loss.detach();
+      step_loss += loss.detach();
       (loss / denom).backward();
     }
-    interval_targets += total;
-    grad_norm = clip_gradients(params, s.train.clip_grad_norm);
+    grad_norm = clip_gradients(params, tc.clip_grad_norm);
+    add_gradient_noise(params, tc.grad_noise_eta, tc.grad_noise_gamma, step);
     const double lr = s.optimizer.lr * schedule->factor(step);
-    optimizer.step(lr);
+    if (skip_nonfinite) {
+      // Decided on the device: a non-finite loss or gradient skips the optimizer step.
+      const auto bad = (~torch::isfinite(step_loss) | ~torch::isfinite(grad_norm)).to(torch::kFloat32);
+      skipped += bad;
+      interval_loss += torch::where(bad > 0, torch::zeros_like(step_loss), step_loss);
+      interval_targets += total * (1 - bad);
+      optimizer.step(lr, bad);
+    } else {
+      interval_loss += step_loss;
+      interval_targets += total;
+      optimizer.step(lr);
+    }
     optimizer.zero_grad();
+    if (ema) ema->update();
     t_compute += seconds_since(t0);
     ++step;
     ++interval_steps;
 
-    if (step % s.train.log_every == 0 || step == s.train.max_steps) {
+    if (step % tc.log_every == 0 || step == tc.max_steps) {
       const double n = interval_targets.item<double>();  // the one host sync per interval
       const double mean = interval_loss.item<double>() / std::max(1.0, n);
+      const auto skips = static_cast<int64_t>(skipped.item<double>());
+      r.skipped_steps += skips;
+      if (skips > 0)
+        log::warn("skipped " + std::to_string(skips) + " step(s) with a non-finite loss or gradient up to step " +
+                  std::to_string(step) + " (" + std::to_string(r.skipped_steps) + " in all)");
       if (!std::isfinite(mean))
         throw RuntimeError("loss is " + std::to_string(mean) + " in the steps up to " + std::to_string(step) +
-                           " (lower optimizer.lr, or check the data)");
+                           " (lower optimizer.lr, check the data, or set train.nan_policy=skip)");
+      if (r.skipped_steps > tc.max_skipped_steps)
+        throw RuntimeError(std::to_string(r.skipped_steps) + " steps skipped for non-finite losses by step " +
+                           std::to_string(step) + ", more than train.max_skipped_steps=" +
+                           std::to_string(tc.max_skipped_steps) + " (lower optimizer.lr or check the data)");
       const double dt = seconds_since(t_log);
       r.tokens += static_cast<int64_t>(n);
       r.train_loss = mean;
       const double tps = n / std::max(dt, 1e-9);
-      metrics.write({{"step", step}, {"loss", mean}, {"lr", lr}, {"grad_norm", grad_norm.item<double>()},
-                     {"tokens_per_s", tps}, {"tokens_seen", r.tokens},
-                     {"time_data_s", t_data / interval_steps}, {"time_compute_s", t_compute / interval_steps}});
-      const double remaining = (s.train.max_steps - step) * dt / interval_steps;
+      nlohmann::json rec = {{"step", step}, {"loss", mean}, {"lr", lr}, {"grad_norm", grad_norm.item<double>()},
+                            {"tokens_per_s", tps}, {"tokens_seen", r.tokens},
+                            {"time_data_s", t_data / interval_steps}, {"time_compute_s", t_compute / interval_steps}};
+      if (skip_nonfinite) rec["skipped_steps"] = r.skipped_steps;
+      metrics.write(rec);
+      const double remaining = (tc.max_steps - step) * dt / interval_steps;
       char line[256];
       std::snprintf(line, sizeof(line), "step %lld/%lld  loss %.4f  lr %.3g  %.0f tok/s  ETA %s",
-                    static_cast<long long>(step), static_cast<long long>(s.train.max_steps), mean, lr, tps,
+                    static_cast<long long>(step), static_cast<long long>(tc.max_steps), mean, lr, tps,
                     eta(remaining).c_str());
       log::info(line);
       interval_loss.zero_();
       interval_targets.zero_();
+      skipped.zero_();
       t_data = t_compute = 0;
       interval_steps = 0;
       t_log = Clock::now();
     }
+    if (sampler && step % tc.sample_every == 0) {
+      const auto text = sample_text(model, *sampler, tc.sample_prompt, tc.sample_tokens, tc.sample_temperature,
+                                    tc.sample_top_k, std::max<int64_t>(context, 1),
+                                    static_cast<uint64_t>(s.run.seed) + static_cast<uint64_t>(step), device);
+      log::info("sample at step " + std::to_string(step) + ": " + text);
+      fs_util::append_file(run_dir.file("samples.jsonl"),
+                           nlohmann::json{{"step", step}, {"prompt", tc.sample_prompt}, {"text", text}}.dump(
+                               -1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    }
   }
   if (!r.stopped) {
-    run_eval(step);
+    run_eval(step, true);
     save(step);
   }
   r.step = step;

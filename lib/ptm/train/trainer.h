@@ -31,6 +31,7 @@ struct TrainerSetup {
   std::string device = "cpu";
   std::string resume_from;  // a checkpoint folder to continue from, or ""
   nlohmann::json provenance;  // stored in every trainer_state.json
+  std::string sample_tokenizer;  // for train.sample_every; "" = no samples
 };
 
 struct TrainResult {
@@ -40,6 +41,10 @@ struct TrainResult {
   double eval_loss = -1;       // last evaluation (-1: none)
   nlohmann::json eval;         // last evaluation's metrics
   bool stopped = false;        // stopped by a signal (a checkpoint was saved)
+  bool early_stopped = false;  // stopped because train.best_metric stopped improving
+  int64_t best_step = -1;      // step of checkpoints/best (-1: no best_metric)
+  double best_value = 0;
+  int64_t skipped_steps = 0;   // steps skipped for a non-finite loss (nan_policy skip)
   double seconds = 0;
   double targets_per_s = 0;
 };
@@ -48,8 +53,12 @@ struct TrainResult {
 // `run_dir`. Throws RuntimeError on a non-finite loss, naming the step.
 TrainResult run_training(TrainerSetup& setup, const RunDir& run_dir);
 
-// One evaluation pass of at most `max_batches` batches: loss, perplexity (LMs), accuracy.
+// One evaluation pass of at most `max_batches` batches: loss, perplexity (LMs), the
+// objective's summed metrics (accuracy, ...) and, for objectives with per-example outputs,
+// macro-F1/MCC/precision/recall or MSE/Pearson/Spearman. `predictions`, when given, receives
+// one row per example: {index, label, prediction[, probabilities]}.
 nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objective, data::BatchStream& stream,
-                        const torch::Device& device, int64_t max_batches);
+                        const torch::Device& device, int64_t max_batches,
+                        std::vector<nlohmann::json>* predictions = nullptr);
 
 }  // namespace ptm::train

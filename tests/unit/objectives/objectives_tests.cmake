@@ -1,3 +1,6 @@
 # objectives test sources (unit and integration). Paths relative to tests/.
 set(PTM_OBJECTIVES_TEST_SOURCES
+  unit/objectives/corruption_test.cpp
+  unit/objectives/denoising_test.cpp
+  integration/objectives_test.cpp
 )

@@ -1,0 +1,46 @@
+// The training subcommands: `ptm pretrain`, `ptm finetune` and `ptm distill` share one run
+// (lib/ptm/recipes/run_train.h); they differ in their help and default objective.
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "ptm/recipes/run_train.h"
+#include "recipe_cli.h"
+
+namespace ptm::cli {
+namespace {
+
+void add_train_command(CLI::App& app, Action& action, const std::vector<std::string>& argv, const std::string& help,
+                       const recipes::TaskSpec& task) {
+  auto* sub = app.add_subcommand(task.command, help);
+  auto args = std::make_shared<RecipeArgs>();
+  auto resume = std::make_shared<std::string>("auto");
+  add_recipe_options(sub, *args);
+  sub->add_option("--resume", *resume, "auto (continue an unfinished run), never, or a checkpoint folder");
+  sub->callback([&action, args, resume, argv, task] {
+    action = [args, resume, argv, task] {
+      recipes::RunOptions o;
+      o.argv = argv;
+      o.overwrite = args->overwrite;
+      o.resume = *resume;
+      const auto summary = recipes::run_train(recipes::load(args->source()), o, task);
+      std::cout << summary.dump(2) << "\n";
+      return 0;
+    };
+  });
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app, Action& action, const std::vector<std::string>& argv) {
+  add_train_command(app, action, argv,
+                    "Pretrain a model (recipes/pretrain/*.yaml); objective causal_lm unless the recipe names one "
+                    "(denoising: MLM/spans/prefix LM/UL2, electra, position_prediction; configs/objectives/)",
+                    {"pretrain", "causal_lm"});
+  add_train_command(app, action, argv,
+                    "Fine-tune a model on a labelled task (recipes/finetune/*.yaml), usually from init_from "
+                    "weights; objective classification unless the recipe names one",
+                    {"finetune", "classification"});
+}
+
+}  // namespace ptm::cli

@@ -1,0 +1,58 @@
+// Meters of `ptm bench`: per-step phase boundaries without host syncs (CUDA events on a GPU,
+// read after the one synchronize at the end; the steady clock on the CPU, where every op has
+// finished when it returns), device synchronisation, and peak memory (the CUDA caching
+// allocator's peak of allocated bytes, as torch.cuda.max_memory_allocated; on the CPU the
+// process's peak resident set, VmHWM, reset through /proc/self/clear_refs).
+#pragma once
+#include <torch/torch.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ptm::bench {
+
+class StepMeter {
+ public:
+  // `boundaries` marks per step (phases + 1); marks are (step, boundary) with boundary 0 the start.
+  StepMeter(const torch::Device& device, int steps, int boundaries);
+  ~StepMeter();
+  StepMeter(const StepMeter&) = delete;
+  StepMeter& operator=(const StepMeter&) = delete;
+
+  void mark(int step, int boundary);
+  // After synchronize(): milliseconds between boundary b and b+1 of every step ([phase][step]).
+  std::vector<std::vector<double>> phase_ms() const;
+  // After synchronize(): milliseconds from the first to the last boundary of every step.
+  std::vector<double> step_ms() const;
+  const char* kind() const;  // "cuda_events" | "steady_clock"
+
+ private:
+  double between(int step, int from, int to) const;
+  bool cuda_;
+  int steps_, boundaries_;
+  std::vector<std::chrono::steady_clock::time_point> clock_;
+  struct Events;
+  std::unique_ptr<Events> events_;
+};
+
+// Waits for all work queued on `device` (nothing to do on the CPU).
+void synchronize(const torch::Device& device);
+
+// Resets the peak-memory counter of `device`; false when it cannot be reset (then the peak
+// is the process's since it started).
+bool reset_peak_memory(const torch::Device& device);
+// Peak bytes since the last reset; nullopt when unknown.
+std::optional<int64_t> peak_memory_bytes(const torch::Device& device);
+// "cuda_max_allocated" or "cpu_peak_rss" (plus " (since process start)" when not resettable).
+std::string peak_memory_kind(const torch::Device& device, bool reset_ok);
+
+// Frees cached blocks after an out-of-memory configuration (CUDA; no-op on the CPU).
+void release_cached_memory(const torch::Device& device);
+
+// True when `e` (or its message) is the caching allocator's out-of-memory error.
+bool is_out_of_memory(const std::exception& e);
+
+}  // namespace ptm::bench

@@ -1,0 +1,54 @@
+// ptm's Linear: torch's linear map followed by the PEFT output hooks (see linear.h).
+#include "ptm/models/linear.h"
+
+#include <algorithm>
+
+#include "ptm/core/errors.h"
+
+namespace ptm::models {
+
+torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+  auto y = torch::nn::functional::linear(x, weight, bias);  // [..., out]
+  for (const auto& h : hooks_) y = h->apply(x, y, is_training());
+  return y;
+}
+
+void LinearImpl::add_hook(std::shared_ptr<LinearHook> hook) {
+  const auto mods = hook->modules();
+  for (const auto& [name, m] : mods)
+    if (named_children().contains(name) || named_parameters(false).contains(name))
+      throw RuntimeError("linear layer already has a submodule '" + name + "' (a second " + hook->kind() + "?)");
+  for (const auto& [name, m] : mods) register_module(name, m);
+  hooks_.push_back(std::move(hook));
+}
+
+size_t LinearImpl::remove_hooks(const std::string& kind) {
+  size_t n = 0;
+  for (auto it = hooks_.begin(); it != hooks_.end();) {
+    if ((*it)->kind() != kind) {
+      ++it;
+      continue;
+    }
+    for (const auto& [name, m] : (*it)->modules()) unregister_module(name);
+    it = hooks_.erase(it);
+    ++n;
+  }
+  return n;
+}
+
+std::shared_ptr<torch::nn::Module> LinearImpl::clone(const std::optional<torch::Device>& device) const {
+  torch::NoGradGuard no_grad;
+  auto copy = std::make_shared<LinearImpl>(options);
+  const auto move = [&](const torch::Tensor& t) { return device ? t.to(*device) : t; };
+  copy->weight.set_data(move(weight.data().clone()));
+  copy->weight.set_requires_grad(weight.requires_grad());
+  if (bias.defined()) {
+    copy->bias.set_data(move(bias.data().clone()));
+    copy->bias.set_requires_grad(bias.requires_grad());
+  }
+  for (const auto& h : hooks_) copy->add_hook(h->clone(device));
+  if (!is_training()) copy->eval();
+  return copy;
+}
+
+}  // namespace ptm::models

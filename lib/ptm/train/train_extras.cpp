@@ -1,0 +1,89 @@
+// Weight EMA, gradient noise and text sampling.
+#include "ptm/train/train_extras.h"
+
+#include <cmath>
+
+#include "ptm/core/errors.h"
+
+namespace ptm::train {
+
+WeightEma::WeightEma(models::ModelImpl& model, double decay) : model_(model), decay_(decay) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters())
+    if (p.requires_grad()) {
+      params_.push_back(p);
+      shadow_.push_back(p.detach().clone());
+    }
+}
+
+void WeightEma::update() {
+  torch::NoGradGuard no_grad;
+  at::_foreach_lerp_(shadow_, params_, 1.0 - decay_);
+}
+
+void WeightEma::swap() {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto live = params_[i].detach().clone();
+    params_[i].copy_(shadow_[i]);
+    shadow_[i].copy_(live);
+  }
+}
+
+models::NamedTensors WeightEma::state() {
+  swap();
+  auto out = model_.hf_state_dict();
+  for (auto& [name, t] : out) t = t.clone();
+  swap();
+  return out;
+}
+
+void WeightEma::load(const models::NamedTensors& state) {
+  swap();  // shadow now live: load into the live tensors, then swap back
+  const auto report = model_.load_hf_state_dict(state, true);
+  swap();
+  if (!report.ok()) throw IoError("ema.safetensors does not fit the model:\n" + report.str());
+}
+
+void add_gradient_noise(const std::vector<torch::Tensor>& params, double eta, double gamma, int64_t step) {
+  if (eta <= 0) return;
+  const double stddev = std::sqrt(eta / std::pow(1.0 + static_cast<double>(step), gamma));
+  torch::NoGradGuard no_grad;
+  for (const auto& p : params)
+    if (p.grad().defined()) p.mutable_grad().add_(torch::randn_like(p.grad()), stddev);
+}
+
+std::string sample_text(models::ModelImpl& model, const data::Tokenizer& tokenizer, const std::string& prompt,
+                        int64_t tokens, double temperature, int64_t top_k, int64_t context, uint64_t seed,
+                        const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  auto gen = at::detail::createCPUGenerator(seed);
+  std::vector<int32_t> ids = tokenizer.encode(prompt);
+  if (ids.empty()) ids.push_back(0);
+  const size_t prompt_len = ids.size();
+  for (int64_t i = 0; i < tokens; ++i) {
+    const size_t start = ids.size() > static_cast<size_t>(context) ? ids.size() - context : 0;
+    std::vector<int64_t> window(ids.begin() + static_cast<std::ptrdiff_t>(start), ids.end());
+    data::Batch b;
+    b.input_ids = torch::tensor(window, torch::kInt64).unsqueeze(0).to(device);
+    auto logits = model.forward(b).logits.select(1, -1).squeeze(0).to(torch::kFloat32).cpu();  // [V]
+    int64_t next;
+    if (temperature <= 0) {
+      next = logits.argmax().item<int64_t>();
+    } else {
+      logits = logits / temperature;
+      if (top_k > 0 && top_k < logits.size(0)) {
+        const auto kth = std::get<0>(logits.topk(top_k)).min();
+        logits = logits.masked_fill(logits < kth, -std::numeric_limits<float>::infinity());
+      }
+      next = torch::multinomial(logits.softmax(-1), 1, false, gen).item<int64_t>();
+    }
+    ids.push_back(static_cast<int32_t>(next));
+  }
+  model.train(was_training);
+  return tokenizer.decode(std::vector<int32_t>(ids.begin() + static_cast<std::ptrdiff_t>(prompt_len), ids.end()));
+}
+
+}  // namespace ptm::train

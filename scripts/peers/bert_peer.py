@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Hugging Face reference for BERT masked-LM training throughput: the peer `ptm bench` is
+measured against (scripts/bench_vs_pytorch.sh).
+
+transformers' BertForMaskedLM (SDPA attention, eager unless --compile), random tokens with every
+position a target (the same work as ptm's recipes/bench/bert_base.yaml: MLM logits [B,T,V] scored
+at all positions), AdamW(lr 6e-4, wd 0.1; fused on CUDA), bf16 autocast on CUDA, fp32 on CPU,
+dropout 0.1 as in the BERT config (ptm's preset has the same).
+
+  python3 bert_peer.py --device cuda --batch 32 --seq 512                  # BERT-base
+  python3 bert_peer.py --device cpu --layers 4 --hidden 256 --heads 4 --intermediate 1024 --batch 8 --seq 128
+
+Prints one JSON line like ../../../shared/peer/gpt_peer.py: {"impl": "hf-bert-eager", "tokens_per_s": ...}.
+Exits 3 with a message on stderr when transformers is not installed.
+"""
+import argparse, json, sys, time
+
+import torch
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--layers", type=int, default=12)
+    p.add_argument("--hidden", type=int, default=768)
+    p.add_argument("--heads", type=int, default=12)
+    p.add_argument("--intermediate", type=int, default=3072)
+    p.add_argument("--vocab", type=int, default=30522)
+    p.add_argument("--seq", type=int, default=512)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--compile", action="store_true")
+    a = p.parse_args()
+    try:
+        import transformers
+        from transformers import BertConfig, BertForMaskedLM
+    except ImportError:
+        print("bert_peer.py: transformers is not installed; skipping the BERT peer", file=sys.stderr)
+        sys.exit(3)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    dev = torch.device(a.device)
+    cfg = BertConfig(vocab_size=a.vocab, hidden_size=a.hidden, num_hidden_layers=a.layers, num_attention_heads=a.heads,
+                     intermediate_size=a.intermediate, max_position_embeddings=max(512, a.seq))
+    model = BertForMaskedLM._from_config(cfg, attn_implementation="sdpa").to(dev).train()
+    n_params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(model.parameters(), lr=6e-4, weight_decay=0.1, fused=dev.type == "cuda")
+    fwd = torch.compile(model) if a.compile else model
+    x = torch.randint(a.vocab, (a.batch, a.seq), device=dev)
+    y = torch.randint(a.vocab, (a.batch, a.seq), device=dev)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+            loss = fwd(input_ids=x, labels=y).loss
+        loss.backward()
+        opt.step()
+        return loss
+
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    for _ in range(a.warmup):
+        step()
+    sync()
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        loss = step()
+    sync()
+    dt = time.perf_counter() - t0
+    tps = a.batch * a.seq * a.steps / dt
+    print(json.dumps({
+        "impl": "hf-bert-compile" if a.compile else "hf-bert-eager",
+        "torch": torch.__version__, "transformers": transformers.__version__,
+        "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
+        "params": n_params, "batch": a.batch, "seq": a.seq, "layers": a.layers, "hidden": a.hidden,
+        "tokens_per_s": round(tps), "ms_per_step": round(1000 * dt / a.steps, 2), "loss": round(loss.item(), 4),
+        "peak_mem_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2) if dev.type == "cuda" else None,
+    }), flush=True)
+
+
+if __name__ == "__main__":
+    main()

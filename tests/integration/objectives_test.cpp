@@ -1,0 +1,96 @@
+// The pretraining recipes end to end on Jane Austen (short runs: the steps are overridden):
+// BERT MLM, ELECTRA, UL2 on a decoder, MiniLM domain-adaptive pretraining, and recipe errors.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "catch.h"
+#include "helpers.h"
+
+namespace fs = std::filesystem;
+using ptm::test::contains;
+using ptm::test::read_text;
+using ptm::test::run_ptm;
+
+namespace {
+
+const char* kShort = " train.log_every=10 train.eval_every=0 train.save_every=0 train.eval_batches=4";
+
+// Prepares data/prepared/janeausten_minilm when a checkout lacks it (about 5 s).
+void need_data() {
+  if (fs::exists(ptm::test::data_dir() + "/prepared/janeausten_minilm/manifest.json")) return;
+  const auto r = run_ptm("data prepare --config recipes/data/janeausten_minilm.yaml");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+nlohmann::json pretrain(const ptm::test::TempDir& tmp, const std::string& recipe, const std::string& args) {
+  need_data();
+  const auto r = run_ptm("pretrain --config recipes/pretrain/" + recipe + " --run-dir " + tmp.file("run") + kShort +
+                         " " + args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(read_text(tmp.file("run/summary.json")));
+}
+
+}  // namespace
+
+TEST_CASE("bert_mini_mlm learns masked LM on Jane Austen", "[integration][objectives]") {
+  ptm::test::TempDir tmp;
+  const auto s = pretrain(tmp, "bert_mini_mlm.yaml", "train.max_steps=40 train.batch_size=8 data.seq_len=64");
+  INFO(s.dump());
+  CHECK(s["eval"]["mlm_accuracy"].get<double>() > 0.03);
+  CHECK(s["eval"]["loss"].get<double>() < 8.5);  // ln 30522 = 10.3 at the start
+}
+
+TEST_CASE("electra_small trains generator and discriminator and exports the discriminator", "[integration][objectives]") {
+  ptm::test::TempDir tmp;
+  const auto s = pretrain(tmp, "electra_small.yaml", "train.max_steps=40 train.batch_size=8 data.seq_len=64");
+  INFO(s.dump());
+  const auto& e = s["eval"];
+  CHECK(e["discriminator_accuracy"].get<double>() > 0.85);
+  CHECK(e["mlm_accuracy"].get<double>() > 0.03);
+  CHECK(e["replaced_fraction"].get<double>() > 0.05);
+  // The discriminator loads into a bert classifier (generator tensors unused).
+  const auto r = run_ptm("pretrain --config recipes/pretrain/bert_mini_mlm.yaml --run-dir " + tmp.file("bert") +
+                         " init_from.checkpoint=" + tmp.file("run/checkpoints/latest") +
+                         " init_from.strict=false train.max_steps=1 train.batch_size=2 data.seq_len=32" + kShort);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(read_text(tmp.file("bert/log.txt")), "generator.encoder.layer.0"));  // reported unused
+}
+
+TEST_CASE("ul2_tiny trains a decoder on the mixture of denoisers", "[integration][objectives]") {
+  ptm::test::TempDir tmp;
+  const auto s = pretrain(tmp, "ul2_tiny.yaml", "train.max_steps=40 train.batch_size=8 data.seq_len=64");
+  INFO(s.dump());
+  CHECK(s["eval"]["mlm_accuracy"].get<double>() > 0.05);
+  CHECK(s["eval"]["loss"].get<double>() < 8.0);
+}
+
+TEST_CASE("minilm_dapt lowers MiniLM's held-out MLM loss", "[integration][objectives]") {
+  ptm::test::TempDir before, after;
+  const std::string small = "train.batch_size=4 data.seq_len=64 train.eval_batches=8";
+  const auto s0 = pretrain(before, "minilm_dapt.yaml", "train.max_steps=1 optimizer.lr=1e-30 " + small);
+  const auto s1 = pretrain(after, "minilm_dapt.yaml", "train.max_steps=12 " + small);
+  INFO(s0.dump() << "\n" << s1.dump());
+  CHECK(s1["eval"]["loss"].get<double>() < s0["eval"]["loss"].get<double>() - 0.5);
+}
+
+TEST_CASE("objective recipe errors are reported by key", "[integration][objectives]") {
+  const auto r = run_ptm(
+      "validate --config recipes/pretrain/bert_mini_mlm.yaml objective.rate=2 objective.spn_mean=3 "
+      "objective.span_distribution=geometrik 'objective.denoisers=[{mode: prefx}]'");
+  INFO(r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "objective.spn_mean: unknown key (did you mean span_mean?)"));
+  CHECK(contains(r.err, "objective.denoisers.0.mode: 'prefx' is not one of"));
+  const auto r2 = run_ptm("validate --config recipes/pretrain/bert_mini_mlm.yaml objective.rate=2 objective.tokenizer=nope.txt");
+  CHECK(r2.exit_code == 2);
+  CHECK(contains(r2.err, "objective.rate: must be in (0, 1), got 2"));
+  CHECK(contains(r2.err, "objective.tokenizer: 'nope.txt' does not exist"));
+  for (const char* recipe : {"bert_mini_mlm", "electra_small", "ul2_tiny", "minilm_dapt"}) {
+    INFO(recipe);
+    CHECK(run_ptm(std::string("validate --config recipes/pretrain/") + recipe + ".yaml").exit_code == 0);
+  }
+}
