@@ -40,7 +40,8 @@ void add_bench(CLI::App& app, Action& action, const std::vector<std::string>& ar
   auto* sub = app.add_subcommand("bench", "Measure a model's train or inference step: tokens/s, ms/step, memory, MFU");
   auto a = std::make_shared<BenchArgs>();
   auto& o = a->o;
-  sub->add_option("--config,-c", o.config, "a recipe (recipes/bench/*.yaml): its model, data, optimizer and train sections");
+  sub->add_option("--config,-c", o.config,
+                  "a recipe (recipes/bench/*.yaml): its model, data, optimizer and train sections");
   sub->add_option("--model", o.model, "a model preset (configs/models/*.yaml), on synthetic data that fits it");
   sub->add_option("overrides", o.overrides, "key.path=value overrides of the recipe or preset");
   sub->add_option("--batch", a->batch, "batch size, or a list to sweep: 8,16,32 (default: train.batch_size)");
@@ -52,10 +53,12 @@ void add_bench(CLI::App& app, Action& action, const std::vector<std::string>& ar
   sub->add_option("--iters", o.iters, "timed steps per configuration (default 20)");
   sub->add_option("--threads", o.threads, "CPU threads (sets run.threads)");
   sub->add_option("--log-level", o.log_level, "trace|debug|info|warn|error|off (sets run.log_level)");
-  a->peak_opt = sub->add_option("--peak-flops", a->peak_flops, "the device's peak FLOP/s for MFU (e.g. 1.2e12 on a CPU)");
+  a->peak_opt =
+      sub->add_option("--peak-flops", a->peak_flops, "the device's peak FLOP/s for MFU (e.g. 1.2e12 on a CPU)");
   sub->add_option("--json", o.json, "write the JSON report here ('-': print it instead of the table)");
   sub->add_option("--csv", o.csv, "write one CSV row per configuration here");
-  sub->add_option("--profile", o.profile, "write a per-op trace of the timed steps (chrome://tracing JSON; slows them)");
+  sub->add_option("--profile", o.profile,
+                  "write a per-op trace of the timed steps (chrome://tracing JSON; slows them)");
   sub->add_option("--compare", o.compare, "a baseline (ptm bench --json output or peer JSON lines): print ratios");
   sub->callback([&action, a, argv] { action = [a, argv] { return run_bench(*a, argv); }; });
 }

@@ -38,15 +38,18 @@ void add_eval(CLI::App& app, Action& action) {
   struct Args {
     std::string from, device = "auto", out;
     int64_t batches = 0;
+    std::vector<std::string> overrides;
   };
   auto a = std::make_shared<Args>();
+  sub->add_option("overrides", a->overrides,
+                  "key.path=value changes to the run's recipe, e.g. data.val=other.tsv or objective.type=adversarial");
   sub->add_option("--from", a->from, "run directory (newest checkpoint) or checkpoint folder")->required();
   sub->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
   sub->add_option("--batches", a->batches, "evaluate at most this many batches (default: the whole split)");
   sub->add_option("--out", a->out, "also write the JSON here (default: <run>/eval.json)");
   sub->callback([&action, a] {
     action = [a] {
-      const auto run = recipes::load_run_model(a->from);
+      const auto run = recipes::load_run_model(a->from, a->overrides);
       auto result = recipes::evaluate_recipe(run.recipe, *run.model, resolve_device(a->device), a->batches);
       result["checkpoint"] = run.checkpoint;
       fs_util::write_file_atomic(a->out.empty() ? run.run_dir + "/eval.json" : a->out, result.dump(2) + "\n");

@@ -41,6 +41,10 @@ void add_train_commands(CLI::App& app, Action& action, const std::vector<std::st
                     "Fine-tune a model on a labelled task (recipes/finetune/*.yaml), usually from init_from "
                     "weights; objective classification unless the recipe names one",
                     {"finetune", "classification"});
+  add_train_command(app, action, argv,
+                    "Distill a frozen teacher (objective.teacher: a run, checkpoint or HF folder) into the recipe's "
+                    "model (recipes/distill/*.yaml); objective distill unless the recipe names one",
+                    {"distill", "distill"});
 }
 
 }  // namespace ptm::cli

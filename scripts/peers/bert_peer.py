@@ -8,7 +8,7 @@ at all positions), AdamW(lr 6e-4, wd 0.1; fused on CUDA), bf16 autocast on CUDA,
 dropout 0.1 as in the BERT config (ptm's preset has the same).
 
   python3 bert_peer.py --device cuda --batch 32 --seq 512                  # BERT-base
-  python3 bert_peer.py --device cpu --layers 4 --hidden 256 --heads 4 --intermediate 1024 --batch 8 --seq 128
+  python3 bert_peer.py --device cpu --layers 4 --hidden 256 --heads 4 --intermediate 1024 --batch 8 --seq 64
 
 Prints one JSON line like ../../../shared/peer/gpt_peer.py: {"impl": "hf-bert-eager", "tokens_per_s": ...}.
 Exits 3 with a message on stderr when transformers is not installed.

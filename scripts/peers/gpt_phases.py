@@ -6,8 +6,8 @@
   python3 gpt_phases.py --layers 4 --d-model 128 --heads 4 --seq 256 --batch 8 --vocab 8192
   # ... plus the top ops by self CPU time (torch.profiler) over 5 steps:
   python3 gpt_phases.py --layers 4 --d-model 128 --heads 4 --seq 256 --batch 8 --vocab 8192 --ops 5
-  # the same table from a ptm trace (ptm bench --profile trace.json):
-  python3 gpt_phases.py --ptm-trace trace.json
+  # the same table from a ptm trace (ptm bench ... --iters 2 --profile trace.json):
+  python3 gpt_phases.py --ptm-trace trace.json --ptm-steps 2
 
 Imports the model from the peer (../shared/peer/gpt_peer.py, or $PTM_PEER), so both measure
 the same architecture. fp32, CPU; AdamW(lr 6e-4, wd 0.1) as in the peer (foreach on CPU).

@@ -110,8 +110,8 @@ bool reset_peak_memory(const torch::Device& device) {
 std::optional<int64_t> peak_memory_bytes(const torch::Device& device) {
 #ifdef PTM_WITH_CUDA
   if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(
-        device.index() < 0 ? c10::cuda::current_device() : device.index());
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? c10::cuda::current_device()
+                                                                                          : device.index());
     return stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
   }
 #else

@@ -15,12 +15,9 @@ struct GpuPeak {
 // NVIDIA data sheets, dense. More specific names first (an "H100 PCIe" also contains "H100").
 const std::vector<GpuPeak>& table() {
   static const std::vector<GpuPeak> t{
-      {"H100 PCIe", "NVIDIA H100 PCIe", 756.0, 378.0, 51.0},
-      {"H100 NVL", "NVIDIA H100 NVL", 835.0, 417.5, 60.0},
-      {"H100", "NVIDIA H100 SXM", 989.4, 494.7, 66.9},
-      {"H200", "NVIDIA H200", 989.4, 494.7, 66.9},
-      {"GH200", "NVIDIA GH200", 989.4, 494.7, 66.9},
-      {"A100", "NVIDIA A100", 312.0, 156.0, 19.5},
+      {"H100 PCIe", "NVIDIA H100 PCIe", 756.0, 378.0, 51.0}, {"H100 NVL", "NVIDIA H100 NVL", 835.0, 417.5, 60.0},
+      {"H100", "NVIDIA H100 SXM", 989.4, 494.7, 66.9},       {"H200", "NVIDIA H200", 989.4, 494.7, 66.9},
+      {"GH200", "NVIDIA GH200", 989.4, 494.7, 66.9},         {"A100", "NVIDIA A100", 312.0, 156.0, 19.5},
   };
   return t;
 }

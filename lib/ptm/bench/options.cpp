@@ -35,9 +35,12 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
 
 void validate(const BenchOptions& o) {
   std::vector<Diagnostic> d;
-  auto bad = [&](const std::string& option, const std::string& message) { d.push_back({kCommandLine, option, message}); };
+  auto bad = [&](const std::string& option, const std::string& message) {
+    d.push_back({kCommandLine, option, message});
+  };
   if (o.config.empty() == o.model.empty())
-    bad("--config/--model", "give exactly one: --config recipes/bench/<name>.yaml or --model configs/models/<name>.yaml");
+    bad("--config/--model",
+        "give exactly one: --config recipes/bench/<name>.yaml or --model configs/models/<name>.yaml");
   if (o.mode != "train" && o.mode != "infer") bad("--mode", "expected train or infer, got '" + o.mode + "'");
   if (o.dtype != "auto" && o.dtype != "bf16" && o.dtype != "fp32")
     bad("--dtype", "expected auto, bf16 or fp32, got '" + o.dtype + "'");

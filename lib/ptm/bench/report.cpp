@@ -68,7 +68,9 @@ std::string bytes(const json& v) {
   return b >= (1LL << 30) ? fmt("%.2f GiB", b / (1LL << 30)) : fmt("%.0f MiB", b / (1 << 20));
 }
 
-std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s + " " : std::string(w - s.size(), ' ') + s + " "; }
+std::string pad(const std::string& s, size_t w) {
+  return s.size() >= w ? s + " " : std::string(w - s.size(), ' ') + s + " ";
+}
 
 // Peer records ({"tokens_per_s", "batch", "seq", ...}) as minimal results.
 json peer_as_result(const json& p) {
@@ -94,14 +96,44 @@ json make_report(const json& environment, const std::vector<std::string>& argv, 
 }
 
 const std::vector<std::string>& csv_columns() {
-  static const std::vector<std::string> cols{
-      "name",          "model",        "arch",         "mode",         "dtype",          "device",
-      "device_name",   "batch",        "seq",          "warmup",       "iters",          "status",
-      "params",        "macs_per_sample", "flops_per_step", "unit",     "throughput",     "tokens_per_s",
-      "samples_per_s", "step_ms_mean", "step_ms_p50",  "step_ms_p90",  "step_ms_p99",    "data_ms",
-      "forward_ms",    "backward_ms",  "optimizer_ms", "peak_memory_bytes", "peak_memory_kind", "peak_flops",
-      "mfu",           "achieved_tflops", "loss",      "ptm_version",  "git_revision",   "torch",
-      "threads",       "created"};
+  static const std::vector<std::string> cols{"name",
+                                             "model",
+                                             "arch",
+                                             "mode",
+                                             "dtype",
+                                             "device",
+                                             "device_name",
+                                             "batch",
+                                             "seq",
+                                             "warmup",
+                                             "iters",
+                                             "status",
+                                             "params",
+                                             "macs_per_sample",
+                                             "flops_per_step",
+                                             "unit",
+                                             "throughput",
+                                             "tokens_per_s",
+                                             "samples_per_s",
+                                             "step_ms_mean",
+                                             "step_ms_p50",
+                                             "step_ms_p90",
+                                             "step_ms_p99",
+                                             "data_ms",
+                                             "forward_ms",
+                                             "backward_ms",
+                                             "optimizer_ms",
+                                             "peak_memory_bytes",
+                                             "peak_memory_kind",
+                                             "peak_flops",
+                                             "mfu",
+                                             "achieved_tflops",
+                                             "loss",
+                                             "ptm_version",
+                                             "git_revision",
+                                             "torch",
+                                             "threads",
+                                             "created"};
   return cols;
 }
 
@@ -122,15 +154,16 @@ std::string format_table(const json& report) {
   const auto& results = at_or_null(report, "results");
   const auto& env = at_or_null(report, "environment");
   out << pad("name", 14) << pad("mode", 6) << pad("dtype", 5) << pad("batch", 6) << pad("seq", 5)
-      << pad("throughput", 16) << pad("ms p50", 8) << pad("p90", 8) << pad("p99", 8) << pad("data", 7)
-      << pad("fwd", 8) << pad("bwd", 8) << pad("opt", 7) << pad("peak mem", 10) << pad("TFLOP/s", 8) << pad("MFU", 6)
-      << "\n";
+      << pad("throughput", 16) << pad("ms p50", 8) << pad("p90", 8) << pad("p99", 8) << pad("data", 7) << pad("fwd", 8)
+      << pad("bwd", 8) << pad("opt", 7) << pad("peak mem", 10) << pad("TFLOP/s", 8) << pad("MFU", 6) << "\n";
   for (const auto& r : results) {
     const auto& st = at_or_null(r, "step_ms");
     const auto& ph = at_or_null(r, "phase_ms");
     const bool ok = at_or_null(r, "status") == "ok";
     const auto& tv = at_or_null(r, "throughput");
-    std::string thr = ok ? num(tv, tv.is_number() && tv.get<double>() < 100 ? "%.2f" : "%.0f") + " " + r.value("unit", std::string()) : "out of memory";
+    std::string thr =
+        ok ? num(tv, tv.is_number() && tv.get<double>() < 100 ? "%.2f" : "%.0f") + " " + r.value("unit", std::string())
+           : "out of memory";
     out << pad(r.value("name", std::string()), 14) << pad(r.value("mode", std::string()), 6)
         << pad(r.value("dtype", std::string()), 5) << pad(num(at_or_null(r, "batch"), "%.0f"), 6)
         << pad(num(at_or_null(r, "seq"), "%.0f"), 5) << pad(thr, 16) << pad(num(at_or_null(st, "p50"), "%.1f"), 8)
@@ -148,16 +181,17 @@ std::string format_table(const json& report) {
         << num(at_or_null(r0, "seq"), "%.0f") << "\n";
     out << "FLOPs: " << r0.value("flop_formula", std::string()) << "\n";
     const auto& src = at_or_null(r0, "peak_flops_source");
-    out << "peak FLOP/s: " << (src.is_string() ? num(at_or_null(r0, "peak_flops"), "%.4g") + " (" + src.get<std::string>() + ")"
-                                               : std::string("unknown for this device (MFU null; give --peak-flops)"))
+    out << "peak FLOP/s: "
+        << (src.is_string() ? num(at_or_null(r0, "peak_flops"), "%.4g") + " (" + src.get<std::string>() + ")"
+                            : std::string("unknown for this device (MFU null; give --peak-flops)"))
         << "\n";
   }
   const auto& ptm = at_or_null(env, "ptm");
   const auto& cpu = at_or_null(env, "cpu");
   out << "device " << (results.empty() ? std::string("-") : results[0].value("device_name", std::string())) << "; ptm "
       << ptm.value("version", std::string()) << " (git " << ptm.value("git_revision", std::string()) << "), torch "
-      << at_or_null(env, "torch").value("version", std::string()) << ", CPU " << cpu.value("model", std::string()) << ", "
-      << num(at_or_null(cpu, "intra_op_threads"), "%.0f") << " threads\n";
+      << at_or_null(env, "torch").value("version", std::string()) << ", CPU " << cpu.value("model", std::string())
+      << ", " << num(at_or_null(cpu, "intra_op_threads"), "%.0f") << " threads\n";
   return out.str();
 }
 
@@ -177,7 +211,8 @@ json read_baseline(const std::string& path) {
     try {
       records.push_back(json::parse(line));
     } catch (const json::exception& e) {
-      throw IoError(path + ":" + std::to_string(n) + ": not JSON (a ptm bench --json report or peer JSON lines): " + e.what());
+      throw IoError(path + ":" + std::to_string(n) +
+                    ": not JSON (a ptm bench --json report or peer JSON lines): " + e.what());
     }
   }
   if (records.empty()) throw IoError(path + ": empty baseline");
@@ -195,29 +230,31 @@ json compare(const json& report, const json& baseline) {
   json out = json::array();
   for (const auto& r : at_or_null(report, "results")) {
     for (const auto& b : base) {
-      if (!b.is_object() || at_or_null(b, "batch") != at_or_null(r, "batch") || at_or_null(b, "seq") != at_or_null(r, "seq"))
+      if (!b.is_object() || at_or_null(b, "batch") != at_or_null(r, "batch") ||
+          at_or_null(b, "seq") != at_or_null(r, "seq"))
         continue;
-      if (!b.contains("peer") && (at_or_null(b, "name") != at_or_null(r, "name") ||
-                                  at_or_null(b, "mode") != at_or_null(r, "mode") ||
-                                  at_or_null(b, "dtype") != at_or_null(r, "dtype")))
+      if (!b.contains("peer") &&
+          (at_or_null(b, "name") != at_or_null(r, "name") || at_or_null(b, "mode") != at_or_null(r, "mode") ||
+           at_or_null(b, "dtype") != at_or_null(r, "dtype")))
         continue;
       auto ratio = [](const json& a, const json& c) {
         return a.is_number() && c.is_number() && c.get<double>() > 0 ? json(a.get<double>() / c.get<double>()) : json();
       };
       const auto& p50 = at_or_null(at_or_null(r, "step_ms"), "p50");
       const auto& bp50 = at_or_null(at_or_null(b, "step_ms"), "p50");
-      out.push_back({{"name", at_or_null(r, "name")},
-                     {"baseline_name", at_or_null(b, "name")},
-                     {"mode", at_or_null(r, "mode")},
-                     {"dtype", at_or_null(r, "dtype")},
-                     {"batch", at_or_null(r, "batch")},
-                     {"seq", at_or_null(r, "seq")},
-                     {"unit", at_or_null(r, "unit")},
-                     {"throughput", at_or_null(r, "throughput")},
-                     {"baseline_throughput", at_or_null(b, "throughput")},
-                     {"throughput_ratio", ratio(at_or_null(r, "throughput"), at_or_null(b, "throughput"))},
-                     {"step_p50_speedup", ratio(bp50, p50)},
-                     {"peak_memory_ratio", ratio(at_or_null(r, "peak_memory_bytes"), at_or_null(b, "peak_memory_bytes"))}});
+      out.push_back(
+          {{"name", at_or_null(r, "name")},
+           {"baseline_name", at_or_null(b, "name")},
+           {"mode", at_or_null(r, "mode")},
+           {"dtype", at_or_null(r, "dtype")},
+           {"batch", at_or_null(r, "batch")},
+           {"seq", at_or_null(r, "seq")},
+           {"unit", at_or_null(r, "unit")},
+           {"throughput", at_or_null(r, "throughput")},
+           {"baseline_throughput", at_or_null(b, "throughput")},
+           {"throughput_ratio", ratio(at_or_null(r, "throughput"), at_or_null(b, "throughput"))},
+           {"step_p50_speedup", ratio(bp50, p50)},
+           {"peak_memory_ratio", ratio(at_or_null(r, "peak_memory_bytes"), at_or_null(b, "peak_memory_bytes"))}});
       break;
     }
   }
@@ -226,16 +263,18 @@ json compare(const json& report, const json& baseline) {
 
 std::string format_comparison(const json& cmp, const std::string& baseline_name) {
   std::ostringstream out;
-  out << "comparison with " << baseline_name << " (throughput and memory: this run / baseline; p50: baseline / this run)\n";
+  out << "comparison with " << baseline_name
+      << " (throughput and memory: this run / baseline; p50: baseline / this run)\n";
   if (cmp.empty()) return out.str() + "  no matching configuration in the baseline\n";
-  out << pad("name", 14) << pad("baseline", 16) << pad("mode", 6) << pad("batch", 6) << pad("seq", 5) << pad("throughput", 12)
-      << pad("baseline", 12) << pad("ratio", 7) << pad("p50 x", 7) << pad("mem x", 7) << "\n";
+  out << pad("name", 14) << pad("baseline", 16) << pad("mode", 6) << pad("batch", 6) << pad("seq", 5)
+      << pad("throughput", 12) << pad("baseline", 12) << pad("ratio", 7) << pad("p50 x", 7) << pad("mem x", 7) << "\n";
   for (const auto& c : cmp) {
-    out << pad(c.value("name", std::string()), 14) << pad(c["baseline_name"].is_string() ? c["baseline_name"].get<std::string>() : "-", 16)
+    out << pad(c.value("name", std::string()), 14)
+        << pad(c["baseline_name"].is_string() ? c["baseline_name"].get<std::string>() : "-", 16)
         << pad(c["mode"].is_string() ? c["mode"].get<std::string>() : "-", 6) << pad(num(c["batch"], "%.0f"), 6)
-        << pad(num(c["seq"], "%.0f"), 5) << pad(num(c["throughput"], "%.0f"), 12) << pad(num(c["baseline_throughput"], "%.0f"), 12)
-        << pad(num(c["throughput_ratio"], "%.2fx"), 7) << pad(num(c["step_p50_speedup"], "%.2fx"), 7)
-        << pad(num(c["peak_memory_ratio"], "%.2fx"), 7) << "\n";
+        << pad(num(c["seq"], "%.0f"), 5) << pad(num(c["throughput"], "%.0f"), 12)
+        << pad(num(c["baseline_throughput"], "%.0f"), 12) << pad(num(c["throughput_ratio"], "%.2fx"), 7)
+        << pad(num(c["step_p50_speedup"], "%.2fx"), 7) << pad(num(c["peak_memory_ratio"], "%.2fx"), 7) << "\n";
   }
   return out.str();
 }

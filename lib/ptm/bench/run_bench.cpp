@@ -45,7 +45,8 @@ struct Fit {
 
 Fit fit_of(const std::string& arch, const config::Node& root) {
   if (arch == "gpt")
-    return {"lm", "causal_lm", model_value(root, "position", "learned") == "learned" ? model_int(root, "n_positions", 1024) : 0};
+    return {"lm", "causal_lm",
+            model_value(root, "position", "learned") == "learned" ? model_int(root, "n_positions", 1024) : 0};
   if (arch == "bert") {
     const auto head = model_value(root, "head", "none");
     const int64_t max_seq = model_int(root, "max_position_embeddings", 512);
@@ -57,7 +58,8 @@ Fit fit_of(const std::string& arch, const config::Node& root) {
   if (arch == "vit" || arch == "resnet") return {"images", "classification", 0};
   if (arch == "mlp") {
     if (model_int(root, "vocab_size", 0) > 0)
-      return model_value(root, "lm", "false") == "true" ? Fit{"lm", "causal_lm", 0} : Fit{"classification", "classification", 0};
+      return model_value(root, "lm", "false") == "true" ? Fit{"lm", "causal_lm", 0}
+                                                        : Fit{"classification", "classification", 0};
     return {"images", "classification", 0};
   }
   return {"lm", "causal_lm", 0};
@@ -79,17 +81,21 @@ config::Node synthetic_data(const std::string& arch, const Fit& fit, const confi
       size = 1;
       while ((size + 1) * (size + 1) <= in) ++size;
       if (size * size != in)
-        throw ConfigError(Origin{}, "model.in_features", "ptm bench feeds the mlp square grey images; " +
-                                                             std::to_string(in) + " is not a square number");
+        throw ConfigError(
+            Origin{}, "model.in_features",
+            "ptm bench feeds the mlp square grey images; " + std::to_string(in) + " is not a square number");
       channels = 1;
       classes = model_int(root, "num_classes", 10);
     }
     y += "image_size: " + std::to_string(size) + "\nchannels: " + std::to_string(channels) +
          "\nnum_classes: " + std::to_string(std::max<int64_t>(2, classes)) + "\n";
   } else {
-    y += "vocab_size: " + std::to_string(model_int(root, "vocab_size", 256)) + "\nseq_len: " + std::to_string(seq) + "\n";
+    y += "vocab_size: " + std::to_string(model_int(root, "vocab_size", 256)) + "\nseq_len: " + std::to_string(seq) +
+         "\n";
     if (fit.kind == "classification")
-      y += "num_classes: " + std::to_string(std::max<int64_t>(2, model_int(root, arch == "bert" ? "num_labels" : "num_classes", 2))) + "\n";
+      y += "num_classes: " +
+           std::to_string(std::max<int64_t>(2, model_int(root, arch == "bert" ? "num_labels" : "num_classes", 2))) +
+           "\n";
   }
   return config::parse_yaml(y, "ptm bench (synthetic data for the model)");
 }
@@ -129,14 +135,16 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
   const std::string name = std::filesystem::path(path).stem().string();
   auto recipe = recipes::check(root, name);
   if (!recipe.model)
-    throw ConfigError(Origin{path}, "model", "missing: ptm bench needs a model: section (a preset from configs/models/)");
+    throw ConfigError(Origin{path}, "model",
+                      "missing: ptm bench needs a model: section (a preset from configs/models/)");
   log::Level level;
   if (log::parse_level(recipe.run.log_level, level)) log::set_level(level);
 
   const std::string device_str = resolve_device(recipe.run.device);
   const torch::Device device(device_str);
   if (o.dtype == "bf16" && !device.is_cuda())
-    throw ConfigError(kCommandLine, "--dtype", "bf16 needs a CUDA device: ptm computes in fp32 on the CPU (autocast is CUDA-only)");
+    throw ConfigError(kCommandLine, "--dtype",
+                      "bf16 needs a CUDA device: ptm computes in fp32 on the CPU (autocast is CUDA-only)");
   const std::string requested = o.dtype != "auto" ? o.dtype : (direct ? "auto" : recipe.train.precision);
   const std::string precision = !device.is_cuda() ? "fp32" : (requested == "auto" ? "bf16" : requested);
   set_threads(recipe.run.threads);
@@ -149,19 +157,23 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
   const bool has_data = !direct && root.find("data");
   const std::string objective_type = recipe.objective ? "" : fit.objective;
   if (train && !recipe.objective && objective_type.empty())
-    throw ConfigError(Origin{path}, "model.head", "ptm bench --mode train needs a trainable head: set model.head=mlm (or classification)");
+    throw ConfigError(Origin{path}, "model.head",
+                      "ptm bench --mode train needs a trainable head: set model.head=mlm (or classification)");
 
   // Sequence lengths: --seq, else the recipe's data.seq_len, else the model's context.
   std::vector<int64_t> seqs = o.seqs;
-  if (fit.kind == "images" && !seqs.empty()) throw ConfigError(kCommandLine, "--seq", "image models take no sequence length");
+  if (fit.kind == "images" && !seqs.empty())
+    throw ConfigError(kCommandLine, "--seq", "image models take no sequence length");
   if (seqs.empty()) {
     const auto* data = has_data ? root.find("data") : nullptr;
     const auto* seq_node = data ? data->find("seq_len") : nullptr;
-    seqs.push_back(seq_node && seq_node->is_scalar() ? std::stoll(seq_node->text()) : (fit.max_seq > 0 ? fit.max_seq : 256));
+    seqs.push_back(seq_node && seq_node->is_scalar() ? std::stoll(seq_node->text())
+                                                     : (fit.max_seq > 0 ? fit.max_seq : 256));
   }
   for (const auto t : seqs)
     if (fit.max_seq > 0 && t > fit.max_seq)
-      throw ConfigError(kCommandLine, "--seq", std::to_string(t) + " tokens exceed the model's context of " + std::to_string(fit.max_seq));
+      throw ConfigError(kCommandLine, "--seq",
+                        std::to_string(t) + " tokens exceed the model's context of " + std::to_string(fit.max_seq));
   const std::vector<int64_t> batches = o.batches.empty() ? std::vector<int64_t>{recipe.train.batch_size} : o.batches;
 
   std::unique_ptr<objectives::Objective> objective;
@@ -214,17 +226,31 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
       w.warmup = o.warmup;
       w.iters = o.iters;
       if (!o.profile.empty())
-        w.profile = seqs.size() * batches.size() == 1 ? o.profile
-                                                      : o.profile + ".b" + std::to_string(batch) + ".t" + std::to_string(seq);
+        w.profile = seqs.size() * batches.size() == 1
+                        ? o.profile
+                        : o.profile + ".b" + std::to_string(batch) + ".t" + std::to_string(seq);
       const bool images = fit.kind == "images";
       const double fwd = model->forward_flops(images ? 0 : seq);
       const double flops = step_flops(fwd, batch, train);
-      json r = {{"name", name}, {"model", path}, {"arch", arch}, {"mode", o.mode}, {"dtype", precision},
-                {"device", device_str}, {"device_name", dev_name}, {"batch", batch},
-                {"seq", images ? json() : json(seq)}, {"warmup", o.warmup}, {"iters", o.iters}, {"status", "ok"},
-                {"params", n_params}, {"macs_per_sample", fwd / 2}, {"forward_flops_per_sample", fwd},
-                {"flops_per_step", flops}, {"flop_formula", flop_formula(train)},
-                {"unit", images ? "samples/s" : "tokens/s"}, {"peak_flops", peak ? json(peak->flops) : json()},
+      json r = {{"name", name},
+                {"model", path},
+                {"arch", arch},
+                {"mode", o.mode},
+                {"dtype", precision},
+                {"device", device_str},
+                {"device_name", dev_name},
+                {"batch", batch},
+                {"seq", images ? json() : json(seq)},
+                {"warmup", o.warmup},
+                {"iters", o.iters},
+                {"status", "ok"},
+                {"params", n_params},
+                {"macs_per_sample", fwd / 2},
+                {"forward_flops_per_sample", fwd},
+                {"flops_per_step", flops},
+                {"flop_formula", flop_formula(train)},
+                {"unit", images ? "samples/s" : "tokens/s"},
+                {"peak_flops", peak ? json(peak->flops) : json()},
                 {"peak_flops_source", peak ? json(peak->source) : json()}};
       Measurement m;
       try {
@@ -248,8 +274,10 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
       r["throughput"] = images ? r["samples_per_s"] : r["tokens_per_s"];
       r["wall_s"] = m.wall_s;
       r["step_ms"] = summary_json(m.step_ms);
-      r["phase_ms"] = {{"data", mean_or_null(m.phase_ms[0])}, {"forward", mean_or_null(m.phase_ms[1])},
-                       {"backward", mean_or_null(m.phase_ms[2])}, {"optimizer", mean_or_null(m.phase_ms[3])}};
+      r["phase_ms"] = {{"data", mean_or_null(m.phase_ms[0])},
+                       {"forward", mean_or_null(m.phase_ms[1])},
+                       {"backward", mean_or_null(m.phase_ms[2])},
+                       {"optimizer", mean_or_null(m.phase_ms[3])}};
       r["peak_memory_bytes"] = m.peak_memory_bytes ? json(*m.peak_memory_bytes) : json();
       r["peak_memory_kind"] = m.peak_memory_kind;
       const auto u = mfu(flops, step_s, peak);

@@ -38,12 +38,12 @@ struct Workload {
 };
 
 struct Measurement {
-  std::vector<double> step_ms;                 // per timed step
-  std::array<std::vector<double>, 4> phase_ms;  // data, forward, backward, optimizer (infer: first two)
-  double wall_s = 0;                           // timed steps, host clock, one sync at the end
+  std::vector<double> step_ms;                        // per timed step
+  std::array<std::vector<double>, 4> phase_ms;        // data, forward, backward, optimizer (infer: first two)
+  double wall_s = 0;                                  // timed steps, host clock, one sync at the end
   int64_t samples_per_step = 0, tokens_per_step = 0;  // tokens: 0 for image batches
-  int64_t seq = 0;                             // tokens per sample (0 for images)
-  std::optional<double> loss;                  // mean loss of the last train step
+  int64_t seq = 0;                                    // tokens per sample (0 for images)
+  std::optional<double> loss;                         // mean loss of the last train step
   std::optional<int64_t> peak_memory_bytes;
   std::string peak_memory_kind, timer;
 };

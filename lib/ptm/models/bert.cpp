@@ -28,6 +28,11 @@ BertImpl::BertImpl(const BertOptions& o) : o_(o) {
 }
 
 ModelOutput BertImpl::forward(const data::Batch& batch, const ForwardOptions& options) {
+  return forward_qkv(batch, options, nullptr);
+}
+
+ModelOutput BertImpl::forward_qkv(const data::Batch& batch, const ForwardOptions& options,
+                                  std::vector<std::array<torch::Tensor, 3>>* qkv) {
   const auto& ids = batch.input_ids;  // [B, T]
   if (!ids.defined() || ids.dim() != 2) throw RuntimeError("bert: the batch needs input_ids of shape [B, T]");
   const int64_t B = ids.size(0), T = ids.size(1);
@@ -42,7 +47,7 @@ ModelOutput BertImpl::forward(const data::Batch& batch, const ForwardOptions& op
   auto h = embeddings_(ids, types);  // [B, T, H]
   if (options.output_hidden_states) out.hidden_states.push_back(h);
   h = encoder_->forward(h, keep, options.output_hidden_states ? &out.hidden_states : nullptr,
-                        options.output_attentions ? &out.attentions : nullptr);
+                        options.output_attentions ? &out.attentions : nullptr, qkv);
   out.last_hidden = h;
   if (!pooler_.is_empty()) out.pooled = pooler_(h);  // [B, H]
   const auto& head = o_.head.type;

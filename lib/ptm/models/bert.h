@@ -22,6 +22,10 @@ class BertImpl : public ModelImpl {
 
   // input_ids [B, T]; attention_mask [B, T] (absent: all real); token_type_ids [B, T] (absent: 0).
   ModelOutput forward(const data::Batch& batch, const ForwardOptions& options = {}) override;
+  // forward() that also hands out every layer's {query, key, value} projections [B, T, H]
+  // (before the head split, without a prefix) for MiniLM relation distillation.
+  ModelOutput forward_qkv(const data::Batch& batch, const ForwardOptions& options,
+                          std::vector<std::array<torch::Tensor, 3>>* qkv);
   std::string arch() const override { return "bert"; }
   // FLOPs = 2 x MACs per example of T tokens (H hidden, I intermediate, L layers, V vocab, C labels):
   //   per layer  8*T*H^2 (Q, K, V, output projections) + 4*T^2*H (scores and mixing) + 4*T*H*I (FFN)

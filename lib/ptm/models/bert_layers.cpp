@@ -65,11 +65,14 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertOptions& o)
   value_ = register_module("value", Linear(o.hidden_size, o.hidden_size));
 }
 
-torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs) {
+torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs,
+                                             std::array<torch::Tensor, 3>* qkv) {
   const int64_t B = x.size(0), T = x.size(1), H = x.size(2);
   const auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, H / heads_}).transpose(1, 2); };
-  const auto q = split(query_(x));                // [B, heads, T, d]
-  auto k = split(key_(x)), v = split(value_(x));  // [B, heads, T, d], then [B, heads, P + T, d] with a prefix
+  const auto qx = query_(x), kx = key_(x), vx = value_(x);  // [B, T, H]
+  if (qkv) *qkv = {qx, kx, vx};
+  const auto q = split(qx);         // [B, heads, T, d]
+  auto k = split(kx), v = split(vx);  // [B, heads, T, d], then [B, heads, P + T, d] with a prefix
   torch::Tensor keep_all = keep;                  // [B, 1, 1, (P +) T]
   if (prefix) {
     const auto [pk, pv] = prefix();  // [P, H] each
@@ -118,8 +121,9 @@ BertLayerImpl::BertLayerImpl(const BertOptions& o) : act_(o.hidden_act) {
   output_ = register_module("output", BertResidualOutput(o.intermediate_size, o));
 }
 
-torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs) {
-  const auto a = attention_output_(self_(x, keep, probs), x);  // [B, T, H]
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs,
+                                     std::array<torch::Tensor, 3>* qkv) {
+  const auto a = attention_output_(self_(x, keep, probs, qkv), x);  // [B, T, H]
   const auto h = bert_activation(act_, intermediate_(a));      // [B, T, I]
   return output_(h, a);                                        // [B, T, H]
 }
@@ -130,12 +134,15 @@ BertEncoderImpl::BertEncoderImpl(const BertOptions& o) {
 }
 
 torch::Tensor BertEncoderImpl::forward(torch::Tensor x, const torch::Tensor& keep, std::vector<torch::Tensor>* hidden,
-                                       std::vector<torch::Tensor>* attentions) {
+                                       std::vector<torch::Tensor>* attentions,
+                                       std::vector<std::array<torch::Tensor, 3>>* qkv) {
   for (const auto& m : *layer_) {
     torch::Tensor probs;
-    x = m->as<BertLayer>()->forward(x, keep, attentions ? &probs : nullptr);
+    std::array<torch::Tensor, 3> projections;
+    x = m->as<BertLayer>()->forward(x, keep, attentions ? &probs : nullptr, qkv ? &projections : nullptr);
     if (hidden) hidden->push_back(x);
     if (attentions) attentions->push_back(probs);
+    if (qkv) qkv->push_back(projections);
   }
   return x;
 }

@@ -8,6 +8,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <array>
 #include <functional>
 #include <string>
 #include <utility>
@@ -39,8 +40,10 @@ class BertSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit BertSelfAttentionImpl(const BertOptions& o);
   // x [B, T, H]; keep [B, 1, 1, T] bool (true = attend) or undefined (attend everywhere).
-  // With `probs`, the explicit path runs and stores the softmax [B, heads, T, T] (before dropout).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs = nullptr);
+  // With `probs`, the explicit path runs and stores the softmax [B, heads, T, T] (before dropout);
+  // `qkv` receives the query, key and value projections [B, T, H] (distillation relations).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs = nullptr,
+                        std::array<torch::Tensor, 3>* qkv = nullptr);
 
   // Prefix tuning (set by ptm::peft): learned key and value prefixes [P, H] each, put before
   // every example's keys and values and always attended to (probs then [B, heads, T, P + T]).
@@ -69,8 +72,8 @@ TORCH_MODULE(BertResidualOutput);
 class BertLayerImpl : public torch::nn::Module {
  public:
   explicit BertLayerImpl(const BertOptions& o);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keep,
-                        torch::Tensor* probs = nullptr);  // [B, T, H]
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs = nullptr,
+                        std::array<torch::Tensor, 3>* qkv = nullptr);  // [B, T, H]
 
  private:
   std::string act_;
@@ -85,9 +88,10 @@ class BertEncoderImpl : public torch::nn::Module {
  public:
   explicit BertEncoderImpl(const BertOptions& o);
   // x [B, T, H] -> [B, T, H]; appends every layer's output to `hidden` and its attention
-  // probabilities to `attentions` when those are non-null.
+  // probabilities to `attentions` and its {query, key, value} projections to `qkv` when those are non-null.
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& keep, std::vector<torch::Tensor>* hidden,
-                        std::vector<torch::Tensor>* attentions);
+                        std::vector<torch::Tensor>* attentions,
+                        std::vector<std::array<torch::Tensor, 3>>* qkv = nullptr);
   size_t size() const { return layer_->size(); }
   const torch::nn::ModuleList& layers() const { return layer_; }
 

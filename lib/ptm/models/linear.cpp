@@ -8,7 +8,9 @@
 namespace ptm::models {
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
-  auto y = torch::nn::functional::linear(x, weight, bias);  // [..., out]
+  // at::linear folds the leading dimensions into one addmm (bias fused); the C++ frontend's
+  // functional::linear does matmul + a separate bias add for 3-D inputs.
+  auto y = at::linear(x, weight, bias);  // [..., out]
   for (const auto& h : hooks_) y = h->apply(x, y, is_training());
   return y;
 }

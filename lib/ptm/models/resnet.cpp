@@ -41,12 +41,12 @@ std::vector<BlockSummary> flops_by_block(const ResNetOptions& o) {
   int64_t s = o.image_size;
   const int64_t k = o.small_input ? 3 : 7, stride = o.small_input ? 1 : 2;
   s = conv_out(s, k, stride);
-  out.push_back({"conv1", 0, 2.0 * 64 * o.in_channels * k * k * s * s});
+  out.push_back({"conv1", 0, 2.0 * o.base_planes * o.in_channels * k * k * s * s});
   if (!o.small_input) s = (s + 2 - 3) / 2 + 1;  // max-pool 3x3 stride 2 padding 1
-  int64_t in = 64;
+  int64_t in = o.base_planes;
   const auto blocks = o.blocks();
   for (size_t stage = 0; stage < 4; ++stage) {
-    const int64_t planes = 64LL << stage, width = planes * o.expansion();
+    const int64_t planes = o.base_planes << stage, width = planes * o.expansion();
     for (int64_t i = 0; i < blocks[stage]; ++i) {
       const int64_t st = (stage > 0 && i == 0) ? 2 : 1;
       const double hw_in = double(s) * s;
@@ -95,6 +95,7 @@ ResNetOptions ResNetOptions::from_hf_config(const nlohmann::json& j, const std::
   o.in_channels = json_value(j, "in_channels", o.in_channels, source);
   o.small_input = json_value(j, "small_input", o.small_input, source);
   o.image_size = json_value(j, "image_size", o.image_size, source);
+  o.base_planes = json_value(j, "base_planes", o.base_planes, source);
   const auto problems = o.problems();
   if (!problems.empty()) {
     std::string msg = source + ": cannot build a ResNet from this config:";
@@ -111,7 +112,8 @@ nlohmann::json ResNetOptions::to_hf_config() const {
           {"num_classes", num_classes},
           {"in_channels", in_channels},
           {"small_input", small_input},
-          {"image_size", image_size}};
+          {"image_size", image_size},
+          {"base_planes", base_planes}};
 }
 
 BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t planes, int64_t stride) {
@@ -152,12 +154,13 @@ ResNetImpl::ResNetImpl(const ResNetOptions& o) : o_(o) {
     for (const auto& [key, what] : problems) d.push_back({Origin{"resnet options", 0, 0}, key, what});
     throw ConfigError(d);
   }
-  conv1_ = register_module("conv1", o.small_input ? conv(o.in_channels, 64, 3, 1) : conv(o.in_channels, 64, 7, 2));
-  bn1_ = register_module("bn1", nn::BatchNorm2d(64));
-  int64_t in = 64;
+  const int64_t stem = o.base_planes;
+  conv1_ = register_module("conv1", o.small_input ? conv(o.in_channels, stem, 3, 1) : conv(o.in_channels, stem, 7, 2));
+  bn1_ = register_module("bn1", nn::BatchNorm2d(stem));
+  int64_t in = stem;
   const auto blocks = o.blocks();
   for (size_t stage = 0; stage < 4; ++stage) {
-    const int64_t planes = 64LL << stage;
+    const int64_t planes = stem << stage;
     nn::Sequential seq;
     for (int64_t i = 0; i < blocks[stage]; ++i) {
       const int64_t stride = (stage > 0 && i == 0) ? 2 : 1;
@@ -239,6 +242,7 @@ ModelFactory resnet_factory() {
     s.opt("in_channels", o.in_channels, "image channels (1 for grey images)").min(1);
     s.opt("small_input", o.small_input, "3x3 stride-1 stem without max-pool, for 28x28/32x32 images");
     s.opt("image_size", o.image_size, "input height = width, for the FLOPs count").min(8);
+    s.opt("base_planes", o.base_planes, "stem and first-stage channels, doubled per stage (torchvision: 64)").min(1);
     s.finish();
     if (depth_ok && o.depth != 18 && o.depth != 34 && o.depth != 50)
       s.problem("depth", "must be one of 18, 34, 50, got " + std::to_string(o.depth));

@@ -21,11 +21,12 @@ struct ResNetOptions {
   int64_t in_channels = 3;   // 1 for grey images: conv1 then takes one channel
   bool small_input = false;  // 3x3 stride-1 conv1 and no max-pool (28x28 / 32x32 images)
   int64_t image_size = 224;  // input height = width, only for the FLOPs count (any size runs)
+  int64_t base_planes = 64;  // stem and first-stage width, doubled per stage (torchvision: 64)
 
   bool bottleneck() const { return depth == 50; }
   int64_t expansion() const { return bottleneck() ? 4 : 1; }
   std::vector<int64_t> blocks() const;                    // blocks per stage: 18 {2,2,2,2}, 34/50 {3,4,6,3}
-  int64_t features() const { return 512 * expansion(); }  // width of the pooled features
+  int64_t features() const { return 8 * base_planes * expansion(); }  // width of the pooled features
 
   std::vector<std::pair<std::string, std::string>> problems() const;  // (key, message)
   static ResNetOptions from_hf_config(const nlohmann::json& config, const std::string& source = "config.json");

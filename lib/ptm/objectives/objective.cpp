@@ -2,7 +2,9 @@
 #include "ptm/objectives/objective.h"
 
 #include "ptm/config/component.h"
+#include "ptm/distill/distill.h"
 #include "ptm/objectives/denoising.h"
+#include "ptm/objectives/adversarial.h"
 #include "ptm/objectives/supervised.h"
 
 namespace ptm::objectives {
@@ -43,6 +45,8 @@ Registry<ObjectiveFactory>& objectives() {
     Registry<ObjectiveFactory> r("objective");
     r.add("causal_lm", "next-token cross entropy (targets -100 ignored); reports perplexity", simple<CausalLm>());
     register_supervised(r);
+    register_adversarial(r);
+    r.add("distill", "frozen-teacher KD: logits (KL/JS) + CE, hidden states, MiniLM relations", distill::distill_factory());
     r.add("denoising", "corruption engine: masked LM, spans, n-grams, whole words, prefix LM, UL2 mixtures (configs/objectives/)",
           denoising_factory());
     r.add("electra", "replaced-token detection: generator MLM + lambda x discriminator (model type electra)",

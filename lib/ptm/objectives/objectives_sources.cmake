@@ -5,4 +5,5 @@ set(PTM_OBJECTIVES_SOURCES
   ptm/objectives/denoising.cpp
   ptm/objectives/electra_objective.cpp
   ptm/objectives/supervised.cpp
+  ptm/objectives/adversarial.cpp
 )

@@ -24,8 +24,8 @@ struct PeftReport {
 
 // Adds the method's modules to `model`, sets requires_grad false on everything except them,
 // the modules_to_save and (bitfit) the biases, and logs the counts. ConfigError (key
-// peft.target_modules / modules_to_save) when a pattern matches nothing, or when the method
-// does not fit the architecture (prefix: bert only).
+// peft.target_modules) when a target pattern matches no linear layer, or (peft.method) when
+// the method does not fit the architecture (prefix: bert only).
 PeftReport apply(const PeftConfig& config, models::ModelImpl& model);
 
 // The model's parameter names (ptm naming) that `config` trains, for a model it was applied to.

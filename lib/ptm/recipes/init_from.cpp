@@ -1,7 +1,9 @@
 // Loading initial weights with a report.
 #include "ptm/recipes/init_from.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <regex>
 
 #include "ptm/core/errors.h"
 #include "ptm/core/log.h"
@@ -9,6 +11,28 @@
 namespace fs = std::filesystem;
 
 namespace ptm::recipes {
+namespace {
+
+// Keeps the tensors of source layers `layers[j]` renamed to layer j (encoder.layer.N. or h.N.).
+models::NamedTensors select_layers(const models::NamedTensors& tensors, const std::vector<int64_t>& layers) {
+  static const std::regex layer_re(R"((^|\.)(encoder\.layer|h)\.(\d+)\.)");
+  models::NamedTensors out;
+  for (const auto& [name, t] : tensors) {
+    std::smatch m;
+    if (!std::regex_search(name, m, layer_re)) {
+      out.emplace_back(name, t);
+      continue;
+    }
+    const auto it = std::find(layers.begin(), layers.end(), std::stoll(m[3].str()));
+    if (it == layers.end()) continue;
+    out.emplace_back(m.prefix().str() + m[1].str() + m[2].str() + "." + std::to_string(it - layers.begin()) + "." +
+                         m.suffix().str(),
+                     t);
+  }
+  return out;
+}
+
+}  // namespace
 
 void bind(config::Section& s, InitFrom& c) {
   if (s.opt("hf", c.hf, "Hugging Face folder (config.json + safetensors)").ok() && !c.hf.empty() && !fs::exists(c.hf))
@@ -16,6 +40,9 @@ void bind(config::Section& s, InitFrom& c) {
   if (s.opt("checkpoint", c.checkpoint, "ptm checkpoint folder").ok() && !c.checkpoint.empty() &&
       !fs::exists(c.checkpoint + "/model.safetensors"))
     s.problem("checkpoint", "'" + c.checkpoint + "' holds no model.safetensors");
+  s.opt("layers", c.layers, "source layer index for each model layer (e.g. every k-th: [0, 2, 4])");
+  for (const auto l : c.layers)
+    if (l < 0) s.problem("layers", "layer indices must be >= 0, got " + std::to_string(l));
   c.strict_given = s.node() && s.node()->find("strict");
   s.opt("strict", c.strict, "every model tensor must come from the checkpoint");
   if (!c.strict_given) c.strict = c.hf.empty();
@@ -26,7 +53,9 @@ void bind(config::Section& s, InitFrom& c) {
 
 void apply_init_from(const InitFrom& init, models::ModelImpl& model) {
   const std::string src = init.hf.empty() ? init.checkpoint + "/model.safetensors" : init.hf;
-  const auto report = model.load_hf_state_dict(models::load_safetensors(src), /*strict=*/false);
+  auto tensors = models::load_safetensors(src);
+  if (!init.layers.empty()) tensors = select_layers(tensors, init.layers);
+  const auto report = model.load_hf_state_dict(tensors, /*strict=*/false);
   if (!report.mismatched.empty() || (init.strict && !report.ok()))
     throw IoError("init_from '" + src + "' does not fit the model:\n" + report.str());
   for (const auto& m : report.missing) log::warn("init_from: " + m + " not in " + src + "; keeps its initialisation");

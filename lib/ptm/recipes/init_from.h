@@ -5,8 +5,12 @@
 // With strict: false (the default for hf, where a new task head is expected to be missing),
 // tensors the checkpoint lacks keep their initialisation and are listed in the log; a tensor
 // whose shape differs is always an error.
+//   init_from: {checkpoint: runs/teacher, layers: [0, 2, 4]}   # student from every 2nd layer
+// With layers, the source's transformer layers (encoder.layer.N / h.N) at those indices become
+// the model's layers 0, 1, 2, ...; the other source layers are not used.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "ptm/config/binder.h"
 #include "ptm/models/model.h"
@@ -17,6 +21,7 @@ struct InitFrom {
   std::string hf, checkpoint;
   bool strict = true;
   bool strict_given = false;
+  std::vector<int64_t> layers;  // source layer per model layer; empty: by name
   bool empty() const { return hf.empty() && checkpoint.empty(); }
 };
 

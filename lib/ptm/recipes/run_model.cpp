@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 namespace ptm::recipes {
 
-RunModel load_run_model(const std::string& from) {
+RunModel load_run_model(const std::string& from, const std::vector<std::string>& overrides) {
   RunModel r;
   if (!fs::exists(from)) throw IoError("'" + from + "' does not exist (expected a run directory or a checkpoint)");
   if (fs::exists(fs::path(from) / "DONE")) {
@@ -30,6 +30,7 @@ RunModel load_run_model(const std::string& from) {
   if (!fs::exists(config)) throw IoError("'" + config + "' not found: '" + from + "' is not inside a ptm run directory");
   RecipeSource src;
   src.path = config;
+  src.overrides = overrides;
   r.recipe = load(src);
   if (!r.recipe.model) throw ConfigError(Origin{config}, "model", "missing: the run's recipe has no model: section");
   r.model = r.recipe.model();

@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,8 +18,10 @@ struct RunModel {
 };
 
 // `from`: a run directory (its newest complete checkpoint) or a checkpoint folder.
+// `overrides` (key.path=value) change the run's recipe, e.g. another evaluation split or
+// objective (`ptm eval --from R objective.type=adversarial`).
 // IoError/ConfigError naming the folder when it is neither or the weights do not fit.
-RunModel load_run_model(const std::string& from);
+RunModel load_run_model(const std::string& from, const std::vector<std::string>& overrides = {});
 
 // Writes config.json + model.safetensors (+ tokenizer.json when the run's data has one) that
 // Hugging Face `from_pretrained` loads; refuses an existing non-empty `out` unless overwrite.

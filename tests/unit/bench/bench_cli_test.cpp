@@ -31,16 +31,38 @@ bool is_type(const json& v, const std::string& type) {
 }
 
 void check_result_schema(const json& r) {
-  const std::vector<std::pair<std::string, std::string>> keys{
-      {"name", "string"}, {"model", "string"}, {"arch", "string"}, {"mode", "string"}, {"dtype", "string"},
-      {"device", "string"}, {"device_name", "string"}, {"batch", "integer"}, {"seq", "integer|null"},
-      {"warmup", "integer"}, {"iters", "integer"}, {"status", "string"}, {"timer", "string"}, {"params", "integer"},
-      {"macs_per_sample", "number"}, {"forward_flops_per_sample", "number"}, {"flops_per_step", "number"},
-      {"flop_formula", "string"}, {"unit", "string"}, {"throughput", "number"}, {"tokens_per_s", "number|null"},
-      {"samples_per_s", "number"}, {"wall_s", "number"}, {"step_ms", "object"}, {"phase_ms", "object"},
-      {"peak_memory_bytes", "integer|null"}, {"peak_memory_kind", "string"}, {"peak_flops", "number|null"},
-      {"peak_flops_source", "string|null"}, {"mfu", "number|null"}, {"achieved_tflops", "number"},
-      {"loss", "number|null"}};
+  const std::vector<std::pair<std::string, std::string>> keys{{"name", "string"},
+                                                              {"model", "string"},
+                                                              {"arch", "string"},
+                                                              {"mode", "string"},
+                                                              {"dtype", "string"},
+                                                              {"device", "string"},
+                                                              {"device_name", "string"},
+                                                              {"batch", "integer"},
+                                                              {"seq", "integer|null"},
+                                                              {"warmup", "integer"},
+                                                              {"iters", "integer"},
+                                                              {"status", "string"},
+                                                              {"timer", "string"},
+                                                              {"params", "integer"},
+                                                              {"macs_per_sample", "number"},
+                                                              {"forward_flops_per_sample", "number"},
+                                                              {"flops_per_step", "number"},
+                                                              {"flop_formula", "string"},
+                                                              {"unit", "string"},
+                                                              {"throughput", "number"},
+                                                              {"tokens_per_s", "number|null"},
+                                                              {"samples_per_s", "number"},
+                                                              {"wall_s", "number"},
+                                                              {"step_ms", "object"},
+                                                              {"phase_ms", "object"},
+                                                              {"peak_memory_bytes", "integer|null"},
+                                                              {"peak_memory_kind", "string"},
+                                                              {"peak_flops", "number|null"},
+                                                              {"peak_flops_source", "string|null"},
+                                                              {"mfu", "number|null"},
+                                                              {"achieved_tflops", "number"},
+                                                              {"loss", "number|null"}};
   for (const auto& [k, type] : keys) {
     INFO("result key " << k);
     REQUIRE(r.contains(k));
@@ -57,9 +79,10 @@ void check_result_schema(const json& r) {
 
 TEST_CASE("ptm bench trains gpt_tiny on the CPU and writes the fingerprinted JSON and CSV", "[integration][bench]") {
   ptm::test::TempDir dir;
-  const auto r = ptm::test::run_ptm("bench --config recipes/bench/gpt_tiny_cpu.yaml --device cpu --batch 2 --seq 64 "
-                                    "--warmup 1 --iters 3 --peak-flops 1e12 --json " + dir.file("b.json") +
-                                    " --csv " + dir.file("b.csv"));
+  const auto r = ptm::test::run_ptm(
+      "bench --config recipes/bench/gpt_tiny_cpu.yaml --device cpu --batch 2 --seq 64 "
+      "--warmup 1 --iters 3 --peak-flops 1e12 --json " +
+      dir.file("b.json") + " --csv " + dir.file("b.csv"));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(contains(r.out, "tokens/s"));
@@ -111,11 +134,19 @@ TEST_CASE("ptm bench trains gpt_tiny on the CPU and writes the fingerprinted JSO
 TEST_CASE("ptm bench direct form sweeps batches in infer mode and compares with a baseline", "[integration][bench]") {
   ptm::test::TempDir dir;
   // A hand-made baseline for batch 2: 100 tokens/s, 1000 ms per step.
-  const auto base = dir.write("base.json", json{{"results", {{{"name", "gpt_tiny"}, {"mode", "infer"}, {"dtype", "fp32"},
-                                                              {"batch", 2}, {"seq", 32}, {"throughput", 100.0},
-                                                              {"step_ms", {{"p50", 1000.0}}}}}}}.dump());
-  const auto r = ptm::test::run_ptm("bench --model configs/models/gpt_tiny.yaml --mode infer --device cpu --batch 1,2 "
-                                    "--seq 32 --warmup 0 --iters 2 --compare " + base + " --json " + dir.file("i.json"));
+  const auto base = dir.write("base.json", json{{"results",
+                                                 {{{"name", "gpt_tiny"},
+                                                   {"mode", "infer"},
+                                                   {"dtype", "fp32"},
+                                                   {"batch", 2},
+                                                   {"seq", 32},
+                                                   {"throughput", 100.0},
+                                                   {"step_ms", {{"p50", 1000.0}}}}}}}
+                                               .dump());
+  const auto r = ptm::test::run_ptm(
+      "bench --model configs/models/gpt_tiny.yaml --mode infer --device cpu --batch 1,2 "
+      "--seq 32 --warmup 0 --iters 2 --compare " +
+      base + " --json " + dir.file("i.json"));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(contains(r.out, "comparison with"));

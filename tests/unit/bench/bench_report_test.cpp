@@ -84,16 +84,26 @@ TEST_CASE("bench options name the bad option", "[unit][bench]") {
 namespace {
 
 json result(double throughput, double p50, json mem, int64_t batch) {
-  return {{"name", "gpt_tiny"}, {"model", "configs/models/gpt_tiny.yaml"}, {"mode", "train"}, {"dtype", "fp32"},
-          {"batch", batch}, {"seq", 256}, {"status", "ok"}, {"unit", "tokens/s"}, {"throughput", throughput},
-          {"step_ms", {{"p50", p50}, {"p90", p50 * 1.5}}}, {"phase_ms", {{"data", 0.5}, {"backward", nullptr}}},
-          {"peak_memory_bytes", mem}, {"device_name", "CPU, with a comma"}};
+  return {{"name", "gpt_tiny"},
+          {"model", "configs/models/gpt_tiny.yaml"},
+          {"mode", "train"},
+          {"dtype", "fp32"},
+          {"batch", batch},
+          {"seq", 256},
+          {"status", "ok"},
+          {"unit", "tokens/s"},
+          {"throughput", throughput},
+          {"step_ms", {{"p50", p50}, {"p90", p50 * 1.5}}},
+          {"phase_ms", {{"data", 0.5}, {"backward", nullptr}}},
+          {"peak_memory_bytes", mem},
+          {"device_name", "CPU, with a comma"}};
 }
 
 }  // namespace
 
 TEST_CASE("bench CSV has one column per field and quotes text", "[unit][bench]") {
-  const json env = {{"ptm", {{"version", "0.1.0"}, {"git_revision", "abc"}}}, {"torch", {{"version", "2.11.0"}}},
+  const json env = {{"ptm", {{"version", "0.1.0"}, {"git_revision", "abc"}}},
+                    {"torch", {{"version", "2.11.0"}}},
                     {"cpu", {{"model", "x"}, {"intra_op_threads", 2}}}};
   const auto report = b::make_report(env, {"ptm", "bench"}, json::array({result(2000, 100, 2e9, 8)}));
   CHECK(report["schema"] == "ptm.bench/1");
@@ -117,7 +127,8 @@ TEST_CASE("bench CSV has one column per field and quotes text", "[unit][bench]")
 }
 
 TEST_CASE("bench compare gives ratios per matching configuration", "[unit][bench]") {
-  const auto report = b::make_report(json::object(), {}, json::array({result(2000, 100, 2e9, 8), result(500, 10, nullptr, 4)}));
+  const auto report =
+      b::make_report(json::object(), {}, json::array({result(2000, 100, 2e9, 8), result(500, 10, nullptr, 4)}));
   const json base = b::make_report(json::object(), {}, json::array({result(1000, 200, 1e9, 8), result(1, 1, 1, 32)}));
   const auto cmp = b::compare(report, base);
   REQUIRE(cmp.size() == 1);  // batch 4 has no baseline
@@ -126,8 +137,12 @@ TEST_CASE("bench compare gives ratios per matching configuration", "[unit][bench
   CHECK(cmp[0]["step_p50_speedup"].get<double>() == Approx(2.0));  // 200 ms -> 100 ms
   CHECK(cmp[0]["peak_memory_ratio"].get<double>() == Approx(2.0));
   // A PyTorch peer's JSON line: matched by batch and sequence length.
-  const json peer = json::array({{{"impl", "pytorch-eager"}, {"tokens_per_s", 4000}, {"batch", 8}, {"seq", 256},
-                                  {"ms_per_step", 50.0}, {"peak_mem_gb", nullptr}}});
+  const json peer = json::array({{{"impl", "pytorch-eager"},
+                                  {"tokens_per_s", 4000},
+                                  {"batch", 8},
+                                  {"seq", 256},
+                                  {"ms_per_step", 50.0},
+                                  {"peak_mem_gb", nullptr}}});
   const auto c2 = b::compare(report, peer);
   REQUIRE(c2.size() == 1);
   CHECK(c2[0]["baseline_name"] == "pytorch-eager");
@@ -140,7 +155,8 @@ TEST_CASE("bench compare gives ratios per matching configuration", "[unit][bench
 
 TEST_CASE("bench baselines read JSON and JSON lines", "[unit][bench]") {
   ptm::test::TempDir dir;
-  const auto lines = dir.write("peer.jsonl", "{\"tokens_per_s\": 1, \"batch\": 8, \"seq\": 256}\n\n{\"tokens_per_s\": 2}\n");
+  const auto lines =
+      dir.write("peer.jsonl", "{\"tokens_per_s\": 1, \"batch\": 8, \"seq\": 256}\n\n{\"tokens_per_s\": 2}\n");
   CHECK(b::read_baseline(lines).size() == 2);
   const auto one = dir.write("report.json", "{\"schema\": \"ptm.bench/1\", \"results\": []}");
   CHECK(b::read_baseline(one)["schema"] == "ptm.bench/1");

@@ -7,11 +7,13 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "ptm/config/emit.h"
 #include "ptm/config/load.h"
 #include "ptm/models/bert.h"
 #include "ptm/models/gpt.h"
 #include "ptm/peft/hooks.h"
 #include "ptm/peft/peft.h"
+#include "ptm/recipes/recipe.h"
 #include "unit/models/bert_test_util.h"
 
 using namespace ptm;
@@ -316,6 +318,15 @@ TEST_CASE("peft section binding and target patterns report problems by key", "[u
   CHECK(ptm::test::contains(msg, "peft.rank: only used with method: lora"));
   CHECK(ptm::test::contains(msg, "peft.adapter_mode: 'serial' is not one of"));
   CHECK(ptm::test::contains(msg, "peft.adapter_sizee: unknown key (did you mean adapter_size?)"));
+
+  // A run's resolved config.yaml holds only the chosen method's keys and reads back the same.
+  const auto first = recipes::check(config::parse_yaml("peft: {method: adapter, adapter_size: 16}\n", "r.yaml"), "r");
+  const std::string resolved = config::to_yaml(first.resolved);
+  CHECK(!ptm::test::contains(resolved, "rank"));
+  const auto again = recipes::check(config::parse_yaml(resolved, "resolved.yaml"), "r");
+  REQUIRE(again.peft);
+  CHECK(again.peft->adapter_size == 16);
+  CHECK(again.peft->modules_to_save == std::vector<std::string>{"classifier"});
 
   CHECK(peft::name_matches("encoder.layer.0.attention.self.query", "query"));
   CHECK(!peft::name_matches("encoder.layer.0.attention.self.query", "uery"));

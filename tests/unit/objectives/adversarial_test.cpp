@@ -1,0 +1,84 @@
+// PGD-K: the perturbation stays inside its L-inf or L2 ball, raises the loss, leaves the
+// parameters' gradients and batch-norm statistics alone; the objective reports robust accuracy.
+#include "catch.h"
+#include "helpers.h"
+#include "ptm/models/resnet.h"
+#include "ptm/objectives/adversarial.h"
+
+using namespace ptm;
+
+namespace {
+
+std::shared_ptr<models::ResNetImpl> small_resnet() {
+  torch::manual_seed(5);
+  models::ResNetOptions o;
+  o.depth = 18;
+  o.num_classes = 10;
+  o.in_channels = 1;
+  o.small_input = true;
+  o.image_size = 12;
+  o.base_planes = 4;
+  return std::make_shared<models::ResNetImpl>(o);
+}
+
+data::Batch image_batch() {
+  data::Batch b;
+  b.images = torch::randn({6, 1, 12, 12});
+  b.labels = torch::tensor({0, 1, 2, 3, 4, 5}, torch::kInt64);
+  return b;
+}
+
+double loss_on(models::ModelImpl& m, const data::Batch& b, const torch::Tensor& delta) {
+  torch::NoGradGuard no_grad;
+  auto adv = b;
+  adv.images = b.images + delta;
+  return torch::nn::functional::cross_entropy(m.forward(adv).logits, b.labels).item<double>();
+}
+
+}  // namespace
+
+TEST_CASE("PGD stays inside the L-inf and L2 balls and raises the loss", "[unit][objectives]") {
+  auto model = small_resnet();
+  model->eval();
+  const auto batch = image_batch();
+  for (const std::string norm : {"linf", "l2"}) {
+    INFO(norm);
+    objectives::PgdOptions o;
+    o.norm = norm;
+    o.epsilon = norm == "linf" ? 0.05 : 0.5;
+    o.step_size = o.epsilon / 4;
+    const auto delta = objectives::pgd_perturbation(*model, batch, o, 5);
+    CHECK(delta.sizes() == batch.images.sizes());
+    if (norm == "linf") {
+      CHECK(delta.abs().max().item<double>() <= o.epsilon + 1e-6);
+    } else {
+      CHECK(delta.flatten(1).norm(2, 1).max().item<double>() <= o.epsilon + 1e-5);
+    }
+    CHECK(loss_on(*model, batch, delta) > loss_on(*model, batch, torch::zeros_like(delta)));
+  }
+}
+
+TEST_CASE("PGD leaves parameter gradients and batch-norm statistics untouched", "[unit][objectives]") {
+  auto model = small_resnet();
+  model->train();
+  std::vector<torch::Tensor> buffers_before;
+  for (const auto& b : model->buffers()) buffers_before.push_back(b.clone());
+  objectives::PgdOptions o;
+  objectives::pgd_perturbation(*model, image_batch(), o, 3);
+  CHECK(model->is_training());
+  for (const auto& p : model->parameters()) CHECK_FALSE(p.grad().defined());
+  const auto after = model->buffers();
+  for (size_t i = 0; i < after.size(); ++i) CHECK(torch::equal(after[i], buffers_before[i]));
+}
+
+TEST_CASE("the adversarial objective reports robust accuracy no higher than clean accuracy", "[unit][objectives]") {
+  auto model = small_resnet();
+  auto objective = objectives::make("adversarial");
+  objective->attach(*model, torch::kCPU);
+  const auto batch = image_batch();
+  torch::NoGradGuard no_grad;  // as in evaluation: the attack re-enables gradients itself
+  const auto parts = objective->loss(*model, batch, false);
+  REQUIRE(parts.sums.count("robust_accuracy"));
+  CHECK(parts.sums.at("robust_accuracy").item<double>() <= parts.sums.at("accuracy").item<double>());
+  CHECK(parts.predictions.size(0) == 6);
+}
