@@ -1,6 +1,9 @@
 // Conversions, section reading and the defaults-filled dump.
 #include "ptm/config/binder.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -126,7 +129,14 @@ Node to_node(const std::string& v) {
   std::string e;
   bool b;
   const Node plain = Node::scalar(v);
-  const bool ambiguous = v.empty() || v == "~" || lower(v) == "null" || parse_double(v, d) || convert(plain, b, e);
+  // Control characters and edge spaces are always emitted quoted, so they read back quoted.
+  const bool needs_quotes = !v.empty() && (std::isspace(static_cast<unsigned char>(v.front())) ||
+                                           std::isspace(static_cast<unsigned char>(v.back())) ||
+                                           std::any_of(v.begin(), v.end(), [](char c) {
+                                             return static_cast<unsigned char>(c) < 0x20;
+                                           }));
+  const bool ambiguous = v.empty() || v == "~" || lower(v) == "null" || parse_double(v, d) ||
+                         convert(plain, b, e) || needs_quotes;
   return Node::scalar(v, {}, ambiguous);
 }
 
