@@ -205,8 +205,8 @@ std::pair<torch::Tensor, torch::Tensor> CorruptionEngine::match_lexicon(const to
     const int64_t W = T - L + 1;
     auto hit = torch::isin(window_hash(ids, L), hashes);  // [B, W]
     const auto last = all_eligible.narrow(1, L - 1, W);
-    const auto before = W < T ? torch::cat({torch::zeros({B, 1}, last.options()), all_eligible.narrow(1, 0, W - 1)}, 1)
-                              : torch::zeros({B, 1}, last.options());
+    // Eligible tokens before each window start (0 for the first window).
+    const auto before = torch::cat({torch::zeros({B, 1}, last.options()), all_eligible.narrow(1, 0, W - 1)}, 1);
     hit = hit & starts_word.narrow(1, 0, W) & ends_word.narrow(1, L - 1, W) & ((last - before) == L);
     first.narrow(1, 0, W) |= hit;
     for (int64_t i = 0; i < L; ++i) covered.narrow(1, i, W) |= hit;
