@@ -8,22 +8,9 @@
 #include "ptm/bench/meters.h"
 #include "ptm/data/loader.h"
 #include "ptm/train/autocast.h"
+#include "ptm/train/train_extras.h"
 
 namespace ptm::bench {
-
-torch::Tensor clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : params)
-    if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty()) return torch::zeros({});
-  const auto norms = at::_foreach_norm(grads, 2);
-  const auto total = torch::linalg_vector_norm(torch::stack(norms), 2, {}, false, torch::kFloat32);
-  if (max_norm > 0) {
-    const auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
-    at::_foreach_mul_(grads, coef);
-  }
-  return total;
-}
 
 namespace {
 
@@ -58,7 +45,7 @@ std::pair<torch::Tensor, torch::Tensor> step(Workload& w, data::Loader& loader, 
   mark(2);
   scaled.backward();
   mark(3);
-  clip_gradients(w.params, w.clip_grad_norm);
+  train::clip_gradients(w.params, w.clip_grad_norm);
   w.optimizer->step(w.lr);
   w.optimizer->zero_grad();
   mark(4);

@@ -50,8 +50,4 @@ struct Measurement {
 
 Measurement measure(Workload& w);
 
-// The trainer's clipping: the global L2 norm of all gradients, scaled down to `max_norm`
-// when > 0, without a host sync; returns the norm (a device scalar).
-torch::Tensor clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
-
 }  // namespace ptm::bench

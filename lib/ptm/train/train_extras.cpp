@@ -45,6 +45,20 @@ void WeightEma::load(const models::NamedTensors& state) {
   if (!report.ok()) throw IoError("ema.safetensors does not fit the model:\n" + report.str());
 }
 
+torch::Tensor clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return torch::zeros({});
+  const auto norms = at::_foreach_norm(grads, 2);
+  const auto total = torch::linalg_vector_norm(torch::stack(norms), 2, {}, false, torch::kFloat32);
+  if (max_norm > 0) {
+    const auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
+    at::_foreach_mul_(grads, coef);
+  }
+  return total;
+}
+
 void add_gradient_noise(const std::vector<torch::Tensor>& params, double eta, double gamma, int64_t step) {
   if (eta <= 0) return;
   const double stddev = std::sqrt(eta / std::pow(1.0 + static_cast<double>(step), gamma));

@@ -1,5 +1,5 @@
-// Optional parts of a training step, kept out of the loop itself: an exponential moving
-// average of the weights, annealed Gaussian gradient noise, and text samples from language
+// Parts of a training step kept out of the loop itself: gradient clipping, an exponential
+// moving average of the weights, annealed Gaussian gradient noise, and text samples from language
 // models. None of them synchronises with the host inside a step.
 #pragma once
 #include <torch/torch.h>
@@ -29,6 +29,11 @@ class WeightEma {
   double decay_;
   std::vector<torch::Tensor> params_, shadow_;
 };
+
+// Scales all gradients so their global L2 norm is at most `max_norm` (when > 0), without a
+// host sync; returns the norm before clipping (a device scalar). Shared by the trainer and
+// `ptm bench`, so both time the same step.
+torch::Tensor clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
 
 // Adds N(0, eta / (1 + step)^gamma) to every gradient (Neelakantan et al., 2015), drawn from
 // the global generator so that resumed runs draw the same noise.

@@ -24,21 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Clips the global L2 norm of all gradients without a host sync; returns the norm (device).
-torch::Tensor clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : params)
-    if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty()) return torch::zeros({});
-  const auto norms = at::_foreach_norm(grads, 2);
-  const auto total = torch::linalg_vector_norm(torch::stack(norms), 2, {}, false, torch::kFloat32);
-  if (max_norm > 0) {
-    const auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
-    at::_foreach_mul_(grads, coef);
-  }
-  return total;
-}
-
 std::string eta(double seconds) {
   char buf[32];
   const auto s = static_cast<long long>(seconds);
