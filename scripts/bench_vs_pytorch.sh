@@ -3,8 +3,9 @@
 # both see the same machine state), medians over rounds, a Markdown ratio table at the end.
 #   GPU: GPT-2 124M, T=1024, B=16 and B=32: ptm (bf16) vs ../shared/peer/gpt_peer.py eager and
 #        --compile (same vocabulary, 50257); BERT-base MLM, T=512, B=32: ptm vs
-#        scripts/peers/bert_peer.py (transformers BertForMaskedLM, eager)
-#   CPU: gpt_tiny, T=256, B=8 (eager and compile); BERT L4/H256 MLM, T=64, B=8
+#        scripts/peers/bert_peer.py (transformers BertForMaskedLM, eager), all positions scored
+#        and real 15% masking (ptm scores masked positions only; HF computes every logit)
+#   CPU: gpt_tiny, T=256, B=8 (eager and compile); BERT L4/H256 MLM, T=64, B=8 (both maskings)
 # Usage: scripts/bench_vs_pytorch.sh [--device cpu|cuda] [--rounds N] [--no-compile] [--out DIR]
 # Needs scripts/build.sh (PTM_BUILD_DIR) and a Python with torch (the venv when present, else
 # python3); without transformers the BERT peer is skipped with a message.
@@ -43,12 +44,20 @@ if [[ "$device" == cuda* ]]; then
   done
   add "BERT-base MLM B=32 T=512" "--config recipes/bench/bert_base.yaml --device $device --warmup 5 --iters 20" \
       "$bert_peer --device cuda --batch 32 --seq 512 --warmup 5 --steps 20" 0
+  if [[ -f data/models/minilm/vocab.txt ]]; then
+    add "BERT-base MLM 15% B=32 T=512" "--config recipes/bench/bert_base_mlm15.yaml --device $device --warmup 5 --iters 20" \
+        "$bert_peer --device cuda --batch 32 --seq 512 --warmup 5 --steps 20 --mask-rate 0.15" 0
+  fi
 else
   rounds="${rounds:-3}"
   add "gpt_tiny B=8 T=256" "--config recipes/bench/gpt_tiny_cpu.yaml --device cpu --warmup 3 --iters 10" \
       "$gpt_peer --device cpu --layers 4 --d-model 128 --heads 4 --seq 256 --batch 8 --vocab 8192 --warmup 3 --steps 10" 1
   add "BERT L4/H256 MLM B=8 T=64" "--config recipes/bench/bert_base.yaml --device cpu --batch 8 --seq 64 --warmup 2 --iters 5 model.num_hidden_layers=4 model.hidden_size=256 model.num_attention_heads=4 model.intermediate_size=1024" \
       "$bert_peer --device cpu --layers 4 --hidden 256 --heads 4 --intermediate 1024 --batch 8 --seq 64 --warmup 2 --steps 5" 0
+  if [[ -f data/models/minilm/vocab.txt ]]; then
+    add "BERT L4/H256 MLM 15% B=8 T=64" "--config recipes/bench/bert_base_mlm15.yaml --device cpu --batch 8 --seq 64 --warmup 2 --iters 5 model.num_hidden_layers=4 model.hidden_size=256 model.num_attention_heads=4 model.intermediate_size=1024" \
+        "$bert_peer --device cpu --layers 4 --hidden 256 --heads 4 --intermediate 1024 --batch 8 --seq 64 --warmup 2 --steps 5 --mask-rate 0.15" 0
+  fi
 fi
 
 peer() {  # peer() FILE CMD...: appends the peer's JSON line to FILE; notes a skip or failure

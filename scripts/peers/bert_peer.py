@@ -9,6 +9,7 @@ dropout 0.1 as in the BERT config (ptm's preset has the same).
 
   python3 bert_peer.py --device cuda --batch 32 --seq 512                  # BERT-base
   python3 bert_peer.py --device cpu --layers 4 --hidden 256 --heads 4 --intermediate 1024 --batch 8 --seq 64
+  python3 bert_peer.py ... --mask-rate 0.15     # real MLM: 15% of the positions are targets
 
 Prints one JSON line like ../../../shared/peer/gpt_peer.py: {"impl": "hf-bert-eager", "tokens_per_s": ...}.
 Exits 3 with a message on stderr when transformers is not installed.
@@ -32,6 +33,9 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--compile", action="store_true")
+    p.add_argument("--mask-rate", type=float, default=1.0,
+                   help="fraction of positions with a label (the rest -100), as in real MLM training; "
+                        "BertForMaskedLM still computes logits at every position")
     a = p.parse_args()
     try:
         import transformers
@@ -52,6 +56,8 @@ def main():
     fwd = torch.compile(model) if a.compile else model
     x = torch.randint(a.vocab, (a.batch, a.seq), device=dev)
     y = torch.randint(a.vocab, (a.batch, a.seq), device=dev)
+    if a.mask_rate < 1.0:
+        y[torch.rand(a.batch, a.seq, device=dev) >= a.mask_rate] = -100
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -77,7 +83,7 @@ def main():
         "impl": "hf-bert-compile" if a.compile else "hf-bert-eager",
         "torch": torch.__version__, "transformers": transformers.__version__,
         "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
-        "params": n_params, "batch": a.batch, "seq": a.seq, "layers": a.layers, "hidden": a.hidden,
+        "params": n_params, "batch": a.batch, "seq": a.seq, "layers": a.layers, "hidden": a.hidden, "mask_rate": a.mask_rate,
         "tokens_per_s": round(tps), "ms_per_step": round(1000 * dt / a.steps, 2), "loss": round(loss.item(), 4),
         "peak_mem_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2) if dev.type == "cuda" else None,
     }), flush=True)

@@ -44,7 +44,7 @@ ModelOutput BertImpl::forward_qkv(const data::Batch& batch, const ForwardOptions
   if (batch.attention_mask.defined()) keep = batch.attention_mask.to(torch::kBool).view({B, 1, 1, T});
 
   ModelOutput out;
-  auto h = embeddings_(ids, types);  // [B, T, H]
+  auto h = embeddings_(ids, types, options.embedding_delta);  // [B, T, H]
   if (options.output_hidden_states) out.hidden_states.push_back(h);
   h = encoder_->forward(h, keep, options.output_hidden_states ? &out.hidden_states : nullptr,
                         options.output_attentions ? &out.attentions : nullptr, qkv);
@@ -52,7 +52,7 @@ ModelOutput BertImpl::forward_qkv(const data::Batch& batch, const ForwardOptions
   if (!pooler_.is_empty()) out.pooled = pooler_(h);  // [B, H]
   const auto& head = o_.head.type;
   if (head == "mlm") {
-    out.logits = mlm_(h, embeddings_->word_weight());  // [B, T, V]
+    if (options.compute_logits) out.logits = head_logits(h);  // [B, T, V]
   } else if (head == "token_classification") {
     out.logits = classifier_(classifier_dropout_(h));  // [B, T, C]
   } else if (head == "classification" || head == "regression") {
@@ -60,6 +60,11 @@ ModelOutput BertImpl::forward_qkv(const data::Batch& batch, const ForwardOptions
     if (head == "regression" && o_.head.num_labels == 1) out.logits = out.logits.squeeze(-1);  // [B]
   }
   return out;
+}
+
+torch::Tensor BertImpl::head_logits(const torch::Tensor& hidden) {
+  if (o_.head.type != "mlm") return {};
+  return mlm_(hidden, embeddings_->word_weight());
 }
 
 namespace {

@@ -33,6 +33,8 @@ class BertImpl : public ModelImpl {
   //   token classification 2*T*H*C. Embedding lookups, LayerNorm, softmax and GELU are not counted.
   double forward_flops(int64_t seq_len) const override;
   std::vector<BlockSummary> summary(int64_t seq_len) const override;
+  torch::Tensor head_logits(const torch::Tensor& hidden) override;
+  torch::Tensor input_embedding() const override { return embeddings_->word_weight(); }  // the MLM head; undefined for other heads
   nlohmann::json hf_config() const override;  // config.json of the matching transformers class
   NamedTensors hf_state_dict() const override;
   // Accepts BertModel names with or without `bert.`, legacy gamma/beta, and ignores the

@@ -51,8 +51,11 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const BertOptions& o) {
   dropout_ = register_module("dropout", torch::nn::Dropout(o.hidden_dropout_prob));
 }
 
-torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids) {
-  auto x = word_embeddings_(input_ids) + token_type_embeddings_(token_type_ids);  // [B, T, H]
+torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
+                                          const torch::Tensor& word_delta) {
+  auto words = word_embeddings_(input_ids);  // [B, T, H]
+  if (word_delta.defined()) words = words + word_delta;
+  auto x = words + token_type_embeddings_(token_type_ids);
   if (!position_embeddings_.is_empty())
     x = x + position_embeddings_(torch::arange(input_ids.size(1), input_ids.options()));  // + [T, H]
   return dropout_(layer_norm_(x));

@@ -25,8 +25,10 @@ torch::Tensor bert_activation(const std::string& act, const torch::Tensor& x);
 class BertEmbeddingsImpl : public torch::nn::Module {
  public:
   explicit BertEmbeddingsImpl(const BertOptions& o);
-  // input_ids, token_type_ids [B, T] -> [B, T, H]
-  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids);
+  // input_ids, token_type_ids [B, T] -> [B, T, H]; `word_delta` [B, T, H], when defined, is
+  // added to the word embeddings (adversarial training on text).
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
+                        const torch::Tensor& word_delta = {});
   const torch::Tensor& word_weight() const { return word_embeddings_->weight; }  // [V, H]
 
  private:

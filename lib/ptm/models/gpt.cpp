@@ -147,6 +147,16 @@ torch::Tensor GptImpl::head_weight() const {
   return options_.tie_word_embeddings ? transformer->wte->weight : lm_head->weight;
 }
 
+torch::Tensor GptImpl::output_embedding() const {
+  if (!options_.tie_word_embeddings && !lm_head->hooks().empty()) return {};  // PEFT changed the head
+  return head_weight();
+}
+
+torch::Tensor GptImpl::head_logits(const torch::Tensor& hidden) {
+  // lm_head->forward runs the PEFT hooks an untied head may carry.
+  return options_.tie_word_embeddings ? torch::nn::functional::linear(hidden, head_weight()) : lm_head->forward(hidden);
+}
+
 ModelOutput GptImpl::forward(const data::Batch& batch, const ForwardOptions& options) {
   if (!batch.input_ids.defined()) throw RuntimeError("gpt: the batch has no input_ids");
   torch::Tensor keep;  // prefix LM: token_type_ids = 1 marks a prefix that attends both ways
@@ -169,6 +179,7 @@ ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOp
     throw RuntimeError("gpt: " + std::to_string(T) +
                        " tokens exceed the context length n_positions = " + std::to_string(options_.n_positions));
   auto x = transformer->wte(input_ids);  // [B, T, C]
+  if (options.embedding_delta.defined()) x = x + options.embedding_delta;
   RotaryTables rope;
   const RotaryTables* rope_ptr = nullptr;
   if (transformer->wpe) {
@@ -186,8 +197,8 @@ ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOp
     if (options.output_hidden_states) out.hidden_states.push_back(x);
     if (options.output_attentions) out.attentions.push_back(probs);
   }
-  out.last_hidden = transformer->ln_f(x);                                      // [B, T, C]
-  out.logits = torch::nn::functional::linear(out.last_hidden, head_weight());  // [B, T, V]
+  out.last_hidden = transformer->ln_f(x);  // [B, T, C]
+  if (options.compute_logits) out.logits = head_logits(out.last_hidden);  // [B, T, V]
   return out;
 }
 

@@ -82,6 +82,9 @@ class GptImpl : public ModelImpl {
   // + 2 2 n_layer T^2 n_embd        Q K^T and softmax(.) V over the full T x T (causal half not skipped)
   // Embedding lookups, norms' arithmetic and softmax are not counted.
   double forward_flops(int64_t seq_len) const override;
+  torch::Tensor output_embedding() const override;
+  torch::Tensor input_embedding() const override { return transformer->wte->weight; }
+  torch::Tensor head_logits(const torch::Tensor& hidden) override;
   // Rows: embeddings, h.0 ... h.{L-1}, "ln_f + lm_head"; params add up to the total.
   std::vector<BlockSummary> summary(int64_t seq_len) const override;
   // GPT-2 config.json; RuntimeError for configurations that GPT2LMHeadModel cannot express.

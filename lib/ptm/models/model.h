@@ -22,6 +22,13 @@ namespace ptm::models {
 struct ForwardOptions {
   bool output_hidden_states = false;  // fill ModelOutput::hidden_states
   bool output_attentions = false;     // fill ModelOutput::attentions (explicit softmax path, for distillation)
+  // false: models whose head is token-wise (LM, MLM) leave ModelOutput::logits undefined, for
+  // losses that apply it themselves through head_logits() or output_embedding(): to the rows
+  // that have targets only, or fused with the loss.
+  bool compute_logits = true;
+  // [B, T, H] added to the word embeddings (models with an input_embedding()): adversarial
+  // perturbations of text in embedding space.
+  torch::Tensor embedding_delta;
 };
 
 struct ModelOutput {
@@ -66,6 +73,18 @@ class ModelImpl : public torch::nn::Module {
   // Analytic forward FLOPs per example for inputs of `seq_len` tokens (ignored by image models).
   virtual double forward_flops(int64_t seq_len) const = 0;
   virtual std::vector<BlockSummary> summary(int64_t seq_len) const = 0;
+  // The output layer's weight [V, H] when the head is exactly logits = last_hidden W^T (a
+  // bias-free linear map, no hooks); undefined otherwise. Losses may then fuse the head.
+  virtual torch::Tensor output_embedding() const { return {}; }
+  // The word embedding table [V, H] of token models that honour ForwardOptions::embedding_delta;
+  // undefined otherwise.
+  virtual torch::Tensor input_embedding() const { return {}; }
+  // The token-wise head (LM, MLM) applied to hidden rows [M, H] -> logits [M, V]; undefined for
+  // models without one. forward() with compute_logits = false skips exactly this step.
+  virtual torch::Tensor head_logits(const torch::Tensor& hidden) {
+    (void)hidden;
+    return {};
+  }
   // config.json for export (loads with transformers' from_pretrained / torchvision).
   virtual nlohmann::json hf_config() const = 0;
   // The state dict in the exported naming; default: parameters and persistent buffers as named.

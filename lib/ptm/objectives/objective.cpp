@@ -4,6 +4,7 @@
 #include "ptm/config/component.h"
 #include "ptm/distill/distill.h"
 #include "ptm/objectives/denoising.h"
+#include "ptm/objectives/linear_cross_entropy.h"
 #include "ptm/objectives/adversarial.h"
 #include "ptm/objectives/supervised.h"
 
@@ -12,9 +13,26 @@ namespace {
 
 constexpr int64_t kIgnore = -100;  // targets to skip (padding), as in PyTorch and HF
 
-// Next-token prediction: cross entropy of logits [B,T,V] against targets [B,T].
+// Next-token prediction: cross entropy of logits [B,T,V] against targets [B,T]. With `fused`
+// (the default) and a model whose head is a plain linear map (GPT), the head and the loss run
+// as one chunked operation that never holds the [B*T, V] logits (linear_cross_entropy.h).
 class CausalLm : public Objective {
  public:
+  explicit CausalLm(const LinearCrossEntropyOptions& fused, bool use_fused) : fused_(fused), use_fused_(use_fused) {
+    fused_.ignore_index = kIgnore;
+  }
+  LossParts loss(models::ModelImpl& model, const data::Batch& b, bool training) override {
+    (void)training;
+    const auto head = use_fused_ ? model.output_embedding() : torch::Tensor();
+    if (!head.defined()) return compute(model.forward(b), b);
+    models::ForwardOptions options;
+    options.compute_logits = false;
+    const auto out = model.forward(b, options);
+    LossParts p;
+    p.loss_sum = linear_cross_entropy_sum(out.last_hidden.flatten(0, 1), head, b.targets.flatten(), fused_);
+    p.targets = count_targets(b);
+    return p;
+  }
   LossParts compute(const models::ModelOutput& out, const data::Batch& b) const override {
     const auto logits = out.logits.flatten(0, 1);  // [B*T, V]
     const auto targets = b.targets.flatten();
@@ -28,13 +46,20 @@ class CausalLm : public Objective {
   torch::Tensor count_targets(const data::Batch& b) const override { return (b.targets != kIgnore).sum(); }
   std::string name() const override { return "causal_lm"; }
   bool language_model() const override { return true; }
+
+ private:
+  LinearCrossEntropyOptions fused_;
+  bool use_fused_;
 };
 
-template <class T>
-ObjectiveFactory simple() {
+ObjectiveFactory causal_lm_factory() {
   return [](config::Section& s) -> ObjectiveBuilder {
+    bool fused = true;
+    LinearCrossEntropyOptions o;
+    s.opt("fused", fused, "fuse the LM head with the loss, in chunks of rows (no full [tokens, vocab] logits)");
+    s.opt("chunk_rows", o.chunk_rows, "rows per chunk of the fused loss (0: ~1M logits on CPU, ~64M on CUDA)").min(0);
     s.finish();
-    return [] { return std::make_unique<T>(); };
+    return [o, fused] { return std::make_unique<CausalLm>(o, fused); };
   };
 }
 
@@ -43,7 +68,8 @@ ObjectiveFactory simple() {
 Registry<ObjectiveFactory>& objectives() {
   static Registry<ObjectiveFactory> registry = [] {
     Registry<ObjectiveFactory> r("objective");
-    r.add("causal_lm", "next-token cross entropy (targets -100 ignored); reports perplexity", simple<CausalLm>());
+    r.add("causal_lm", "next-token cross entropy (targets -100 ignored; fused, chunked LM head); reports perplexity",
+        causal_lm_factory());
     register_supervised(r);
     register_adversarial(r);
     r.add("distill", "frozen-teacher KD: logits (KL/JS) + CE, hidden states, MiniLM relations", distill::distill_factory());

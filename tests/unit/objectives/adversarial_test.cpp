@@ -1,7 +1,9 @@
-// PGD-K: the perturbation stays inside its L-inf or L2 ball, raises the loss, leaves the
-// parameters' gradients and batch-norm statistics alone; the objective reports robust accuracy.
+// PGD-K on images and on word embeddings: the perturbation stays inside its L-inf or L2 ball
+// (and off padding), raises the loss, leaves the parameters' gradients and batch-norm
+// statistics alone; the objective trains on text and reports robust accuracy.
 #include "catch.h"
 #include "helpers.h"
+#include "ptm/models/bert.h"
 #include "ptm/models/resnet.h"
 #include "ptm/objectives/adversarial.h"
 
@@ -35,7 +37,84 @@ double loss_on(models::ModelImpl& m, const data::Batch& b, const torch::Tensor& 
   return torch::nn::functional::cross_entropy(m.forward(adv).logits, b.labels).item<double>();
 }
 
+std::shared_ptr<models::BertImpl> small_bert_classifier() {
+  torch::manual_seed(6);
+  models::BertOptions o;
+  o.vocab_size = 30;
+  o.hidden_size = 16;
+  o.num_hidden_layers = 1;
+  o.num_attention_heads = 2;
+  o.intermediate_size = 32;
+  o.max_position_embeddings = 16;
+  o.head.type = "classification";
+  o.head.num_labels = 3;
+  return std::make_shared<models::BertImpl>(o);
+}
+
+data::Batch text_batch() {
+  data::Batch b;
+  b.input_ids = torch::randint(5, 30, {4, 10}, torch::kLong);
+  b.attention_mask = torch::ones({4, 10}, torch::kLong);
+  b.attention_mask[1].narrow(0, 6, 4).fill_(0);  // padding at the end of two rows
+  b.attention_mask[3].narrow(0, 3, 7).fill_(0);
+  b.labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+  return b;
+}
+
+double text_loss_on(models::ModelImpl& m, const data::Batch& b, const torch::Tensor& delta) {
+  torch::NoGradGuard no_grad;
+  models::ForwardOptions f;
+  f.embedding_delta = delta;
+  return torch::nn::functional::cross_entropy(m.forward(b, f).logits, b.labels).item<double>();
+}
+
 }  // namespace
+
+TEST_CASE("PGD on word embeddings stays in the ball and off padding and raises the loss", "[unit][objectives]") {
+  auto model = small_bert_classifier();
+  model->train();
+  const auto batch = text_batch();
+  for (const std::string norm : {"linf", "l2"}) {
+    INFO(norm);
+    objectives::PgdOptions o;
+    o.norm = norm;
+    o.epsilon = norm == "linf" ? 0.05 : 0.5;
+    o.step_size = o.epsilon / 4;
+    const auto delta = objectives::pgd_perturbation(*model, batch, o, 5);
+    CHECK(delta.sizes() == torch::IntArrayRef({4, 10, 16}));
+    if (norm == "linf") {
+      CHECK(delta.abs().max().item<double>() <= o.epsilon + 1e-6);
+    } else {
+      CHECK(delta.flatten(1).norm(2, 1).max().item<double>() <= o.epsilon + 1e-5);
+    }
+    const auto padding = batch.attention_mask.eq(0).unsqueeze(2).expand_as(delta);
+    CHECK(delta.masked_select(padding).abs().max().item<double>() == 0.0);
+    CHECK(delta.abs().sum().item<double>() > 0);
+    model->eval();
+    CHECK(text_loss_on(*model, batch, delta) > text_loss_on(*model, batch, torch::zeros_like(delta)));
+    model->train();
+  }
+  CHECK(model->is_training());
+  for (const auto& p : model->parameters()) CHECK_FALSE(p.grad().defined());
+}
+
+TEST_CASE("the adversarial objective trains a text classifier on perturbed embeddings", "[unit][objectives]") {
+  auto model = small_bert_classifier();
+  auto objective = objectives::make("adversarial");
+  objective->attach(*model, torch::kCPU);
+  const auto batch = text_batch();
+  const auto parts = objective->loss(*model, batch, true);
+  REQUIRE(parts.sums.count("adversarial_accuracy"));
+  parts.loss_sum.backward();
+  CHECK(model->named_parameters()["embeddings.word_embeddings.weight"].grad().abs().sum().item<double>() > 0);
+  model->zero_grad();
+  torch::NoGradGuard no_grad;
+  const auto eval = objective->loss(*model, batch, false);
+  CHECK(eval.sums.at("robust_accuracy").item<double>() <= eval.sums.at("accuracy").item<double>());
+  auto resnet = small_resnet();  // a token batch on an image model: nothing to perturb
+  CHECK(test::contains(test::error_of([&] { objectives::pgd_perturbation(*resnet, batch, {}, 1); }),
+                       "word embeddings of a bert or gpt model"));
+}
 
 TEST_CASE("PGD stays inside the L-inf and L2 balls and raises the loss", "[unit][objectives]") {
   auto model = small_resnet();

@@ -241,3 +241,50 @@ TEST_CASE("position prediction needs an encoder without position embeddings", "[
   rev.input_ids = b.input_ids.flip(1);
   CHECK(torch::allclose(model.forward(rev).logits.flip(1), model.forward(b).logits, 1e-5, 1e-5));
 }
+
+TEST_CASE("denoising scores the target rows only: the same loss and gradients as full logits", "[unit][objectives]") {
+  test::TempDir tmp;
+  const auto vocab = tiny_vocab(tmp);
+  models::BertOptions bo;
+  bo.vocab_size = 24;
+  bo.hidden_size = 16;
+  bo.num_hidden_layers = 1;
+  bo.num_attention_heads = 2;
+  bo.intermediate_size = 32;
+  bo.max_position_embeddings = 16;
+  bo.head.type = "mlm";
+  models::GptOptions go;
+  go.vocab_size = 24;
+  go.n_positions = 16;
+  go.n_embd = 16;
+  go.n_layer = 1;
+  go.n_head = 2;
+  torch::manual_seed(8);
+  std::vector<std::shared_ptr<models::ModelImpl>> cases = {std::make_shared<models::BertImpl>(bo),
+                                                           std::make_shared<models::GptImpl>(go)};
+  for (auto& model : cases) {
+    CAPTURE(model->arch());
+    model->eval();
+    Denoising obj(options(vocab, "masked", 0.3));
+    obj.attach(*model, torch::kCPU);
+    const auto raw = lm_batch(4, 12, 9);
+    const auto rows = obj.loss(*model, raw, false);  // head on the rows with targets
+    const auto b = obj.prepared(raw, false);        // evaluation corruption is reproducible
+    const auto full = obj.compute(model->forward(b), b);
+    REQUIRE(full.targets.item<int64_t>() > 0);
+    CHECK(rows.targets.item<int64_t>() == full.targets.item<int64_t>());
+    CHECK(rows.loss_sum.item<double>() == Approx(full.loss_sum.item<double>()).epsilon(1e-5));
+    CHECK(rows.sums.at("mlm_accuracy").item<int64_t>() == full.sums.at("mlm_accuracy").item<int64_t>());
+    rows.loss_sum.backward();
+    std::map<std::string, torch::Tensor> grads;
+    for (const auto& p : model->named_parameters()) {
+      grads[p.key()] = p.value().grad().clone();
+      p.value().mutable_grad().zero_();
+    }
+    full.loss_sum.backward();
+    for (const auto& p : model->named_parameters()) {
+      CAPTURE(p.key());
+      CHECK(torch::allclose(p.value().grad(), grads[p.key()], 1e-4, 1e-6));
+    }
+  }
+}

@@ -1,0 +1,134 @@
+// Chunked, fused linear + cross entropy (see the header for why).
+#include "ptm/objectives/linear_cross_entropy.h"
+
+#include <ATen/autocast_mode.h>
+
+#include <algorithm>
+
+namespace ptm::objectives {
+namespace {
+
+using torch::Tensor;
+
+// Turns autocast off for the scope: the products below run in dtypes chosen explicitly, and
+// out= / in-place products are not autocast-aware.
+class AutocastOff {
+ public:
+  explicit AutocastOff(at::DeviceType type) : type_(type), prev_(at::autocast::is_autocast_enabled(type)) {
+    if (prev_) at::autocast::set_autocast_enabled(type_, false);
+  }
+  ~AutocastOff() {
+    if (prev_) at::autocast::set_autocast_enabled(type_, true);
+  }
+  AutocastOff(const AutocastOff&) = delete;
+  AutocastOff& operator=(const AutocastOff&) = delete;
+
+ private:
+  at::DeviceType type_;
+  bool prev_;
+};
+
+struct Result {
+  Tensor loss;         // float scalar
+  Tensor grad_hidden;  // [N, C] d(loss)/d(hidden), when asked
+  Tensor grad_weight;  // [V, C] d(loss)/d(weight) in fp32, when asked
+};
+
+Result run(const Tensor& hidden, const Tensor& weight, const Tensor& targets, const LinearCrossEntropyOptions& o,
+           bool want_grad_hidden, bool want_grad_weight) {
+  const auto type = hidden.device().type();
+  const bool autocast = type == at::kCUDA && at::autocast::is_autocast_enabled(at::kCUDA);
+  const auto compute = autocast ? at::autocast::get_autocast_dtype(at::kCUDA) : hidden.scalar_type();
+  AutocastOff off(type);
+  const auto h = hidden.to(compute).contiguous();  // [N, C]
+  const auto w = weight.to(compute).contiguous();  // [V, C]
+  const int64_t N = h.size(0), V = w.size(0), C = h.size(1);
+  const int64_t rows = std::max<int64_t>(1, o.chunk_rows > 0 ? o.chunk_rows : default_chunk_rows(V, h.device()));
+  const bool want_grad = want_grad_hidden || want_grad_weight;
+
+  Result r;
+  r.loss = torch::zeros({}, h.options().dtype(torch::kFloat32));
+  if (want_grad_hidden) r.grad_hidden = torch::empty({N, C}, h.options());
+  if (want_grad_weight) r.grad_weight = torch::zeros({V, C}, h.options().dtype(torch::kFloat32));
+  const auto buffer = torch::empty({std::min(rows, N), V}, h.options());  // one chunk of logits, reused
+  for (int64_t start = 0; start < N; start += rows) {
+    const int64_t n = std::min(rows, N - start);
+    const auto hc = h.narrow(0, start, n);
+    const auto tc = targets.narrow(0, start, n);
+    auto logits = buffer.narrow(0, 0, n);
+    at::mm_out(logits, hc, w.t());  // [n, V]
+    auto z = compute == torch::kFloat32 ? logits : logits.to(torch::kFloat32);
+    const auto valid = tc.ne(o.ignore_index);                              // [n]
+    const auto safe = torch::where(valid, tc, torch::zeros_like(tc)).unsqueeze(1);  // [n, 1]
+    const auto target_logit = z.gather(1, safe).squeeze(1);                // [n]
+    const auto max = z.amax(1, /*keepdim=*/true);                          // [n, 1]
+    z.sub_(max).exp_();                                                    // exp(z - max), in place
+    const auto sum = z.sum(1, /*keepdim=*/true);                           // [n, 1]
+    const auto lse = (max + sum.log()).squeeze(1);                         // [n]
+    r.loss.add_(torch::where(valid, lse - target_logit, torch::zeros_like(lse)).sum());
+    if (!want_grad) continue;
+    const auto validf = valid.to(torch::kFloat32).unsqueeze(1);            // [n, 1]
+    z.mul_(validf / sum);                          // softmax; rows of ignored targets become 0
+    z.scatter_add_(1, safe, validf.neg());         // - one-hot at the target
+    const auto g = compute == torch::kFloat32 ? z : z.to(compute);
+    if (want_grad_hidden) {
+      auto rows_grad = r.grad_hidden.narrow(0, start, n);
+      at::mm_out(rows_grad, g, w);  // [n, C]
+    }
+    if (want_grad_weight) {
+      if (compute == torch::kFloat32)
+        r.grad_weight.addmm_(g.t(), hc);  // [V, C]
+      else
+        r.grad_weight.add_(at::mm(g.t(), hc));
+    }
+  }
+  return r;
+}
+
+class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossEntropyFunction> {
+ public:
+  static Tensor forward(torch::autograd::AutogradContext* ctx, const Tensor& hidden, const Tensor& weight,
+                        const Tensor& targets, int64_t ignore_index, int64_t chunk_rows) {
+    const LinearCrossEntropyOptions o{ignore_index, chunk_rows};
+    auto r = run(hidden, weight, targets, o, hidden.requires_grad(), weight.requires_grad());
+    // Gradients for a loss of 1; backward scales them by the incoming gradient.
+    if (r.grad_hidden.defined()) ctx->saved_data["grad_hidden"] = r.grad_hidden.to(hidden.scalar_type());
+    if (r.grad_weight.defined()) ctx->saved_data["grad_weight"] = r.grad_weight.to(weight.scalar_type());
+    return r.loss;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto& g = grad_outputs[0];
+    const auto scaled = [&](const char* key) {
+      const auto it = ctx->saved_data.find(key);
+      if (it == ctx->saved_data.end()) return Tensor();
+      const auto saved = it->second.toTensor();
+      return saved * g.to(saved.scalar_type());
+    };
+    return {scaled("grad_hidden"), scaled("grad_weight"), Tensor(), Tensor(), Tensor()};
+  }
+};
+
+}  // namespace
+
+int64_t default_chunk_rows(int64_t vocab_size, const torch::Device& device) {
+  // CPU: about 1M logits (4 MB in fp32) per chunk, which stays in the last-level cache while
+  // it is turned into gradients. CUDA: 64M logits, large products and a bounded buffer.
+  const int64_t elements = device.is_cuda() ? (int64_t{1} << 26) : (int64_t{1} << 20);
+  return std::max<int64_t>(1, elements / std::max<int64_t>(1, vocab_size));
+}
+
+torch::Tensor linear_cross_entropy_sum(const torch::Tensor& hidden, const torch::Tensor& weight,
+                                       const torch::Tensor& targets, const LinearCrossEntropyOptions& options) {
+  TORCH_CHECK(hidden.dim() == 2 && weight.dim() == 2 && hidden.size(1) == weight.size(1),
+              "linear_cross_entropy: hidden [N, C] and weight [V, C] expected, got ", hidden.sizes(), " and ",
+              weight.sizes());
+  TORCH_CHECK(targets.dim() == 1 && targets.size(0) == hidden.size(0),
+              "linear_cross_entropy: targets [N] expected, got ", targets.sizes(), " for ", hidden.size(0), " rows");
+  const bool grad = torch::GradMode::is_enabled() && (hidden.requires_grad() || weight.requires_grad());
+  if (!grad) return run(hidden, weight, targets, options, false, false).loss;
+  return LinearCrossEntropyFunction::apply(hidden, weight, targets, options.ignore_index, options.chunk_rows);
+}
+
+}  // namespace ptm::objectives

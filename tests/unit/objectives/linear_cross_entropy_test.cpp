@@ -1,0 +1,103 @@
+// The fused, chunked linear + cross entropy against LibTorch's unfused linear and
+// cross_entropy: loss and both gradients, with ignored targets, chunks that do not divide the
+// rows, a chunk of ignored rows only, tied weights, and the causal_lm objective on a GPT
+// (fused and unfused paths give the same loss and parameter gradients).
+#include "catch.h"
+#include "helpers.h"
+#include "ptm/models/gpt.h"
+#include "ptm/objectives/linear_cross_entropy.h"
+#include "ptm/objectives/objective.h"
+
+using namespace ptm;
+using namespace ptm::objectives;
+namespace F = torch::nn::functional;
+
+namespace {
+
+torch::Tensor reference_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& targets) {
+  return F::cross_entropy(F::linear(hidden, weight), targets,
+                          F::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+}
+
+}  // namespace
+
+TEST_CASE("fused linear cross entropy equals linear then cross_entropy", "[unit][objectives]") {
+  torch::manual_seed(3);
+  const int64_t N = 23, C = 16, V = 50;
+  auto targets = torch::randint(V, {N}, torch::kLong);
+  targets.narrow(0, 5, 4).fill_(-100);   // a run of ignored rows: one chunk of 3 holds only these
+  targets[N - 1] = -100;
+  const auto h0 = torch::randn({N, C}) * 2.0, w0 = torch::randn({V, C});
+  for (int64_t rows : {1, 3, 7, 23, 100, 0}) {
+    CAPTURE(rows);
+    auto h = h0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+    auto hr = h0.clone().requires_grad_(true), wr = w0.clone().requires_grad_(true);
+    LinearCrossEntropyOptions o;
+    o.chunk_rows = rows;
+    const auto loss = linear_cross_entropy_sum(h, w, targets, o);
+    const auto ref = reference_sum(hr, wr, targets);
+    CHECK(loss.item<double>() == Approx(ref.item<double>()).epsilon(1e-5));
+    (loss * 0.37).backward();  // a scaled loss, as gradient accumulation divides it
+    (ref * 0.37).backward();
+    CHECK(torch::allclose(h.grad(), hr.grad(), 1e-5, 1e-6));
+    CHECK(torch::allclose(w.grad(), wr.grad(), 1e-5, 1e-6));
+    CHECK(h.grad().narrow(0, 5, 4).abs().max().item<float>() == 0.0f);  // ignored rows get no gradient
+  }
+}
+
+TEST_CASE("fused linear cross entropy without gradients and with a frozen weight", "[unit][objectives]") {
+  torch::manual_seed(4);
+  const auto h = torch::randn({9, 8}), w = torch::randn({11, 8});
+  const auto t = torch::randint(11, {9}, torch::kLong);
+  {
+    torch::NoGradGuard no_grad;
+    CHECK(linear_cross_entropy_sum(h, w, t).item<double>() == Approx(reference_sum(h, w, t).item<double>()).epsilon(1e-5));
+  }
+  auto hg = h.clone().requires_grad_(true);
+  auto hr = h.clone().requires_grad_(true);
+  linear_cross_entropy_sum(hg, w, t).backward();  // frozen head (e.g. PEFT): only the hidden gradient
+  reference_sum(hr, w, t).backward();
+  CHECK(torch::allclose(hg.grad(), hr.grad(), 1e-5, 1e-6));
+  CHECK_FALSE(w.grad().defined());
+  CHECK(test::error_of([&] { linear_cross_entropy_sum(h, w.t(), t); }).find("hidden [N, C] and weight [V, C]") !=
+        std::string::npos);
+}
+
+TEST_CASE("causal_lm: fused head and unfused logits give the same loss and gradients", "[unit][objectives]") {
+  models::GptOptions o;
+  o.vocab_size = 40;
+  o.n_positions = 16;
+  o.n_embd = 16;
+  o.n_layer = 2;
+  o.n_head = 2;
+  data::Batch b;
+  torch::manual_seed(5);
+  b.input_ids = torch::randint(40, {3, 12}, torch::kLong);
+  b.targets = torch::randint(40, {3, 12}, torch::kLong);
+  b.targets[1][4] = -100;
+  for (bool tied : {true, false}) {
+    CAPTURE(tied);
+    o.tie_word_embeddings = tied;
+    torch::manual_seed(6);
+    models::GptImpl fused_model(o);
+    torch::manual_seed(6);
+    models::GptImpl plain_model(o);  // the same initial weights
+    fused_model.eval();  // no dropout, so both see the same forward
+    plain_model.eval();
+    REQUIRE(fused_model.output_embedding().defined());
+    const auto fused = make("causal_lm");  // fused is the default
+    const auto parts = fused->loss(fused_model, b, true);
+    const auto plain = plain_model.forward(b);
+    REQUIRE(plain.logits.defined());
+    const auto ref = fused->compute(plain, b);
+    CHECK(parts.loss_sum.item<double>() == Approx(ref.loss_sum.item<double>()).epsilon(1e-5));
+    CHECK(parts.targets.item<int64_t>() == 35);
+    (parts.loss_sum / parts.targets).backward();
+    (ref.loss_sum / ref.targets).backward();
+    const auto a = fused_model.named_parameters(), r = plain_model.named_parameters();
+    for (const auto& p : a) {
+      CAPTURE(p.key());
+      CHECK(torch::allclose(p.value().grad(), r[p.key()].grad(), 1e-4, 1e-6));
+    }
+  }
+}
