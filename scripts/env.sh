@@ -8,9 +8,11 @@ PTM_PYVER="$("$PTM_PY" -c 'import sys;print(f"{sys.version_info[0]}.{sys.version
 PTM_VENV="${PTM_VENV:-$PTM_CACHE/venv-torch$PTM_TORCH_VERSION-py$PTM_PYVER}"
 PTM_BUILD_DIR="${PTM_BUILD_DIR:-$PTM_ROOT/build}"
 
-# ccache: one cache for every checkout; hits across folders need paths made relative.
+# ccache: one cache for every checkout; hits across folders need paths made relative to
+# this checkout's root (always this one: a BASEDIR inherited from a shell that sourced another
+# checkout's env.sh would turn every compile into a miss).
 export CCACHE_DIR="${CCACHE_DIR:-$PTM_CACHE/ccache}"
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PTM_ROOT}"
+export CCACHE_BASEDIR="$PTM_ROOT"
 export CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-8G}"
 
