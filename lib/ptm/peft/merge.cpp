@@ -45,7 +45,10 @@ Input load_input(const std::string& from, const std::string& option) {
     throw ConfigError(Origin{in.label}, option,
                       "holds PEFT modules without a plain-weights form (" + left.front() +
                           (left.size() > 1 ? ", ..." : "") + "); merge works on full or LoRA fine-tunes");
+  // Copies: hf_state_dict() aliases the parameters, and the first input's model is reused to
+  // evaluate soups (--eval-config, --greedy), which would overwrite its tensors.
   in.state = in.run.model->hf_state_dict();
+  for (auto& named : in.state) named.second = named.second.detach().clone();
   return in;
 }
 
