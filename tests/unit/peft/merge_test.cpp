@@ -195,4 +195,16 @@ TEST_CASE("ptm merge soup greedy keeps the best ingredient first and never gets 
       run_ptm("merge soup --greedy --inputs " + tmp.file("a") + " " + tmp.file("b") + " --out " + tmp.file("x"));
   CHECK(no_eval.exit_code == 2);
   CHECK(contains(no_eval.err, "--greedy needs a recipe"));
+  // Evaluating must not change what is averaged (the inputs' tensors once aliased the model that
+  // evaluates soups, so a uniform soup with --eval-config averaged overwritten weights).
+  const auto evaluated = run_ptm("merge soup --eval-config " + eval + " --inputs " + tmp.file("a") + " " +
+                                 tmp.file("b") + " " + tmp.file("c") + " --out " + tmp.file("uniform"));
+  INFO(evaluated.err);
+  REQUIRE(evaluated.exit_code == 0);
+  const auto weights = [&](const char* run) {
+    return as_map(file(tmp.file(run) + "/checkpoints/step_00000001/model.safetensors"));
+  };
+  const auto fa = weights("a"), fb = weights("b"), fc = weights("c");
+  for (const auto& [name, t] : file(tmp.file("uniform/model.safetensors")))
+    CHECK(torch::allclose(t, (fa.at(name) + fb.at(name) + fc.at(name)) / 3, 1e-6, 1e-7));
 }
