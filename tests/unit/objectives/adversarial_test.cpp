@@ -68,6 +68,23 @@ double text_loss_on(models::ModelImpl& m, const data::Batch& b, const torch::Ten
   return torch::nn::functional::cross_entropy(m.forward(b, f).logits, b.labels).item<double>();
 }
 
+objectives::PgdOptions ball_options(const std::string& norm) {
+  objectives::PgdOptions o;
+  o.norm = norm;
+  o.epsilon = norm == "linf" ? 0.05 : 0.5;
+  o.step_size = o.epsilon / 4;
+  return o;
+}
+
+// L-inf: every coordinate within epsilon; L2: every example's norm within epsilon.
+void check_in_ball(const torch::Tensor& delta, const objectives::PgdOptions& o) {
+  if (o.norm == "linf") {
+    CHECK(delta.abs().max().item<double>() <= o.epsilon + 1e-6);
+  } else {
+    CHECK(delta.flatten(1).norm(2, 1).max().item<double>() <= o.epsilon + 1e-5);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("PGD on word embeddings stays in the ball and off padding and raises the loss", "[unit][objectives]") {
@@ -76,17 +93,10 @@ TEST_CASE("PGD on word embeddings stays in the ball and off padding and raises t
   const auto batch = text_batch();
   for (const std::string norm : {"linf", "l2"}) {
     INFO(norm);
-    objectives::PgdOptions o;
-    o.norm = norm;
-    o.epsilon = norm == "linf" ? 0.05 : 0.5;
-    o.step_size = o.epsilon / 4;
+    const auto o = ball_options(norm);
     const auto delta = objectives::pgd_perturbation(*model, batch, o, 5);
     CHECK(delta.sizes() == torch::IntArrayRef({4, 10, 16}));
-    if (norm == "linf") {
-      CHECK(delta.abs().max().item<double>() <= o.epsilon + 1e-6);
-    } else {
-      CHECK(delta.flatten(1).norm(2, 1).max().item<double>() <= o.epsilon + 1e-5);
-    }
+    check_in_ball(delta, o);
     const auto padding = batch.attention_mask.eq(0).unsqueeze(2).expand_as(delta);
     CHECK(delta.masked_select(padding).abs().max().item<double>() == 0.0);
     CHECK(delta.abs().sum().item<double>() > 0);
@@ -122,17 +132,10 @@ TEST_CASE("PGD stays inside the L-inf and L2 balls and raises the loss", "[unit]
   const auto batch = image_batch();
   for (const std::string norm : {"linf", "l2"}) {
     INFO(norm);
-    objectives::PgdOptions o;
-    o.norm = norm;
-    o.epsilon = norm == "linf" ? 0.05 : 0.5;
-    o.step_size = o.epsilon / 4;
+    const auto o = ball_options(norm);
     const auto delta = objectives::pgd_perturbation(*model, batch, o, 5);
     CHECK(delta.sizes() == batch.images.sizes());
-    if (norm == "linf") {
-      CHECK(delta.abs().max().item<double>() <= o.epsilon + 1e-6);
-    } else {
-      CHECK(delta.flatten(1).norm(2, 1).max().item<double>() <= o.epsilon + 1e-5);
-    }
+    check_in_ball(delta, o);
     CHECK(loss_on(*model, batch, delta) > loss_on(*model, batch, torch::zeros_like(delta)));
   }
 }
