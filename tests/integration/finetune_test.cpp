@@ -33,11 +33,24 @@ TEST_CASE("a MiniLM linear probe trains only the classifier and writes metrics a
           "[integration][finetune]") {
   ptm::test::TempDir tmp;
   const std::string dir = tmp.file("run");
-  const auto r = run_ptm(quick(dir) + " freeze.backbone=true");
+  // eval_every = max_steps: the evaluation at the last step is the final one (it runs once).
+  const auto r = run_ptm(quick(dir) + " freeze.backbone=true train.eval_every=3");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto summary = nlohmann::json::parse(read_text(dir + "/summary.json"));
   CHECK(summary["trainable_parameters"] == 384 * 2 + 2);
+  // Throughput counts real input tokens; the loss had one target per review.
+  CHECK(summary["targets"] == 3 * 8);
+  CHECK(summary["tokens"].get<int64_t>() > 3 * 8 * 8);
+  CHECK(summary["tokens"].get<int64_t>() <= 3 * 8 * 32);
+  CHECK(summary["tokens_per_s"].get<double>() > summary["targets_per_s"].get<double>());
+  int evals = 0;
+  {
+    std::ifstream m(dir + "/metrics.jsonl");
+    std::string l;
+    while (std::getline(m, l)) evals += nlohmann::json::parse(l).contains("split") ? 1 : 0;
+  }
+  CHECK(evals == 1);
   for (const char* k : {"accuracy", "macro_f1", "mcc", "precision", "recall", "f1", "loss"})
     CHECK(summary["eval"].contains(k));
   CHECK(summary["best"]["metric"] == "accuracy");

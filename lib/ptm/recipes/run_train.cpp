@@ -104,11 +104,13 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
 
   const auto r = train::run_training(setup, run);
   nlohmann::json summary = {{"steps", r.step},
-                            {"tokens", r.tokens},
+                            {r.unit, r.tokens},
+                            {"targets", r.targets},
                             {"train_loss", r.train_loss},
                             {"eval", r.eval},
                             {"seconds", r.seconds},
-                            {"tokens_per_s", r.targets_per_s},
+                            {r.unit + "_per_s", r.tokens_per_s},
+                            {"targets_per_s", r.targets_per_s},
                             {"parameters", total},
                             {"trainable_parameters", trainable},
                             {"stopped_by_signal", r.stopped},

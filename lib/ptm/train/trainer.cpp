@@ -24,6 +24,15 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// Throughput counts what the model reads, as HF's num_input_tokens_seen does: real (non-padding)
+// input tokens, or samples for image batches; not the loss targets (15% of the tokens for MLM,
+// one per example for classification).
+torch::Tensor count_inputs(const data::Batch& b) {
+  if (b.attention_mask.defined()) return b.attention_mask.sum();
+  if (b.input_ids.defined()) return torch::full({}, b.input_ids.numel(), torch::TensorOptions().dtype(torch::kInt64).device(b.input_ids.device()));
+  return torch::full({}, b.size(), torch::TensorOptions().dtype(torch::kInt64).device(b.images.device()));
+}
+
 std::string eta(double seconds) {
   char buf[32];
   const auto s = static_cast<long long>(seconds);
@@ -151,6 +160,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     const auto st = load_checkpoint(s.resume_from, model, &optimizer, objective_params);
     step = st.at("step").get<int64_t>();
     r.tokens = st.at("tokens").get<int64_t>();
+    r.targets = st.value("targets", int64_t{0});
     stream->load_state(st.at("data"));
     set_rng_state(st.at("rng"));
     if (st.contains("best")) {
@@ -177,7 +187,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   for (const auto& [k, v] : objective_params) params.push_back(v);
 
   auto trainer_state = [&](int64_t at_step) {
-    nlohmann::json st = {{"step", at_step},       {"tokens", r.tokens},     {"data", loader.state()},
+    nlohmann::json st = {{"step", at_step},       {"tokens", r.tokens},     {"targets", r.targets},
+                         {"data", loader.state()},
                          {"rng", rng_state()},    {"provenance", s.provenance}, {"skipped_steps", r.skipped_steps}};
     if (r.best_step >= 0) st["best"] = {{"step", r.best_step}, {"value", r.best_value}, {"bad_evals", bad_evals}};
     return st;
@@ -186,6 +197,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     if (ema) models::save_safetensors(dir + "/ema.safetensors", ema->state(), {{"format", "pt"}});
   };
   int64_t last_saved = -1, last_eval = -1;
+  bool last_eval_final = false;  // it wrote predictions.jsonl
   auto save = [&](int64_t at_step) {
     if (at_step == last_saved) return;
     last_saved = at_step;
@@ -197,8 +209,9 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   // Evaluates (with the EMA weights when enabled); keeps checkpoints/best; returns whether
   // early stopping says to stop.
   auto run_eval = [&](int64_t at_step, bool final) {
-    if (at_step == last_eval && !(final && tc.write_predictions)) return false;
+    if (at_step == last_eval && !(final && tc.write_predictions && !last_eval_final)) return false;
     last_eval = at_step;
+    last_eval_final = final;
     auto es = eval_stream();
     std::vector<nlohmann::json> rows;
     if (ema) ema->swap();
@@ -244,9 +257,10 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   model.train();
   const auto t_start = Clock::now();
   auto t_log = Clock::now();
-  const int64_t first_step = step;
+  const int64_t first_step = step, tokens_at_start = r.tokens, targets_at_start = r.targets;
   const auto fopts = torch::TensorOptions().device(device);
   torch::Tensor interval_loss = torch::zeros({}, fopts), interval_targets = interval_loss.clone();
+  torch::Tensor interval_inputs = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
   torch::Tensor skipped = torch::zeros({}, fopts);  // steps skipped since the last log line
   torch::Tensor grad_norm;
   double t_data = 0, t_compute = 0;
@@ -254,7 +268,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   const bool skip_nonfinite = tc.nan_policy == "skip";
 
   for (;;) {
-    if (tc.eval_every > 0 && step > first_step && step % tc.eval_every == 0 && run_eval(step, false)) {
+    // At max_steps this is also the final evaluation (the one after the loop then returns at once).
+    if (tc.eval_every > 0 && step > first_step && step % tc.eval_every == 0 && run_eval(step, step >= tc.max_steps)) {
       r.early_stopped = true;
       break;
     }
@@ -274,7 +289,9 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     for (int64_t m = 0; m < tc.grad_accum_steps; ++m) {
       micro.push_back(*loader.next());
       total += s.objective->count_targets(micro.back());
+      interval_inputs += count_inputs(micro.back());
     }
+    if (!micro.front().input_ids.defined()) r.unit = "samples";
     if (micro.front().input_ids.defined()) context = micro.front().input_ids.size(1);
     t_data += seconds_since(t0);
     t0 = Clock::now();
@@ -313,6 +330,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
 
     if (step % tc.log_every == 0 || step == tc.max_steps) {
       const double n = interval_targets.item<double>();  // the one host sync per interval
+      const auto inputs = interval_inputs.item<int64_t>();
       const double mean = interval_loss.item<double>() / std::max(1.0, n);
       const auto skips = static_cast<int64_t>(skipped.item<double>());
       r.skipped_steps += skips;
@@ -327,22 +345,31 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
                            std::to_string(step) + ", more than train.max_skipped_steps=" +
                            std::to_string(tc.max_skipped_steps) + " (lower optimizer.lr or check the data)");
       const double dt = seconds_since(t_log);
-      r.tokens += static_cast<int64_t>(n);
+      r.tokens += inputs;
+      r.targets += static_cast<int64_t>(n);
       r.train_loss = mean;
-      const double tps = n / std::max(dt, 1e-9);
-      nlohmann::json rec = {{"step", step}, {"loss", mean}, {"lr", lr}, {"grad_norm", grad_norm.item<double>()},
-                            {"tokens_per_s", tps}, {"tokens_seen", r.tokens},
-                            {"time_data_s", t_data / interval_steps}, {"time_compute_s", t_compute / interval_steps}};
+      const double tps = static_cast<double>(inputs) / std::max(dt, 1e-9);
+      nlohmann::json rec = {{"step", step},
+                            {"loss", mean},
+                            {"lr", lr},
+                            {"grad_norm", grad_norm.item<double>()},
+                            {r.unit + "_per_s", tps},
+                            {r.unit + "_seen", r.tokens},
+                            {"targets_per_s", n / std::max(dt, 1e-9)},
+                            {"targets_seen", r.targets},
+                            {"time_data_s", t_data / interval_steps},
+                            {"time_compute_s", t_compute / interval_steps}};
       if (skip_nonfinite) rec["skipped_steps"] = r.skipped_steps;
       metrics.write(rec);
       const double remaining = (tc.max_steps - step) * dt / interval_steps;
       char line[256];
-      std::snprintf(line, sizeof(line), "step %lld/%lld  loss %.4f  lr %.3g  %.0f tok/s  ETA %s",
+      std::snprintf(line, sizeof(line), "step %lld/%lld  loss %.4f  lr %.3g  %.0f %s/s  ETA %s",
                     static_cast<long long>(step), static_cast<long long>(tc.max_steps), mean, lr, tps,
-                    eta(remaining).c_str());
+                    r.unit == "tokens" ? "tok" : "samples", eta(remaining).c_str());
       log::info(line);
       interval_loss.zero_();
       interval_targets.zero_();
+      interval_inputs.zero_();
       skipped.zero_();
       t_data = t_compute = 0;
       interval_steps = 0;
@@ -364,7 +391,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   }
   r.step = step;
   r.seconds = seconds_since(t_start);
-  r.targets_per_s = r.tokens / std::max(r.seconds, 1e-9);
+  r.tokens_per_s = static_cast<double>(r.tokens - tokens_at_start) / std::max(r.seconds, 1e-9);
+  r.targets_per_s = static_cast<double>(r.targets - targets_at_start) / std::max(r.seconds, 1e-9);
   return r;
 }
 

@@ -36,7 +36,8 @@ struct TrainerSetup {
 
 struct TrainResult {
   int64_t step = 0;            // optimizer steps done (including resumed ones)
-  int64_t tokens = 0;          // targets seen
+  int64_t tokens = 0;          // input tokens seen (non-padding; images: samples)
+  int64_t targets = 0;         // positions or examples the loss was computed on
   double train_loss = 0;       // mean over the last log interval
   double eval_loss = -1;       // last evaluation (-1: none)
   nlohmann::json eval;         // last evaluation's metrics
@@ -46,7 +47,9 @@ struct TrainResult {
   double best_value = 0;
   int64_t skipped_steps = 0;   // steps skipped for a non-finite loss (nan_policy skip)
   double seconds = 0;
+  double tokens_per_s = 0;     // input tokens (images: samples) per second
   double targets_per_s = 0;
+  std::string unit = "tokens";  // "samples" for image batches
 };
 
 // Runs to train.max_steps (or a stop signal) writing metrics.jsonl and checkpoints into
