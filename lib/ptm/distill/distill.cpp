@@ -7,6 +7,7 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/core/log.h"
+#include "ptm/data/sha256.h"
 #include "ptm/distill/losses.h"
 #include "ptm/distill/teacher_cache.h"
 #include "ptm/models/bert.h"
@@ -32,6 +33,18 @@ std::string teacher_source(const DistillOptions& o) {
   return "in-memory";
 }
 
+// The teacher's path alone does not name its weights (a teacher retrained into the same run
+// folder would reuse stale cached logits), so the cache identity adds a hash of the weights.
+std::string weights_fingerprint(models::ModelImpl& m) {
+  data::Sha256 h;
+  for (const auto& item : m.named_parameters()) {
+    const auto c = item.value().detach().to(torch::kCPU).contiguous();
+    h.update(item.key());
+    h.update(c.data_ptr(), c.nbytes());
+  }
+  return h.hex().substr(0, 16);
+}
+
 models::BertImpl* as_bert(models::ModelImpl& m) { return dynamic_cast<models::BertImpl*>(&m); }
 
 torch::Tensor count_of(int64_t n, const torch::Tensor& like) {
@@ -52,7 +65,8 @@ void DistillObjective::attach(models::ModelImpl& model, const torch::Device& dev
     log::info("distill: teacher " + teacher_->arch() + " (" + std::to_string(models::count_parameters(*teacher_)) +
               " parameters, frozen) from " + teacher_source(o_));
   }
-  if (!o_.cache.empty() && !cache_) cache_ = std::make_unique<TeacherCache>(o_.cache, teacher_source(o_));
+  if (!o_.cache.empty() && !cache_)
+    cache_ = std::make_unique<TeacherCache>(o_.cache, teacher_source(o_) + " weights:" + weights_fingerprint(*teacher_));
   if (!o_.internals()) return;
   auto* student = as_bert(model);
   auto* teacher = as_bert(*teacher_);

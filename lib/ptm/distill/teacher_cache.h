@@ -2,7 +2,8 @@
 // keyed by their content (the real tokens and token types, so padding does not matter):
 // data sets need no stable index, and an example seen again in any order, batch or padding
 // reuses the teacher output. The file is safetensors: keys [N] (int64 hashes), logits [N, C]
-// and the teacher's source in the metadata (another teacher starts an empty cache).
+// and the teacher's source and weights hash in the metadata (another teacher, or the same
+// folder retrained, starts an empty cache).
 #pragma once
 #include <torch/torch.h>
 

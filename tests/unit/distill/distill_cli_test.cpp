@@ -76,4 +76,19 @@ TEST_CASE("a short ptm distill run trains a compact student from a fine-tuned Mi
   const auto cached = ptm::models::load_safetensors(tmp.file("cache.st"));
   REQUIRE(cached.size() == 2);
   CHECK(cached[0].second.size(0) >= 8);
+  const auto again = [&](const std::string& dir) {
+    const auto k = run_ptm("distill --config recipes/distill/minilm_to_bert_l2_kd.yaml --run-dir " + tmp.file(dir) +
+                           " objective.teacher.checkpoint=" + teacher + " objective.cache=" + tmp.file("cache.st") +
+                           " train.max_steps=1" + kQuick);
+    INFO(k.err);
+    REQUIRE(k.exit_code == 0);
+    return read_text(tmp.file(dir + "/log.txt"));
+  };
+  CHECK_FALSE(contains(again("kd_same"), "written for another teacher"));  // the same teacher reuses it
+  // A teacher retrained into the same folder has other weights: its stale logits are not reused.
+  const auto t2 = run_ptm("finetune --config recipes/finetune/minilm_sentiment.yaml --run-dir " + teacher +
+                          " --overwrite run.seed=7 train.max_steps=1" + kQuick);
+  INFO(t2.err);
+  REQUIRE(t2.exit_code == 0);
+  CHECK(contains(again("kd_retrained"), "written for another teacher"));
 }
