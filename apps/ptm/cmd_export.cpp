@@ -1,5 +1,5 @@
 // `ptm export --format hf --from RUN|CHECKPOINT --out DIR`: weights for Hugging Face.
-// `ptm eval --config R | --from RUN|CHECKPOINT`: metrics on the validation split as JSON.
+// `ptm eval --from RUN|CHECKPOINT | --config R`: metrics on the validation split as JSON.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -36,23 +36,35 @@ void add_export(CLI::App& app, Action& action) {
 void add_eval(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("eval", "Evaluate a run's model on its validation split; prints JSON");
   struct Args {
-    std::string from, device = "auto", out;
+    std::string from, config, device = "auto", out;
     int64_t batches = 0;
     std::vector<std::string> overrides;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("overrides", a->overrides,
                   "key.path=value changes to the run's recipe, e.g. data.val=other.tsv or objective.type=adversarial");
-  sub->add_option("--from", a->from, "run directory (newest checkpoint) or checkpoint folder")->required();
+  auto* from = sub->add_option("--from", a->from, "run directory (newest checkpoint) or checkpoint folder");
+  auto* config = sub->add_option("--config", a->config,
+                                 "or: a recipe whose init_from: names the weights (e.g. a ptm merge output)");
+  from->excludes(config);
   sub->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
   sub->add_option("--batches", a->batches, "evaluate at most this many batches (default: the whole split)");
   sub->add_option("--out", a->out, "also write the JSON here (default: <run>/eval.json)");
   sub->callback([&action, a] {
     action = [a] {
-      const auto run = recipes::load_run_model(a->from, a->overrides);
+      if (a->from.empty() && a->config.empty())
+        throw ConfigError(Origin{}, "--from", "missing: give --from RUN|CHECKPOINT or --config RECIPE");
+      const bool recipe = !a->config.empty();
+      const auto run = recipe ? recipes::load_recipe_model(a->config, a->overrides)
+                              : recipes::load_run_model(a->from, a->overrides);
       auto result = recipes::evaluate_recipe(run.recipe, *run.model, resolve_device(a->device), a->batches);
-      result["checkpoint"] = run.checkpoint;
-      fs_util::write_file_atomic(a->out.empty() ? run.run_dir + "/eval.json" : a->out, result.dump(2) + "\n");
+      if (recipe)
+        result["init_from"] = run.recipe.init_from.hf.empty() ? run.recipe.init_from.checkpoint : run.recipe.init_from.hf;
+      else
+        result["checkpoint"] = run.checkpoint;
+      // A recipe has no run folder: its JSON goes to stdout and to --out when given.
+      if (!a->out.empty() || !recipe)
+        fs_util::write_file_atomic(a->out.empty() ? run.run_dir + "/eval.json" : a->out, result.dump(2) + "\n");
       std::cout << result.dump(2) << "\n";
       return 0;
     };

@@ -41,6 +41,23 @@ RunModel load_run_model(const std::string& from, const std::vector<std::string>&
   return r;
 }
 
+RunModel load_recipe_model(const std::string& config, const std::vector<std::string>& overrides) {
+  RunModel r;
+  RecipeSource src;
+  src.path = config;
+  src.overrides = overrides;
+  r.recipe = load(src);
+  if (!r.recipe.model) throw ConfigError(Origin{config}, "model", "missing: evaluation needs a model: section");
+  if (r.recipe.init_from.empty())
+    throw ConfigError(Origin{config}, "init_from",
+                      "missing: ptm eval --config needs the weights to evaluate, e.g. init_from.hf=merged/ "
+                      "(or evaluate a run with --from RUN)");
+  r.model = r.recipe.model();
+  apply_init_from(r.recipe.init_from, *r.model);
+  r.model->eval();
+  return r;
+}
+
 void export_hf(const RunModel& run, const std::string& out, bool overwrite) {
   if (fs::exists(out) && !fs::is_empty(out) && !overwrite)
     throw ConfigError(Origin{out}, "--out", "exists and is not empty; pass --overwrite to replace it");

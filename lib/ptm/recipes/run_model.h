@@ -23,6 +23,12 @@ struct RunModel {
 // IoError/ConfigError naming the folder when it is neither or the weights do not fit.
 RunModel load_run_model(const std::string& from, const std::vector<std::string>& overrides = {});
 
+// The model a recipe builds, loaded from its `init_from:` weights (an HF folder such as a
+// `ptm merge` output, or a checkpoint), for `ptm eval --config R`. run_dir and checkpoint are
+// empty. ConfigError naming `init_from` when the recipe has none (a random model is no
+// evaluation anyone means).
+RunModel load_recipe_model(const std::string& config, const std::vector<std::string>& overrides = {});
+
 // Writes config.json + model.safetensors (+ tokenizer.json when the run's data has one) that
 // Hugging Face `from_pretrained` loads; refuses an existing non-empty `out` unless overwrite.
 void export_hf(const RunModel& run, const std::string& out, bool overwrite);

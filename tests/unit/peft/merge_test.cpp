@@ -207,4 +207,20 @@ TEST_CASE("ptm merge soup greedy keeps the best ingredient first and never gets 
   const auto fa = weights("a"), fb = weights("b"), fc = weights("c");
   for (const auto& [name, t] : file(tmp.file("uniform/model.safetensors")))
     CHECK(torch::allclose(t, (fa.at(name) + fb.at(name) + fc.at(name)) / 3, 1e-6, 1e-7));
+
+  // `ptm eval --config R init_from.hf=SOUP` evaluates the merged folder: the loss merge reported.
+  const auto soup_loss =
+      nlohmann::json::parse(test::read_text(tmp.file("uniform/merge.json")))["soup_eval"]["loss"].get<double>();
+  const std::string recipe = tmp.write(
+      "eval_gpt.yaml", gpt_recipe(32, 3, "train: {batch_size: 8}\nobjective: {type: causal_lm}\n"
+                                         "data: {type: synthetic, kind: lm, vocab_size: 40, seq_len: 8, examples: 32}\n"));
+  const auto e = run_ptm("eval --config " + recipe + " init_from.hf=" + tmp.file("uniform") + " --out " +
+                         tmp.file("soup_eval.json"));
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  CHECK(nlohmann::json::parse(test::read_text(tmp.file("soup_eval.json")))["loss"].get<double>() ==
+        Approx(soup_loss).epsilon(1e-6));
+  const auto none = run_ptm("eval --config " + recipe);
+  CHECK(none.exit_code == 2);
+  CHECK(contains(none.err, "init_from: missing"));
 }
