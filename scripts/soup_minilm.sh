@@ -11,10 +11,7 @@
 # Env: PTM_SOUP_SEEDS (default "42 43 44"), PTM_SOUP_EVAL_BATCHES (default: the whole split),
 # PTM_BIN (default build/bin/ptm). About 10-35 min per run on a 2-core CPU.
 #
-# Soups are made with plain `ptm merge soup` (an average) and scored with `ptm eval`, so the
-# script also runs with ptm builds before the fix of `ptm merge soup --eval-config`/`--greedy`
-# (up to 17e301e they averaged overwritten weights: the first input's tensors aliased the
-# model that evaluated the others).
+# Soups are made with plain `ptm merge soup` (an average) and scored with `ptm eval --config`.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 out="$(realpath -m "${1:-$PTM_ROOT/runs/minilm_soup}")"
@@ -48,14 +45,9 @@ for s in "${seeds[@]}"; do
   runs+=("$run")
 done
 
-# `ptm eval` reads run directories: a merged folder is wrapped as a one-checkpoint run of the recipe.
+# A merged folder is scored as the recipe's model loaded from it (`ptm eval --config`).
 eval_folder() {
-  local wrap="$1.evalrun" ck="$1.evalrun/checkpoints/step_00000000"
-  rm -rf "$wrap" && mkdir -p "$ck"
-  cp "${runs[0]}/config.yaml" "$wrap/config.yaml"
-  ln -s "$1/model.safetensors" "$ck/model.safetensors"
-  echo '{}' >"$ck/trainer_state.json" && touch "$ck/DONE"
-  "$ptm" eval --from "$wrap" --out "$1/eval.json" "${eval_batches[@]}" >/dev/null
+  "$ptm" eval --config "${runs[0]}/config.yaml" init_from.hf="$1" --out "$1/eval.json" "${eval_batches[@]}" >/dev/null
 }
 accuracy() { "$py" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j.get("eval", j)["accuracy"])' "$1"; }
 soup() {  # soup OUT INPUTS...: the uniform average of INPUTS, evaluated
