@@ -1,5 +1,6 @@
 // The pretraining recipes end to end on Jane Austen (short runs: the steps are overridden):
 // BERT MLM, ELECTRA, UL2 on a decoder, MiniLM domain-adaptive pretraining, and recipe errors.
+#include <cmath>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -45,12 +46,16 @@ TEST_CASE("bert_mini_mlm learns masked LM on Jane Austen", "[integration][object
 
 TEST_CASE("electra_small trains generator and discriminator and exports the discriminator", "[integration][objectives]") {
   ptm::test::TempDir tmp;
-  const auto s = pretrain(tmp, "electra_small.yaml", "train.max_steps=40 train.batch_size=8 data.seq_len=64");
+  const auto s = pretrain(tmp, "electra_small.yaml", "train.max_steps=100 train.batch_size=8 data.seq_len=64");
   INFO(s.dump());
   const auto& e = s["eval"];
-  CHECK(e["discriminator_accuracy"].get<double>() > 0.85);
+  // Calling every token original scores 1 - replaced_fraction at a loss equal to the binary
+  // entropy of that fraction: the discriminator must do better than this prior.
+  const double q = e["replaced_fraction"].get<double>();
+  CHECK(q > 0.1);
+  CHECK(e["discriminator_accuracy"].get<double>() > 1 - q + 0.01);
+  CHECK(e["discriminator_loss"].get<double>() < -(q * std::log(q) + (1 - q) * std::log(1 - q)) - 0.05);
   CHECK(e["mlm_accuracy"].get<double>() > 0.03);
-  CHECK(e["replaced_fraction"].get<double>() > 0.05);
   // The discriminator loads into a bert classifier (generator tensors unused).
   const auto r = run_ptm("pretrain --config recipes/pretrain/bert_mini_mlm.yaml --run-dir " + tmp.file("bert") +
                          " init_from.checkpoint=" + tmp.file("run/checkpoints/latest") +
