@@ -5,19 +5,25 @@
 #        --compile (same vocabulary, 50257); BERT-base MLM, T=512, B=32: ptm vs
 #        scripts/peers/bert_peer.py (transformers BertForMaskedLM, eager), all positions scored
 #        and real 15% masking (ptm scores masked positions only; HF computes every logit)
-#   CPU: gpt_tiny, T=256, B=8 (eager and compile); BERT L4/H256 MLM, T=64, B=8 (both maskings)
+#        A BERT-base fine-tuning step (classification, T=128, B=32) vs BertForSequenceClassification,
+#        and a distillation step (BERT-base teacher -> MiniLM-L6-shaped student, T=128, B=32) vs the
+#        same loop in transformers (bert_peer.py --task cls / distill).
+#   CPU: gpt_tiny, T=256, B=8 (eager and compile); BERT L4/H256 MLM, T=64, B=8 (both maskings);
+#        BERT L4/H256 fine-tuning and L4/H256 -> L2/H128 distillation, T=64, B=8
 # Usage: scripts/bench_vs_pytorch.sh [--device cpu|cuda] [--rounds N] [--no-compile] [--out DIR]
+#        [--only REGEX]   (only the cases whose label matches, e.g. --only 'fine-tune|distill')
 # Needs scripts/build.sh (PTM_BUILD_DIR) and a Python with torch (the venv when present, else
 # python3); without transformers the BERT peer is skipped with a message.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-device="" rounds="" compile=1 out=""
+device="" rounds="" compile=1 out="" only=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --device) device="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --no-compile) compile=0; shift ;;
     --out) out="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
     *) ptm_die "unknown argument '$1' (usage: see the header of $0)" ;;
   esac
 done
@@ -44,6 +50,11 @@ if [[ "$device" == cuda* ]]; then
   done
   add "BERT-base MLM B=32 T=512" "--config recipes/bench/bert_base.yaml --device $device --warmup 5 --iters 20" \
       "$bert_peer --device cuda --batch 32 --seq 512 --warmup 5 --steps 20" 0
+  add "BERT-base fine-tune B=32 T=128" "--config recipes/bench/bert_base_cls.yaml --device $device --warmup 5 --iters 20" \
+      "$bert_peer --device cuda --task cls --batch 32 --seq 128 --warmup 5 --steps 20" 0
+  add "distill BERT-base -> L6/H384 B=32 T=128" "--config recipes/bench/distill_bert_base_to_l6.yaml --device $device --warmup 5 --iters 20 objective.teacher.checkpoint=$out/teacher" \
+      "$bert_peer --device cuda --task distill --batch 32 --seq 128 --warmup 5 --steps 20" 0
+  teacher_args=(--device "$device")
   if [[ -f data/models/minilm/vocab.txt ]]; then
     add "BERT-base MLM 15% B=32 T=512" "--config recipes/bench/bert_base_mlm15.yaml --device $device --warmup 5 --iters 20" \
         "$bert_peer --device cuda --batch 32 --seq 512 --warmup 5 --steps 20 --mask-rate 0.15" 0
@@ -54,10 +65,32 @@ else
       "$gpt_peer --device cpu --layers 4 --d-model 128 --heads 4 --seq 256 --batch 8 --vocab 8192 --warmup 3 --steps 10" 1
   add "BERT L4/H256 MLM B=8 T=64" "--config recipes/bench/bert_base.yaml --device cpu --batch 8 --seq 64 --warmup 2 --iters 5 model.num_hidden_layers=4 model.hidden_size=256 model.num_attention_heads=4 model.intermediate_size=1024" \
       "$bert_peer --device cpu --layers 4 --hidden 256 --heads 4 --intermediate 1024 --batch 8 --seq 64 --warmup 2 --steps 5" 0
+  small="model.num_hidden_layers=4 model.hidden_size=256 model.num_attention_heads=4 model.intermediate_size=1024"
+  add "BERT L4/H256 fine-tune B=8 T=64" "--config recipes/bench/bert_base_cls.yaml --device cpu --batch 8 --seq 64 --warmup 2 --iters 5 $small" \
+      "$bert_peer --device cpu --task cls --layers 4 --hidden 256 --heads 4 --intermediate 1024 --batch 8 --seq 64 --warmup 2 --steps 5" 0
+  add "distill L4/H256 -> L2/H128 B=8 T=64" "--config recipes/bench/distill_bert_base_to_l6.yaml --device cpu --batch 8 --seq 64 --warmup 2 --iters 5 objective.teacher.checkpoint=$out/teacher model.num_hidden_layers=2 model.hidden_size=128 model.num_attention_heads=2 model.intermediate_size=512" \
+      "$bert_peer --device cpu --task distill --layers 4 --hidden 256 --heads 4 --intermediate 1024 --student-layers 2 --student-hidden 128 --student-heads 2 --student-intermediate 512 --batch 8 --seq 64 --warmup 2 --steps 5" 0
+  # shellcheck disable=SC2206
+  teacher_args=(--device cpu train.batch_size=8 data.seq_len=64 $small)
   if [[ -f data/models/minilm/vocab.txt ]]; then
     add "BERT L4/H256 MLM 15% B=8 T=64" "--config recipes/bench/bert_base_mlm15.yaml --device cpu --batch 8 --seq 64 --warmup 2 --iters 5 model.num_hidden_layers=4 model.hidden_size=256 model.num_attention_heads=4 model.intermediate_size=1024" \
         "$bert_peer --device cpu --layers 4 --hidden 256 --heads 4 --intermediate 1024 --batch 8 --seq 64 --warmup 2 --steps 5 --mask-rate 0.15" 0
   fi
+fi
+
+if [[ -n "$only" ]]; then  # keep the cases whose label matches --only
+  keep=()
+  for i in "${!labels[@]}"; do [[ "${labels[$i]}" =~ $only ]] && keep+=("$i"); done
+  ((${#keep[@]} > 0)) || ptm_die "--only '$only' matches no case"
+  l=() a=() c=() k=()
+  for i in "${keep[@]}"; do l+=("${labels[$i]}") a+=("${ptm_args[$i]}") c+=("${peer_cmds[$i]}") k+=("${compiles[$i]}"); done
+  labels=("${l[@]}") ptm_args=("${a[@]}") peer_cmds=("${c[@]}") compiles=("${k[@]}")
+fi
+# The distillation case's teacher: one step of the fine-tuning case's model (its weights do not
+# change the timing).
+if [[ " ${labels[*]} " == *distill* ]]; then
+  "$ptm" finetune --config recipes/bench/bert_base_cls.yaml --run-dir "$out/teacher" --overwrite --log-level warn \
+    train.max_steps=1 train.eval_every=0 train.eval_batches=1 train.save_every=0 "${teacher_args[@]}" >/dev/null
 fi
 
 peer() {  # peer() FILE CMD...: appends the peer's JSON line to FILE; notes a skip or failure
