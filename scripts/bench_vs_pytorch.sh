@@ -37,6 +37,8 @@ bert_peer="$PTM_ROOT/scripts/peers/bert_peer.py"
 [[ -n "$device" ]] || device=$("$py" -c 'import torch;print("cuda" if torch.cuda.is_available() else "cpu")')
 out="${out:-$(mktemp -d)}"
 mkdir -p "$out"
+# Peer results are appended per round: results of an earlier run in the same folder would mix in.
+rm -f "$out"/c*_eager.jsonl* "$out"/c*_compile.jsonl* "$out"/c*_ptm_r*.json "$out"/labels.txt
 cd "$PTM_ROOT"
 
 # Cases: label | ptm bench arguments | peer command (| compile: 1 to add a --compile peer run)
