@@ -24,15 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Throughput counts what the model reads, as HF's num_input_tokens_seen does: real (non-padding)
-// input tokens, or samples for image batches; not the loss targets (15% of the tokens for MLM,
-// one per example for classification).
-torch::Tensor count_inputs(const data::Batch& b) {
-  if (b.attention_mask.defined()) return b.attention_mask.sum();
-  if (b.input_ids.defined()) return torch::full({}, b.input_ids.numel(), torch::TensorOptions().dtype(torch::kInt64).device(b.input_ids.device()));
-  return torch::full({}, b.size(), torch::TensorOptions().dtype(torch::kInt64).device(b.images.device()));
-}
-
 std::string eta(double seconds) {
   char buf[32];
   const auto s = static_cast<long long>(seconds);
@@ -260,7 +251,11 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   const int64_t first_step = step, tokens_at_start = r.tokens, targets_at_start = r.targets;
   const auto fopts = torch::TensorOptions().device(device);
   torch::Tensor interval_loss = torch::zeros({}, fopts), interval_targets = interval_loss.clone();
-  torch::Tensor interval_inputs = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  // Throughput counts what the model reads, as HF's num_input_tokens_seen does: real (non-padding)
+  // input tokens, or samples for image batches; not the loss targets (15% of the tokens for MLM,
+  // one per example for classification). Mask sums stay on the device; known sizes on the host.
+  torch::Tensor interval_masked = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  int64_t interval_unmasked = 0;
   torch::Tensor skipped = torch::zeros({}, fopts);  // steps skipped since the last log line
   torch::Tensor grad_norm;
   double t_data = 0, t_compute = 0;
@@ -289,7 +284,11 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     for (int64_t m = 0; m < tc.grad_accum_steps; ++m) {
       micro.push_back(*loader.next());
       total += s.objective->count_targets(micro.back());
-      interval_inputs += count_inputs(micro.back());
+      const auto& b = micro.back();
+      if (b.attention_mask.defined())
+        interval_masked += b.attention_mask.sum();
+      else
+        interval_unmasked += b.input_ids.defined() ? b.input_ids.numel() : b.size();
     }
     if (!micro.front().input_ids.defined()) r.unit = "samples";
     if (micro.front().input_ids.defined()) context = micro.front().input_ids.size(1);
@@ -330,7 +329,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
 
     if (step % tc.log_every == 0 || step == tc.max_steps) {
       const double n = interval_targets.item<double>();  // the one host sync per interval
-      const auto inputs = interval_inputs.item<int64_t>();
+      const int64_t inputs = interval_masked.item<int64_t>() + interval_unmasked;
       const double mean = interval_loss.item<double>() / std::max(1.0, n);
       const auto skips = static_cast<int64_t>(skipped.item<double>());
       r.skipped_steps += skips;
@@ -369,7 +368,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       log::info(line);
       interval_loss.zero_();
       interval_targets.zero_();
-      interval_inputs.zero_();
+      interval_masked.zero_();
+      interval_unmasked = 0;
       skipped.zero_();
       t_data = t_compute = 0;
       interval_steps = 0;
