@@ -13,6 +13,21 @@
 namespace fs = std::filesystem;
 
 namespace ptm::recipes {
+namespace {
+
+// The recipe at `config` with `overrides`, and its model built (random weights, CPU).
+RunModel build_from_recipe(const std::string& config, const std::vector<std::string>& overrides) {
+  RunModel r;
+  RecipeSource src;
+  src.path = config;
+  src.overrides = overrides;
+  r.recipe = load(src);
+  if (!r.recipe.model) throw ConfigError(Origin{config}, "model", "missing: the recipe has no model: section");
+  r.model = r.recipe.model();
+  return r;
+}
+
+}  // namespace
 
 RunModel load_run_model(const std::string& from, const std::vector<std::string>& overrides) {
   RunModel r;
@@ -28,12 +43,9 @@ RunModel load_run_model(const std::string& from, const std::vector<std::string>&
   }
   const std::string config = r.run_dir + "/config.yaml";
   if (!fs::exists(config)) throw IoError("'" + config + "' not found: '" + from + "' is not inside a ptm run directory");
-  RecipeSource src;
-  src.path = config;
-  src.overrides = overrides;
-  r.recipe = load(src);
-  if (!r.recipe.model) throw ConfigError(Origin{config}, "model", "missing: the run's recipe has no model: section");
-  r.model = r.recipe.model();
+  auto built = build_from_recipe(config, overrides);
+  r.recipe = std::move(built.recipe);
+  r.model = std::move(built.model);
   if (r.recipe.peft) peft::apply(*r.recipe.peft, *r.model);  // the checkpoint holds the PEFT tensors too
   train::load_checkpoint(r.checkpoint, *r.model, nullptr);
   r.model->eval();
@@ -42,17 +54,11 @@ RunModel load_run_model(const std::string& from, const std::vector<std::string>&
 }
 
 RunModel load_recipe_model(const std::string& config, const std::vector<std::string>& overrides) {
-  RunModel r;
-  RecipeSource src;
-  src.path = config;
-  src.overrides = overrides;
-  r.recipe = load(src);
-  if (!r.recipe.model) throw ConfigError(Origin{config}, "model", "missing: evaluation needs a model: section");
+  RunModel r = build_from_recipe(config, overrides);
   if (r.recipe.init_from.empty())
     throw ConfigError(Origin{config}, "init_from",
                       "missing: ptm eval --config needs the weights to evaluate, e.g. init_from.hf=merged/ "
                       "(or evaluate a run with --from RUN)");
-  r.model = r.recipe.model();
   apply_init_from(r.recipe.init_from, *r.model);
   r.model->eval();
   return r;
