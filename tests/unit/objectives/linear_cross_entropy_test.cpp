@@ -63,6 +63,23 @@ TEST_CASE("fused linear cross entropy without gradients and with a frozen weight
         std::string::npos);
 }
 
+TEST_CASE("fused linear cross entropy is exact when the target's probability underflows", "[unit][objectives]") {
+  // Logits spread over hundreds of nats (a diverging run): p[target] is 0 in fp32 for some rows,
+  // so the loss must come from log-sum-exp, not from log(p[target]).
+  torch::manual_seed(5);
+  const auto h0 = torch::randn({12, 8}) * 40.0, w0 = torch::randn({30, 8});
+  const auto t = torch::randint(30, {12}, torch::kLong);
+  auto h = h0.clone().requires_grad_(true), hr = h0.clone().requires_grad_(true);
+  const auto loss = linear_cross_entropy_sum(h, w0, t);
+  const auto ref = reference_sum(hr, w0, t);
+  REQUIRE(ref.item<double>() > 12 * 120.0);  // the case is what it claims: rows far beyond exp's range
+  CHECK(std::isfinite(loss.item<double>()));
+  CHECK(loss.item<double>() == Approx(ref.item<double>()).epsilon(1e-5));
+  loss.backward();
+  ref.backward();
+  CHECK(torch::allclose(h.grad(), hr.grad(), 1e-5, 1e-5));
+}
+
 TEST_CASE("causal_lm: fused head and unfused logits give the same loss and gradients", "[unit][objectives]") {
   models::GptOptions o;
   o.vocab_size = 40;
