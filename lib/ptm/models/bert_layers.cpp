@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "ptm/models/tanh_gelu.h"
+
 namespace ptm::models {
 namespace {
 
@@ -34,7 +36,7 @@ torch::nn::LayerNorm layer_norm(const BertOptions& o) {
 
 torch::Tensor bert_activation(const std::string& act, const torch::Tensor& x) {
   if (act == "relu") return torch::relu(x);
-  if (act == "gelu_new" || act == "gelu_pytorch_tanh") return torch::gelu(x, "tanh");
+  if (act == "gelu_new" || act == "gelu_pytorch_tanh") return tanh_gelu(x);
   return torch::gelu(x);  // exact: 0.5 x (1 + erf(x / sqrt 2))
 }
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "ptm/models/tanh_gelu.h"
+
 namespace ptm::models {
 
 RotaryTables rotary_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::TensorOptions& opts) {
@@ -86,7 +88,7 @@ torch::Tensor GptMlpImpl::forward(const torch::Tensor& x) {
     const auto gate_up = h.chunk(2, -1);
     h = torch::silu(gate_up[0]) * gate_up[1];  // [B, T, I]
   } else {
-    h = torch::gelu(h, "tanh");
+    h = tanh_gelu(h);
   }
   return dropout(c_proj(h));  // [B, T, C]
 }

@@ -4,6 +4,7 @@
 #include "ptm/models/vit.h"
 
 #include "ptm/core/errors.h"
+#include "ptm/models/tanh_gelu.h"
 #include "ptm/models/zoo.h"
 
 namespace ptm::models {
@@ -13,7 +14,7 @@ namespace nn = torch::nn;
 
 torch::Tensor activate(const torch::Tensor& x, const std::string& act) {
   if (act == "relu") return torch::relu(x);
-  if (act == "gelu_new" || act == "gelu_pytorch_tanh") return torch::gelu(x, "tanh");
+  if (act == "gelu_new" || act == "gelu_pytorch_tanh") return tanh_gelu(x);
   return torch::gelu(x);  // exact erf GELU
 }
 

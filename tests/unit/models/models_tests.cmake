@@ -6,4 +6,5 @@ set(PTM_MODELS_TEST_SOURCES
   unit/models/gpt_options_test.cpp
   unit/models/resnet_test.cpp
   unit/models/vit_test.cpp
+  unit/models/tanh_gelu_test.cpp
 )
