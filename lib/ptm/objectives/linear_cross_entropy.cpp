@@ -49,7 +49,10 @@ Result run(const Tensor& hidden, const Tensor& weight, const Tensor& targets, co
   Result r;
   r.loss = torch::zeros({}, h.options().dtype(torch::kFloat32));
   if (want_grad_hidden) r.grad_hidden = torch::empty({N, C}, h.options());
-  if (want_grad_weight) r.grad_weight = torch::zeros({V, C}, h.options().dtype(torch::kFloat32));
+  // fp32: the first chunk's product writes the weight gradient (no zero-filled buffer first)
+  const bool write_first = compute == torch::kFloat32 && N > 0;
+  if (want_grad_weight)
+    r.grad_weight = write_first ? torch::empty({V, C}, h.options()) : torch::zeros({V, C}, h.options().dtype(torch::kFloat32));
   const auto buffer = torch::empty({std::min(rows, N), V}, h.options());  // one chunk of logits, reused
   // CPU fp32: ATen's softmax kernel takes each row's max, exponentials, sum and scale while the
   // row is in L1/L2, in place; separate amax / sub / exp / sum / mul ops make five passes over
@@ -103,8 +106,10 @@ Result run(const Tensor& hidden, const Tensor& weight, const Tensor& targets, co
       at::mm_out(rows_grad, g, w);  // [n, C]
     }
     if (want_grad_weight) {
-      if (compute == torch::kFloat32)
-        r.grad_weight.addmm_(g.t(), hc);  // [V, C]
+      if (write_first && start == 0)
+        at::mm_out(r.grad_weight, g.t(), hc);  // [V, C]
+      else if (compute == torch::kFloat32)
+        r.grad_weight.addmm_(g.t(), hc);
       else
         r.grad_weight.add_(at::mm(g.t(), hc));
     }
