@@ -72,14 +72,15 @@ ModelOutput ElectraImpl::forward(const data::Batch& batch, const ForwardOptions&
   return out;
 }
 
-torch::Tensor ElectraImpl::generator_logits(const data::Batch& batch) {
+torch::Tensor ElectraImpl::generator_logits(const data::Batch& batch, const torch::Tensor& rows) {
   const auto& ids = batch.input_ids;  // [B, T]
   const auto types = batch.token_type_ids.defined() ? batch.token_type_ids : torch::zeros_like(ids);
   auto h = embeddings_(ids, types);                // [B, T, H]
   if (!gen_project_.is_empty()) h = gen_project_(h);  // [B, T, Hg]
   h = gen_encoder_->forward(h, keep_mask(batch), nullptr, nullptr);
-  h = gen_norm_(bert_activation(o_.discriminator.hidden_act, gen_dense_(h)));   // [B, T, H]
-  return torch::nn::functional::linear(h, embeddings_->word_weight(), gen_bias_);  // [B, T, V]
+  h = h.flatten(0, 1).index_select(0, rows);                                     // [M, Hg]
+  h = gen_norm_(bert_activation(o_.discriminator.hidden_act, gen_dense_(h)));   // [M, H]
+  return at::linear(h, embeddings_->word_weight(), gen_bias_);                   // [M, V]
 }
 
 double ElectraImpl::forward_flops(int64_t seq_len) const {

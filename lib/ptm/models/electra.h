@@ -34,8 +34,9 @@ class ElectraImpl : public ModelImpl {
 
   // Discriminator: logits [B, T] (> 0: replaced), last_hidden [B, T, H].
   ModelOutput forward(const data::Batch& batch, const ForwardOptions& options = {}) override;
-  // Generator MLM logits [B, T, V] of the batch's (masked) input_ids.
-  torch::Tensor generator_logits(const data::Batch& batch);
+  // Generator MLM logits of the batch's (masked) input_ids at the flattened positions `rows`
+  // ([M] indices into B*T): [M, V]. The head runs on those rows only (the masked 15%).
+  torch::Tensor generator_logits(const data::Batch& batch, const torch::Tensor& rows);
   std::string arch() const override { return "electra"; }
   double forward_flops(int64_t seq_len) const override;  // discriminator + generator
   std::vector<BlockSummary> summary(int64_t seq_len) const override;

@@ -23,14 +23,14 @@ ElectraStep ElectraObjective::step(models::ElectraImpl& model, const data::Batch
   s.original = batch.input_ids.to(torch::kLong);
   s.real = batch.attention_mask.defined() ? batch.attention_mask.to(torch::kBool)
                                           : torch::ones_like(s.original, torch::kBool);
-  s.generator_logits = model.generator_logits(s.masked);  // [B, T, V]
-  const auto masked = s.masked.targets != kIgnoreIndex;   // [B, T]
+  // Only masked positions have targets; the generator's head scores those rows alone.
+  s.masked_rows = (s.masked.targets.flatten() != kIgnoreIndex).nonzero().flatten();  // [M]
+  s.generator_logits = model.generator_logits(s.masked, s.masked_rows);               // [M, V]
   {
     torch::NoGradGuard no_grad;
     // Gumbel-max sampling from the generator at the masked positions.
-    const auto where = masked.flatten().nonzero().flatten();  // [M]
-    const auto logits =
-        s.generator_logits.detach().flatten(0, 1).index_select(0, where).to(torch::kFloat32) / o_.temperature;  // [M, V]
+    const auto& where = s.masked_rows;
+    const auto logits = s.generator_logits.detach().to(torch::kFloat32) / o_.temperature;  // [M, V]
     torch::Tensor u;
     if (training) {
       u = torch::rand(logits.sizes(), logits.options());
@@ -51,20 +51,19 @@ ElectraStep ElectraObjective::step(models::ElectraImpl& model, const data::Batch
 
 LossParts ElectraObjective::score(const ElectraStep& s) const {
   LossParts p;
-  const auto targets = s.masked.targets.flatten();
-  const auto logits = s.generator_logits.flatten(0, 1).to(torch::kFloat32);  // [B*T, V]
-  const auto mlm = F::cross_entropy(logits, targets,
-                                    F::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex).reduction(torch::kSum));
+  const auto targets = s.masked.targets.flatten().index_select(0, s.masked_rows);  // [M], none ignored
+  const auto logits = s.generator_logits.to(torch::kFloat32);                      // [M, V]
+  const auto mlm = F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().reduction(torch::kSum));
   const auto real = s.real.to(torch::kFloat32);
   const auto disc = (F::binary_cross_entropy_with_logits(s.disc_logits.to(torch::kFloat32), s.labels,
                                                          F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone)) *
                      real).sum();
-  const auto n_masked = (targets != kIgnoreIndex).sum();
+  const auto n_masked = torch::full({}, targets.size(0), targets.options());
   // Per masked token: mean MLM loss + lambda x mean discriminator loss over real tokens.
   const auto scale = n_masked.to(torch::kFloat32) / real.sum().clamp_min(1.0);
   p.loss_sum = mlm + o_.discriminator_weight * disc * scale;
   p.targets = n_masked;
-  p.sums["mlm_accuracy"] = ((logits.argmax(-1) == targets) & (targets != kIgnoreIndex)).sum();
+  p.sums["mlm_accuracy"] = (logits.argmax(-1) == targets).sum();
   p.sums["generator_loss"] = mlm.detach();
   p.sums["discriminator_loss"] = (disc * scale).detach();
   const auto correct = (((s.disc_logits > 0).to(torch::kFloat32) == s.labels).to(torch::kFloat32) * real).sum();

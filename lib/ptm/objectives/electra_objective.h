@@ -22,7 +22,8 @@ struct ElectraObjectiveOptions {
 struct ElectraStep {
   data::Batch masked;             // generator input; targets = original ids at masked positions, -100 elsewhere
   torch::Tensor original;         // [B, T] the uncorrupted ids
-  torch::Tensor generator_logits; // [B, T, V]
+  torch::Tensor masked_rows;      // [M] flattened positions of the masked tokens
+  torch::Tensor generator_logits; // [M, V] at masked_rows
   torch::Tensor replaced_input;   // [B, T] discriminator input: samples at masked positions
   torch::Tensor labels;           // [B, T] float: 1 where replaced_input != original (real tokens)
   torch::Tensor real;             // [B, T] bool: tokens the discriminator is scored on

@@ -194,6 +194,20 @@ TEST_CASE("ELECTRA discriminator labels equal input != original", "[unit][object
   CHECK(s.labels.sum().item<double>() > 0);  // an untrained generator rarely guesses right
   const auto p = obj.score(s);
   CHECK(p.targets.item<int64_t>() == masked.sum().item<int64_t>());
+  {
+    // The generator's head scores the masked rows only: its loss equals cross entropy over the
+    // logits of every position with the unmasked ones ignored (model in eval mode: no dropout).
+    torch::NoGradGuard no_grad;
+    model.eval();
+    const auto s_eval = obj.step(model, b, false);
+    const auto all = model.generator_logits(s_eval.masked, torch::arange(16 * 24));  // [B*T, V]
+    REQUIRE(all.sizes() == torch::IntArrayRef({16 * 24, 24}));
+    const auto full = torch::nn::functional::cross_entropy(
+        all, s_eval.masked.targets.flatten(),
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex).reduction(torch::kSum));
+    CHECK(obj.score(s_eval).sums.at("generator_loss").item<double>() == Approx(full.item<double>()).epsilon(1e-5));
+    model.train();
+  }
   p.loss_sum.backward();
   for (const auto& name : {"generator.encoder.layer.0.attention.self.query.weight",
                            "discriminator_predictions.dense_prediction.weight", "embeddings.word_embeddings.weight"}) {
