@@ -35,8 +35,9 @@ void gelu_and_derivative(const float* __restrict x, float* __restrict y, float* 
     const float v = x[i];
     const float v2 = v * v;
     const float u = k0 * (v + k1 * v2 * v);
-    // e = exp(a), a = -2|u| clamped above exp's underflow
-    const float a = std::max(-2.0f * std::fabs(u), -87.0f);
+    // e = exp(-2|u|); below -87 it underflows, and e = 0 keeps the derivative exact for huge |x|
+    const float a_raw = -2.0f * std::fabs(u);
+    const float a = std::max(a_raw, -87.0f);
     const float fn = (a * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(a / ln 2)
     const float r = (a - fn * 0.693359375f) - fn * -2.12194440e-4f;           // a - n ln 2
     float p = 1.9875691500e-4f;
@@ -49,7 +50,7 @@ void gelu_and_derivative(const float* __restrict x, float* __restrict y, float* 
     const int32_t exponent_bits = (static_cast<int32_t>(fn) + 127) << 23;
     float two_to_n;
     std::memcpy(&two_to_n, &exponent_bits, sizeof two_to_n);
-    const float e = p * two_to_n;
+    const float e = a_raw < -87.0f ? 0.0f : p * two_to_n;
     const float inv = 1.0f / (1.0f + e);
     const float one_plus_t = u >= 0.0f ? 2.0f * inv : 2.0f * e * inv;  // 1 + tanh(u)
     const float sech2 = 4.0f * e * inv * inv;                             // 1 - tanh(u)^2
@@ -59,13 +60,28 @@ void gelu_and_derivative(const float* __restrict x, float* __restrict y, float* 
   }
 }
 
+// y = gelu(x), d = gelu'(x) for contiguous fp32 CPU tensors of one size.
+void gelu_and_derivative_cpu(const at::Tensor& x, at::Tensor& y, at::Tensor& d) {
+  TORCH_CHECK(x.device().is_cpu() && x.scalar_type() == at::kFloat && x.is_contiguous() && y.is_contiguous() &&
+                  d.is_contiguous() && y.numel() == x.numel() && d.numel() == x.numel(),
+              "tanh_gelu: contiguous fp32 CPU tensors of one size expected");
+  const float* xp = x.data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  float* dp = d.data_ptr<float>();
+  // Chunks of 32K elements: big enough to amortise a thread hand-off, small enough to split
+  // one layer's activations over the cores.
+  at::parallel_for(0, x.numel(), int64_t{1} << 15, [&](int64_t begin, int64_t end) {
+    gelu_and_derivative(xp + begin, yp + begin, dp + begin, end - begin);
+  });
+}
+
 class TanhGeluCpu : public torch::autograd::Function<TanhGeluCpu> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x) {
     const auto xc = x.contiguous();
     auto y = at::empty_like(xc);
     auto d = at::empty_like(xc);
-    tanh_gelu_with_derivative_cpu(xc, y, d);
+    gelu_and_derivative_cpu(xc, y, d);
     ctx->save_for_backward({d});
     return y;
   }
@@ -77,20 +93,6 @@ class TanhGeluCpu : public torch::autograd::Function<TanhGeluCpu> {
 };
 
 }  // namespace
-
-void tanh_gelu_with_derivative_cpu(const at::Tensor& x, at::Tensor& y, at::Tensor& d) {
-  TORCH_CHECK(x.device().is_cpu() && x.scalar_type() == at::kFloat && x.is_contiguous() && y.is_contiguous() &&
-                  d.is_contiguous() && y.numel() == x.numel() && d.numel() == x.numel(),
-              "tanh_gelu_with_derivative_cpu: contiguous fp32 CPU tensors of one size expected");
-  const float* xp = x.data_ptr<float>();
-  float* yp = y.data_ptr<float>();
-  float* dp = d.data_ptr<float>();
-  // Chunks of 32K elements: big enough to amortise a thread hand-off, small enough to split
-  // one layer's activations over the cores.
-  at::parallel_for(0, x.numel(), int64_t{1} << 15, [&](int64_t begin, int64_t end) {
-    gelu_and_derivative(xp + begin, yp + begin, dp + begin, end - begin);
-  });
-}
 
 at::Tensor tanh_gelu(const at::Tensor& x) {
   if (x.device().is_cpu() && x.scalar_type() == at::kFloat && x.requires_grad() && at::GradMode::is_enabled())

@@ -13,8 +13,4 @@ namespace ptm::models {
 
 at::Tensor tanh_gelu(const at::Tensor& x);
 
-// The CPU fp32 kernel on its own, for tests: y = gelu(x) and d = gelu'(x), elementwise.
-// x, y and d are contiguous fp32 CPU tensors of equal size.
-void tanh_gelu_with_derivative_cpu(const at::Tensor& x, at::Tensor& y, at::Tensor& d);
-
 }  // namespace ptm::models

@@ -55,6 +55,13 @@ TEST_CASE("tanh_gelu: non-contiguous input, NaN, and the paths left to ATen", "[
   CHECK(std::isnan(yn[1].item<float>()));
   CHECK_FALSE(std::isnan(yn[0].item<float>()));
 
+  // Far tails: gelu(x) = x and gelu'(x) = 1 above, 0 and 0 below (exp(-2|u|) has underflowed).
+  auto big = torch::tensor({1e6f, -1e6f, 1e12f, -1e12f}).requires_grad_(true);
+  const auto yb = tanh_gelu(big);
+  CHECK(torch::equal(yb.detach(), torch::tensor({1e6f, 0.0f, 1e12f, 0.0f})));
+  yb.sum().backward();
+  CHECK(torch::equal(big.grad(), torch::tensor({1.0f, 0.0f, 1.0f, 0.0f})));
+
   // Without gradients, and in double, the result is ATen's own, bit for bit.
   const auto plain = torch::randn({100});
   CHECK(torch::equal(tanh_gelu(plain), at::gelu(plain, "tanh")));
