@@ -54,7 +54,8 @@ std::string flop_formula(bool train) {
   const std::string f =
       "F(T) = ModelImpl::forward_flops(T) = 2 x multiply-accumulates of all matmuls for one sample of T tokens "
       "(projections, attention scores and values, MLP, head; images: one image)";
-  return train ? "flops_per_step = 3 x F(T) x batch (forward + backward = 2 x forward); " + f +
+  return train ? "flops_per_step = 3 x F(T) x batch (forward + backward = 2 x forward) + G(T) x batch (G: forward-only "
+                 "work of the objective, a distillation teacher's forward; else 0); " + f +
                      "; mfu = flops_per_step / step_seconds / peak_flops"
                : "flops_per_step = F(T) x batch (forward only); " + f +
                      "; mfu = flops_per_step / step_seconds / peak_flops";

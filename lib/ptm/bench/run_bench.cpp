@@ -231,7 +231,9 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
                         : o.profile + ".b" + std::to_string(batch) + ".t" + std::to_string(seq);
       const bool images = fit.kind == "images";
       const double fwd = model->forward_flops(images ? 0 : seq);
-      const double flops = step_flops(fwd, batch, train);
+      // Forward-only work of the objective (a distillation teacher): once per sample.
+      const double extra = objective ? objective->extra_forward_flops(images ? 0 : seq) : 0.0;
+      const double flops = step_flops(fwd, batch, train) + extra * static_cast<double>(batch);
       json r = {{"name", name},
                 {"model", path},
                 {"arch", arch},
@@ -247,6 +249,7 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
                 {"params", n_params},
                 {"macs_per_sample", fwd / 2},
                 {"forward_flops_per_sample", fwd},
+                {"objective_forward_flops_per_sample", extra},
                 {"flops_per_step", flops},
                 {"flop_formula", flop_formula(train)},
                 {"unit", images ? "samples/s" : "tokens/s"},

@@ -217,6 +217,10 @@ std::vector<std::string> DistillObjective::metric_names() const {
           "hidden", "attention", "value"};
 }
 
+double DistillObjective::extra_forward_flops(int64_t seq_len) const {
+  return teacher_ && !cache_ ? teacher_->forward_flops(seq_len) : 0.0;
+}
+
 void bind(config::Section& s, DistillOptions& o) {
   auto t = s.sub("teacher");
   if (t.opt("hf", o.teacher_hf, "Hugging Face BERT folder (config.json + safetensors)").ok() && !o.teacher_hf.empty() &&

@@ -59,6 +59,9 @@ class DistillObjective : public objectives::Objective {
   torch::Tensor count_targets(const data::Batch& b) const override;
   std::string name() const override { return "distill"; }
   std::vector<std::string> metric_names() const override;
+  // The teacher's forward pass; 0 with a teacher-logit cache (after the first epoch the
+  // teacher does not run).
+  double extra_forward_flops(int64_t seq_len) const override;
 
   const std::shared_ptr<models::ModelImpl>& teacher() const { return teacher_; }
   const std::vector<int64_t>& layer_map() const { return layer_map_; }  // after attach

@@ -51,6 +51,12 @@ class Objective {
   virtual std::string name() const = 0;
   // Whether perplexity makes sense.
   virtual bool language_model() const { return false; }
+  // Forward-only FLOPs per sample of T tokens that the objective runs besides the model (a
+  // distillation teacher), after attach(); counted by `ptm bench` in flops_per_step and MFU.
+  virtual double extra_forward_flops(int64_t seq_len) const {
+    (void)seq_len;
+    return 0.0;
+  }
   // The evaluation metrics this objective reports besides loss (checked against
   // train.best_metric before training); empty: not declared, checked at the first evaluation.
   virtual std::vector<std::string> metric_names() const { return {}; }

@@ -47,6 +47,7 @@ void check_result_schema(const json& r) {
                                                               {"params", "integer"},
                                                               {"macs_per_sample", "number"},
                                                               {"forward_flops_per_sample", "number"},
+                                                              {"objective_forward_flops_per_sample", "number"},
                                                               {"flops_per_step", "number"},
                                                               {"flop_formula", "string"},
                                                               {"unit", "string"},
@@ -111,6 +112,7 @@ TEST_CASE("ptm bench trains gpt_tiny on the CPU and writes the fingerprinted JSO
   const double F = gpt_tiny_flops(64);
   CHECK(res["forward_flops_per_sample"].get<double>() == Approx(F));
   CHECK(res["macs_per_sample"].get<double>() == Approx(F / 2));
+  CHECK(res["objective_forward_flops_per_sample"].get<double>() == 0.0);  // causal LM: no teacher
   CHECK(res["flops_per_step"].get<double>() == Approx(3 * F * 2));
   const double step_s = res["wall_s"].get<double>() / 3;
   CHECK(res["tokens_per_s"].get<double>() == Approx(2 * 64 / step_s));

@@ -161,6 +161,21 @@ TEST_CASE("layer maps and projections have the right shapes", "[unit][distill]")
       "objective.relation_heads"));
 }
 
+TEST_CASE("the distillation objective counts the teacher's forward FLOPs for ptm bench", "[unit][distill]") {
+  auto student = tiny_bert(13, 32, 2, 2), teacher = tiny_bert(14, 64, 4, 4);
+  distill::DistillObjective obj(with_teacher(teacher));
+  obj.attach(*student, torch::kCPU);
+  CHECK(obj.extra_forward_flops(16) == teacher->forward_flops(16));
+  CHECK(obj.extra_forward_flops(16) > student->forward_flops(16));  // the wider teacher, not the student
+  auto cached = with_teacher(teacher);
+  ptm::test::TempDir tmp;
+  cached.cache = tmp.file("logits.safetensors");
+  distill::DistillObjective with_cache(cached);
+  with_cache.attach(*student, torch::kCPU);
+  CHECK(with_cache.extra_forward_flops(16) == 0.0);  // cached logits: the teacher does not run
+  CHECK(objectives::make("causal_lm")->extra_forward_flops(16) == 0.0);
+}
+
 TEST_CASE("the teacher is unchanged after training steps while the student and projections learn",
           "[unit][distill]") {
   auto student = tiny_bert(9, 32, 2, 2), teacher = tiny_bert(10, 64, 4, 4);
