@@ -129,8 +129,11 @@ def peers(path):
     if not ok: return None, None, "skipped" if any("skipped" in r for r in recs) else "failed"
     mem = [r["peak_mem_gb"] for r in ok if r.get("peak_mem_gb") is not None]
     return med([r["tokens_per_s"] for r in ok]), med(mem), ""
+def per_round(path):
+    if not os.path.exists(path): return []
+    return [r["tokens_per_s"] for r in (json.loads(l) for l in open(path) if l.strip()) if "tokens_per_s" in r]
 env = None
-rows = []
+rows, rounds_lines = [], []
 for i, label in enumerate(labels):
     res = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, f"c{i}_ptm_r*.json")))]
     env = env or res[0]["environment"]
@@ -142,6 +145,14 @@ for i, label in enumerate(labels):
     f = lambda v, n="": f"{v:,.0f}" if v else (n or "-")
     r = lambda a, b: f"**{a / b:.2f}x**" if a and b else "-"
     g = lambda v: f"{v:.2f} GiB" if v else "-"
+    # Per round, and the median of per-round ratios: on a machine whose speed drifts between
+    # rounds, the paired ratio is steadier than the ratio of the two medians.
+    p_r = [x["results"][0]["throughput"] for x in res]
+    e_r = per_round(os.path.join(out, f"c{i}_eager.jsonl"))
+    if e_r and len(e_r) == len(p_r):
+        paired = med([a / b for a, b in zip(p_r, e_r)])
+        rounds_lines.append(f"- {label}: ptm {', '.join(f'{v:,.0f}' for v in p_r)}; eager "
+                            f"{', '.join(f'{v:,.0f}' for v in e_r)}; median of per-round ratios {paired:.2f}x")
     rows.append(f"| {label} | {f(p_tps)} | {f(e_tps, e_note)} | {f(c_tps, c_note)} | {r(p_tps, e_tps)} | {r(p_tps, c_tps)} | {g(p_mem)} | {g(e_mem)} |")
 dev = ", ".join(d["name"] for d in env["cuda"]["devices"]) if device.startswith("cuda") else env["cpu"]["model"]
 print(f"\nptm {env['ptm']['version']} (git {env['ptm']['git_revision']}), torch {env['torch']['version']}, "
@@ -149,5 +160,8 @@ print(f"\nptm {env['ptm']['version']} (git {env['ptm']['git_revision']}), torch 
 print("| case | ptm | PyTorch eager | torch.compile | ptm / eager | ptm / compile | ptm peak mem | eager peak mem |")
 print("|---|---|---|---|---|---|---|---|")
 print("\n".join(rows))
+if rounds_lines:
+    print("\nPer round (tokens/s, in order):")
+    print("\n".join(rounds_lines))
 PY
 ptm_log "raw results in $out"
