@@ -22,6 +22,10 @@ for ((i = 1; i <= rounds; i++)); do
   echo "round $i: ptm $r tok/s, pytorch eager $p tok/s"
   ptm_rates+=("$r") peer_rates+=("$p")
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 pm=$(median "${ptm_rates[@]}") qm=$(median "${peer_rates[@]}")
+ratios=()
+for i in "${!ptm_rates[@]}"; do ratios+=("$(awk -v a="${ptm_rates[$i]}" -v b="${peer_rates[$i]}" 'BEGIN{printf "%.3f", a/b}')"); done
 echo "median: ptm $pm tok/s, pytorch eager $qm tok/s, ratio $(awk -v a="$pm" -v b="$qm" 'BEGIN{printf "%.2f", a/b}')"
+# Paired: steadier than the ratio of medians when the machine's speed drifts between rounds.
+echo "median of per-round ratios: $(median "${ratios[@]}")"
