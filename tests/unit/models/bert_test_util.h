@@ -29,16 +29,20 @@ inline std::string python() {
   return py;
 }
 
-// Runs tests/golden/bert_reference.py with `args` (already quoted); fails with its output.
-inline void reference(const std::string& args) {
+// Runs tests/golden/<script> with `args` (already quoted) in the reference Python; fails with
+// its output and the package it `needs`.
+inline void run_golden(const std::string& script, const std::string& args, const std::string& needs) {
   const std::string py = python();
   TempDir log;
-  const std::string cmd = "'" + py + "' '" + std::string(source_dir()) + "/tests/golden/bert_reference.py' " + args +
+  const std::string cmd = "'" + py + "' '" + std::string(source_dir()) + "/tests/golden/" + script + "' " + args +
                           " >'" + log.file("out.txt") + "' 2>&1";
   if (std::system(cmd.c_str()) != 0)
-    FAIL("tests/golden/bert_reference.py " << args << " failed (run scripts/setup.sh for transformers):\n"
-                                           << read_text(log.file("out.txt")));
+    FAIL("tests/golden/" << script << " " << args << " failed (needs " << needs << ": run scripts/setup.sh):\n"
+                         << read_text(log.file("out.txt")));
 }
+
+// tests/golden/bert_reference.py with `args`.
+inline void reference(const std::string& args) { run_golden("bert_reference.py", args, "transformers"); }
 
 inline std::string quoted(const std::string& s) { return "'" + s + "'"; }
 

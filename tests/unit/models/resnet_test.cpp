@@ -18,13 +18,7 @@ namespace {
 constexpr double kTol = 1e-4;
 
 void resnet_reference(const std::string& args) {
-  const std::string py = ptm::test::bert::python();
-  ptm::test::TempDir log;
-  const std::string cmd = "'" + py + "' '" + std::string(ptm::test::source_dir()) +
-                          "/tests/golden/resnet_reference.py' " + args + " >'" + log.file("out.txt") + "' 2>&1";
-  if (std::system(cmd.c_str()) != 0)
-    FAIL("tests/golden/resnet_reference.py " << args << " failed (needs torchvision: run scripts/setup.sh):\n"
-                                             << ptm::test::read_text(log.file("out.txt")));
+  ptm::test::bert::run_golden("resnet_reference.py", args, "torchvision");
 }
 
 // Loads the torchvision model NAME and checks eval logits, then (where the reference has them)

@@ -17,15 +17,7 @@ namespace {
 
 constexpr double kTol = 1e-4;
 
-void vit_reference(const std::string& args) {
-  const std::string py = ptm::test::bert::python();
-  ptm::test::TempDir log;
-  const std::string cmd = "'" + py + "' '" + std::string(ptm::test::source_dir()) + "/tests/golden/vit_reference.py' " +
-                          args + " >'" + log.file("out.txt") + "' 2>&1";
-  if (std::system(cmd.c_str()) != 0)
-    FAIL("tests/golden/vit_reference.py " << args << " failed (run scripts/setup.sh for transformers):\n"
-                                          << ptm::test::read_text(log.file("out.txt")));
-}
+void vit_reference(const std::string& args) { ptm::test::bert::run_golden("vit_reference.py", args, "transformers"); }
 
 ViTOptions tiny(const std::string& head = "classification") {
   ViTOptions o;
