@@ -7,6 +7,7 @@
 #include "ptm/models/gpt.h"
 #include "ptm/objectives/linear_cross_entropy.h"
 #include "ptm/objectives/objective.h"
+#include "ptm/train/autocast.h"
 
 using namespace ptm;
 using namespace ptm::objectives;
@@ -115,6 +116,53 @@ TEST_CASE("causal_lm: fused head and unfused logits give the same loss and gradi
     for (const auto& p : a) {
       CAPTURE(p.key());
       CHECK(torch::allclose(p.value().grad(), r[p.key()].grad(), 1e-4, 1e-6));
+    }
+  }
+}
+
+TEST_CASE("fused linear cross entropy on CUDA: fp32 as on the CPU, bf16 autocast within bf16 error",
+          "[gpu][objectives]") {
+  if (!torch::cuda::is_available()) {
+    WARN("no CUDA device: skipped");
+    return;
+  }
+  // fp32 means fp32 here: no TF32 products (restored afterwards).
+  const bool tf32 = at::globalContext().allowTF32CuBLAS();
+  at::globalContext().setAllowTF32CuBLAS(false);
+  struct Restore {
+    bool v;
+    ~Restore() { at::globalContext().setAllowTF32CuBLAS(v); }
+  } restore{tf32};
+  torch::manual_seed(6);
+  const int64_t N = 300, C = 64, V = 1000;
+  auto targets = torch::randint(V, {N}, torch::kLong);
+  targets.narrow(0, 10, 20).fill_(-100);
+  const auto h0 = torch::randn({N, C}), w0 = torch::randn({V, C}) * 0.3;
+  auto hr = h0.clone().requires_grad_(true), wr = w0.clone().requires_grad_(true);
+  const auto ref = reference_sum(hr, wr, targets);
+  ref.backward();
+  const auto rel = [](const torch::Tensor& got, const torch::Tensor& want) {
+    const auto g = got.to(torch::kCPU, torch::kFloat64), w = want.to(torch::kFloat64);
+    return ((g - w).norm() / w.norm()).item<double>();
+  };
+  for (int64_t rows : {int64_t{64}, int64_t{0}}) {  // several chunks; the CUDA default (one chunk here)
+    for (const bool bf16 : {false, true}) {
+      CAPTURE(rows, bf16);
+      auto h = h0.cuda().requires_grad_(true), w = w0.cuda().requires_grad_(true);
+      LinearCrossEntropyOptions o;
+      o.chunk_rows = rows;
+      torch::Tensor loss;
+      {
+        train::AutocastGuard guard(torch::kCUDA, bf16 ? "bf16" : "fp32");
+        loss = linear_cross_entropy_sum(h, w, targets.cuda(), o);
+      }
+      CHECK(loss.scalar_type() == torch::kFloat32);
+      loss.backward();
+      CHECK(h.grad().scalar_type() == torch::kFloat32);  // gradients in the parameters' dtype
+      const double tol = bf16 ? 0.02 : 1e-4;
+      CHECK(rel(loss, ref) <= tol);
+      CHECK(rel(h.grad(), hr.grad()) <= 5 * tol);
+      CHECK(rel(w.grad(), wr.grad()) <= 5 * tol);
     }
   }
 }
