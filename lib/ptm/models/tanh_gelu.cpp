@@ -88,6 +88,10 @@ class TanhGeluCpu : public torch::autograd::Function<TanhGeluCpu> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
+    // The saved derivative carries no graph of its own: a second derivative through it would
+    // be silently wrong, so refuse it.
+    TORCH_CHECK(!at::GradMode::is_enabled(),
+                "tanh_gelu: the CPU kernel does not support double backward (create_graph=true)");
     return {grad_outputs[0] * ctx->get_saved_variables()[0]};
   }
 };

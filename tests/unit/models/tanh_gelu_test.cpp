@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "catch.h"
+#include "helpers.h"
 #include "ptm/models/tanh_gelu.h"
 
 using ptm::models::tanh_gelu;
@@ -61,6 +62,13 @@ TEST_CASE("tanh_gelu: non-contiguous input, NaN, and the paths left to ATen", "[
   CHECK(torch::equal(yb.detach(), torch::tensor({1e6f, 0.0f, 1e12f, 0.0f})));
   yb.sum().backward();
   CHECK(torch::equal(big.grad(), torch::tensor({1.0f, 0.0f, 1.0f, 0.0f})));
+
+  // A second derivative through the saved derivative would be wrong: refused.
+  auto x2 = torch::randn({8}).requires_grad_(true);
+  const auto y2 = tanh_gelu(x2).sum();
+  CHECK(ptm::test::error_of([&] {
+          torch::autograd::grad({y2}, {x2}, {}, /*retain_graph=*/true, /*create_graph=*/true);
+        }).find("double backward") != std::string::npos);
 
   // Without gradients, and in double, the result is ATen's own, bit for bit.
   const auto plain = torch::randn({100});
