@@ -67,7 +67,9 @@ Result run(const Tensor& hidden, const Tensor& weight, const Tensor& targets, co
     at::mm_out(logits, hc, w.t());  // [n, V]
     const auto valid = tc.ne(o.ignore_index);                              // [n]
     const auto safe = torch::where(valid, tc, torch::zeros_like(tc)).unsqueeze(1);  // [n, 1]
-    Tensor z;  // becomes softmax(logits), then the gradient
+    Tensor z;          // becomes softmax(logits), then the gradient
+    Tensor row_loss;   // [n] lse - logit[target]
+    Tensor inv_sum;    // [n, 1] scale that turns z into the softmax; undefined when z already is one
     if (cpu_softmax) {
       z = logits;
       at::_softmax_out(z, logits, 1, /*half_to_float=*/false);  // in place
@@ -75,7 +77,7 @@ Result run(const Tensor& hidden, const Tensor& weight, const Tensor& targets, co
       // ~69 nats below the row's max; diverging runs), recompute those rows' logits and take
       // lse - logit exactly.
       const auto p_target = z.gather(1, safe).squeeze(1);  // [n]
-      auto row_loss = p_target.log().neg_();
+      row_loss = p_target.log().neg_();
       const auto tiny = p_target < 1e-30;
       if (tiny.any().item<bool>()) {
         const auto idx = tiny.nonzero().squeeze(1);
@@ -83,24 +85,25 @@ Result run(const Tensor& hidden, const Tensor& weight, const Tensor& targets, co
         const auto exact = at::logsumexp(zl, 1) - zl.gather(1, safe.index_select(0, idx)).squeeze(1);
         row_loss.index_copy_(0, idx, exact);
       }
-      r.loss.add_(torch::where(valid, row_loss, torch::zeros_like(row_loss)).sum());
-      if (!want_grad) continue;
-      const auto validf = valid.to(torch::kFloat32).unsqueeze(1);  // [n, 1]
-      if (!valid.all().item<bool>()) z.mul_(validf);                // rows of ignored targets become 0
-      z.scatter_add_(1, safe, validf.neg());                        // - one-hot at the target
     } else {
       z = compute == torch::kFloat32 ? logits : logits.to(torch::kFloat32);
-      const auto target_logit = z.gather(1, safe).squeeze(1);                // [n]
-      const auto max = z.amax(1, /*keepdim=*/true);                          // [n, 1]
-      z.sub_(max).exp_();                                                    // exp(z - max), in place
-      const auto sum = z.sum(1, /*keepdim=*/true);                           // [n, 1]
-      const auto lse = (max + sum.log()).squeeze(1);                         // [n]
-      r.loss.add_(torch::where(valid, lse - target_logit, torch::zeros_like(lse)).sum());
-      if (!want_grad) continue;
-      const auto validf = valid.to(torch::kFloat32).unsqueeze(1);            // [n, 1]
-      z.mul_(validf / sum);                          // softmax; rows of ignored targets become 0
-      z.scatter_add_(1, safe, validf.neg());         // - one-hot at the target
+      const auto target_logit = z.gather(1, safe).squeeze(1);  // [n]
+      const auto max = z.amax(1, /*keepdim=*/true);            // [n, 1]
+      z.sub_(max).exp_();                                      // exp(z - max), in place
+      const auto sum = z.sum(1, /*keepdim=*/true);             // [n, 1]
+      row_loss = (max + sum.log()).squeeze(1) - target_logit;
+      inv_sum = sum.reciprocal();
     }
+    r.loss.add_(torch::where(valid, row_loss, torch::zeros_like(row_loss)).sum());
+    if (!want_grad) continue;
+    const auto validf = valid.to(torch::kFloat32).unsqueeze(1);  // [n, 1]
+    // Softmax, with the rows of ignored targets zeroed, in one pass (on the CPU none when every
+    // target counts: the host check costs no sync there).
+    if (inv_sum.defined())
+      z.mul_(validf * inv_sum);
+    else if (!valid.all().item<bool>())
+      z.mul_(validf);
+    z.scatter_add_(1, safe, validf.neg());  // - one-hot at the target
     const auto g = compute == torch::kFloat32 ? z : z.to(compute);
     if (want_grad_hidden) {
       auto rows_grad = r.grad_hidden.narrow(0, start, n);

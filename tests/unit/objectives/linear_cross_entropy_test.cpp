@@ -46,6 +46,27 @@ TEST_CASE("fused linear cross entropy equals linear then cross_entropy", "[unit]
   }
 }
 
+TEST_CASE("fused linear cross entropy in fp64: the general (non-CPU-fp32) softmax path", "[unit][objectives]") {
+  // fp64 inputs take the path CUDA takes (explicit max / exp / sum, softmax in fp32).
+  torch::manual_seed(7);
+  const int64_t N = 17, C = 8, V = 40;
+  auto targets = torch::randint(V, {N}, torch::kLong);
+  targets.narrow(0, 3, 5).fill_(-100);
+  const auto h0 = torch::randn({N, C}, torch::kFloat64), w0 = torch::randn({V, C}, torch::kFloat64);
+  auto h = h0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+  auto hr = h0.clone().requires_grad_(true), wr = w0.clone().requires_grad_(true);
+  LinearCrossEntropyOptions o;
+  o.chunk_rows = 4;  // the chunk at rows 4..7 holds ignored rows only
+  const auto loss = linear_cross_entropy_sum(h, w, targets, o);
+  const auto ref = reference_sum(hr, wr, targets);
+  CHECK(loss.item<double>() == Approx(ref.item<double>()).epsilon(1e-5));
+  (loss * 0.5).backward();
+  (ref * 0.5).backward();
+  CHECK(torch::allclose(h.grad(), hr.grad(), 1e-5, 1e-6));
+  CHECK(torch::allclose(w.grad(), wr.grad(), 1e-5, 1e-6));
+  CHECK(h.grad().narrow(0, 3, 5).abs().max().item<double>() == 0.0);
+}
+
 TEST_CASE("fused linear cross entropy without gradients and with a frozen weight", "[unit][objectives]") {
   torch::manual_seed(4);
   const auto h = torch::randn({9, 8}), w = torch::randn({11, 8});
