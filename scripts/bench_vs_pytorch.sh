@@ -122,33 +122,32 @@ import glob, json, os, statistics, sys
 out, rounds, device = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 labels = open(os.path.join(out, "labels.txt")).read().splitlines()
 def med(xs): return statistics.median(xs) if xs else None
-def peers(path):
-    if not os.path.exists(path): return None, None, "not run"
+def peers(path):  # (median tokens/s, median peak GiB, note, tokens/s per round)
+    if not os.path.exists(path): return None, None, "not run", []
     recs = [json.loads(l) for l in open(path) if l.strip()]
     ok = [r for r in recs if "tokens_per_s" in r]
-    if not ok: return None, None, "skipped" if any("skipped" in r for r in recs) else "failed"
+    if not ok: return None, None, "skipped" if any("skipped" in r for r in recs) else "failed", []
     mem = [r["peak_mem_gb"] for r in ok if r.get("peak_mem_gb") is not None]
-    return med([r["tokens_per_s"] for r in ok]), med(mem), ""
-def per_round(path):
-    if not os.path.exists(path): return []
-    return [r["tokens_per_s"] for r in (json.loads(l) for l in open(path) if l.strip()) if "tokens_per_s" in r]
+    tps = [r["tokens_per_s"] for r in ok]
+    return med(tps), med(mem), "", tps
 env = None
 rows, rounds_lines = [], []
 for i, label in enumerate(labels):
-    res = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, f"c{i}_ptm_r*.json")))]
+    files = glob.glob(os.path.join(out, f"c{i}_ptm_r*.json"))  # in round order (r10 after r9)
+    files.sort(key=lambda f: int(f.rsplit("_r", 1)[1].split(".")[0]))
+    res = [json.load(open(f)) for f in files]
     env = env or res[0]["environment"]
-    p_tps = med([x["results"][0]["throughput"] for x in res])
+    p_r = [x["results"][0]["throughput"] for x in res]  # per round, in order
+    p_tps = med(p_r)
     mem = [x["results"][0]["peak_memory_bytes"] / 2**30 for x in res if x["results"][0]["peak_memory_bytes"]]
     p_mem = med(mem) if device.startswith("cuda") else None
-    e_tps, e_mem, e_note = peers(os.path.join(out, f"c{i}_eager.jsonl"))
-    c_tps, c_mem, c_note = peers(os.path.join(out, f"c{i}_compile.jsonl"))
+    e_tps, e_mem, e_note, e_r = peers(os.path.join(out, f"c{i}_eager.jsonl"))
+    c_tps, c_mem, c_note, _ = peers(os.path.join(out, f"c{i}_compile.jsonl"))
     f = lambda v, n="": f"{v:,.0f}" if v else (n or "-")
     r = lambda a, b: f"**{a / b:.2f}x**" if a and b else "-"
     g = lambda v: f"{v:.2f} GiB" if v else "-"
     # Per round, and the median of per-round ratios: on a machine whose speed drifts between
     # rounds, the paired ratio is steadier than the ratio of the two medians.
-    p_r = [x["results"][0]["throughput"] for x in res]
-    e_r = per_round(os.path.join(out, f"c{i}_eager.jsonl"))
     if e_r and len(e_r) == len(p_r):
         paired = med([a / b for a, b in zip(p_r, e_r)])
         rounds_lines.append(f"- {label}: ptm {', '.join(f'{v:,.0f}' for v in p_r)}; eager "
