@@ -4,7 +4,8 @@
 #   1. an explicit Torch_DIR or CMAKE_PREFIX_PATH (a LibTorch zip or any torch install)
 #   2. the project venv made by scripts/setup.sh ($PTM_VENV)
 #   3. the torch of `python3`
-# Usage: scripts/build.sh [extra cmake -D options...]   (PTM_BUILD_DIR, PTM_BUILD_TYPE, PTM_JOBS)
+# Usage: scripts/build.sh [extra cmake -D options...]   (PTM_BUILD_DIR, PTM_BUILD_TYPE, PTM_JOBS,
+#        PTM_BUILD_TARGET: one target only, e.g. ptm_cli for the binary without the tests)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -37,5 +38,5 @@ args+=(-DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}")
 
 # Configure every time (a few seconds): picks up a changed torch, Python or option.
 cmake "${args[@]}" "$@" >/dev/null || cmake "${args[@]}" "$@" >&2
-cmake --build "$PTM_BUILD_DIR" --parallel "${PTM_JOBS:-$(nproc)}"
+cmake --build "$PTM_BUILD_DIR" --parallel "${PTM_JOBS:-$(nproc)}" ${PTM_BUILD_TARGET:+--target "$PTM_BUILD_TARGET"}
 ptm_log "built $PTM_BUILD_DIR/bin/ptm"

@@ -1,38 +1,76 @@
 #!/usr/bin/env bash
-# Every check that needs a GPU, in one run, for a short lease on a GPU machine: build with
-# CUDA, `ptm info`, the [gpu] tests (each model forward and backward in bf16 against fp32 on
-# the CPU), a short gpt_tiny pretraining run on CUDA, and the side-by-side benchmarks against
-# PyTorch (scripts/bench_vs_pytorch.sh). At most 6 files land in the output folder.
+# Every check that needs a GPU, in one run, for a short lease on a GPU machine, most important
+# first, each stage capped so that the whole fits a deadline (PTM_GPU_DEADLINE seconds, default
+# 540): build `ptm` with CUDA, `ptm info`, the side-by-side GPT-2 124M benchmark against PyTorch
+# eager and torch.compile, the test binary and its [gpu] tests (each model forward and backward
+# in bf16 against fp32 on the CPU), the BERT benchmarks (MLM, fine-tuning, distillation), short
+# pretraining runs on CUDA on the real corpora (when their prepared data are present), and
+# per-kernel profiles of ptm and of the PyTorch peer (eager and compiled) at GPT-2 124M B=16.
 #   bash scripts/gpu_checks.sh [OUT_DIR]        (default: $OUT, else ./gpu_results)
-# Stages that fail are reported in summary.txt and the later ones still run.
+# The peer is ../shared/peer/gpt_peer.py, or $PTM_PEER. Stages that fail or run out of time are
+# reported in summary.txt and the later ones still run. At most 8 files land in OUT_DIR.
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
 out="${1:-${OUT:-$PTM_ROOT/gpu_results}}"
 mkdir -p "$out"
 summary="$out/summary.txt"
+work="$(mktemp -d)"  # bench JSONs, traces, run directories: packed into artifacts.tgz at the end
 : >"$summary"
-stage() {  # stage NAME LOGFILE COMMAND...: runs it, appends status and wall time to the summary
-  local name="$1" log="$2" start rc
-  shift 2
+deadline=$(($(date +%s) + ${PTM_GPU_DEADLINE:-540}))
+stage() {  # stage NAME CAP_S LOGFILE COMMAND...: runs it under min(CAP, time to the deadline)
+  local name="$1" cap="$2" log="$3" start rc left
+  shift 3
   start=$(date +%s)
-  "$@" >>"$log" 2>&1
+  left=$((deadline - start))
+  ((left < cap)) && cap=$left
+  if ((cap < 15)); then echo "$name: skipped (deadline)" | tee -a "$summary"; return 1; fi
+  echo "== $name (at most $cap s): $*" >>"$log"
+  timeout -k 5 "$cap" "$@" >>"$log" 2>&1
   rc=$?
-  echo "$name: exit $rc, $(($(date +%s) - start)) s" | tee -a "$summary"
+  echo "$name: exit $rc$( ((rc == 124)) && echo ' (timed out)'), $(($(date +%s) - start)) s" | tee -a "$summary"
   return $rc
 }
 cd "$PTM_ROOT"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >>"$summary" 2>&1 || true
-stage build "$out/build.log" bash scripts/build.sh || { tail -40 "$out/build.log" >>"$summary"; exit 1; }
+peer="${PTM_PEER:-$PTM_ROOT/../shared/peer/gpt_peer.py}"
+py="$(command -v python3)"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader >>"$summary" 2>&1 || true
+# CMake 4 refuses packages that still declare a minimum below 3.5; harmless on older CMake.
+cmake_args=(-DCMAKE_POLICY_VERSION_MINIMUM=3.5)
+PTM_BUILD_TARGET=ptm_cli stage build_ptm 330 "$out/build.log" bash scripts/build.sh "${cmake_args[@]}" ||
+  { tail -40 "$out/build.log" >>"$summary"; exit 1; }
 ptm="$PTM_BUILD_DIR/bin/ptm"
-stage info "$out/info.txt" "$ptm" info
-stage gpu_tests "$out/tests.txt" "$PTM_BUILD_DIR/tests/ptm_tests" "[gpu]"
-# The real-corpus run needs the prepared corpus (scripts/get-data.sh, which needs the
-# registries); a GPU machine without them skips it.
-if [[ -f data/prepared/janeausten_bpe8k/manifest.json ]]; then
-  stage pretrain_cuda "$out/tests.txt" "$ptm" pretrain --config recipes/pretrain/gpt_tiny.yaml --device cuda \
-    --run-dir "$(mktemp -d)/gpt_tiny_cuda" train.max_steps=200 train.eval_every=100
-else
-  echo "pretrain_cuda: skipped (no data/prepared/janeausten_bpe8k)" | tee -a "$summary"
+stage info 30 "$out/info.txt" "$ptm" info
+"$ptm" info --model configs/models/gpt2_124m.yaml >>"$out/info.txt" 2>&1
+
+stage bench_gpt2 240 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only 'GPT-2' --out "$work/bench_gpt2"
+stage build_tests 150 "$out/build.log" bash scripts/build.sh "${cmake_args[@]}" && {
+  stage gpu_tests 90 "$out/tests.txt" "$PTM_BUILD_DIR/tests/ptm_tests" "[gpu]"
+  grep -E "test cases|assertions|FAILED|skipped" "$out/tests.txt" | tail -8 >>"$summary"
+}
+stage bench_bert 200 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only 'BERT|distill' --out "$work/bench_bert"
+# Short real-corpus runs on CUDA (the data travel only when the caller brings them).
+if [[ -f data/prepared/linux_doc_bpe16k/manifest.json ]]; then
+  stage pretrain_gpt2 90 "$out/runs.txt" "$ptm" pretrain --config recipes/pretrain/gpt2_124m.yaml --device cuda \
+    --run-dir "$work/gpt2_124m_cuda" train.max_steps=200 train.eval_every=100 train.save_every=200 train.log_every=20
 fi
-stage bench "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --out "$(mktemp -d)"
-tail -30 "$out/bench.txt" >>"$summary"
+if [[ -f data/prepared/janeausten_bpe8k/manifest.json ]]; then
+  stage pretrain_tiny 60 "$out/runs.txt" "$ptm" pretrain --config recipes/pretrain/gpt_tiny.yaml --device cuda \
+    --run-dir "$work/gpt_tiny_cuda" train.max_steps=200 train.eval_every=100
+fi
+grep -hE "step +200|val|eval" "$out/runs.txt" 2>/dev/null | tail -6 >>"$summary"
+
+# Per-kernel profiles, 3 steps each, same shapes: ptm, then the peer eager and compiled.
+prof="$out/profile.txt"
+stage profile_ptm 60 "$prof" "$ptm" bench --config recipes/bench/gpt2_124m.yaml --device cuda --batch 16 \
+  --warmup 3 --iters 3 --profile "$work/ptm_b16.trace.json" &&
+  "$py" scripts/peers/trace_top.py "$work/ptm_b16.trace.json" --steps 3 >>"$prof" 2>&1
+stage profile_eager 60 "$prof" "$py" scripts/peers/profile_gpt_peer.py "$peer" --batch 16 --trace "$work/eager_b16.trace.json" &&
+  "$py" scripts/peers/trace_top.py "$work/eager_b16.trace.json" --steps 3 >>"$prof" 2>&1
+stage profile_compile 120 "$prof" "$py" scripts/peers/profile_gpt_peer.py "$peer" --batch 16 --compile --trace "$work/compile_b16.trace.json" &&
+  "$py" scripts/peers/trace_top.py "$work/compile_b16.trace.json" --steps 3 >>"$prof" 2>&1
+
+gzip -f "$work"/*.trace.json 2>/dev/null
+find "$work" -name '*.safetensors' -delete -o -name '*.pt' -delete 2>/dev/null
+tar -czf "$out/artifacts.tgz" -C "$work" . 2>>"$summary"
+grep -B 3 -A 12 "^| case" "$out/bench.txt" >>"$summary" 2>/dev/null || tail -30 "$out/bench.txt" >>"$summary"
+cat "$summary"

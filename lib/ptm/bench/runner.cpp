@@ -1,11 +1,13 @@
 // The timed loop of one bench configuration.
 #include "ptm/bench/runner.h"
 
-#include <torch/csrc/autograd/profiler_legacy.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
 
 #include <chrono>
+#include <set>
 
 #include "ptm/bench/meters.h"
+#include "ptm/core/log.h"
 #include "ptm/data/loader.h"
 #include "ptm/train/autocast.h"
 #include "ptm/train/train_extras.h"
@@ -16,6 +18,32 @@ namespace {
 
 constexpr int kTrainBoundaries = 5;  // start | data | forward | backward | optimizer
 constexpr int kInferBoundaries = 3;  // start | data | forward
+
+// LibTorch's Kineto profiler over a scope: CPU ops, and on CUDA the kernels themselves (CUPTI),
+// saved as a chrome://tracing JSON when the scope ends (after the caller's synchronize).
+class KinetoProfile {
+ public:
+  KinetoProfile(std::string path, const torch::Device& device) : path_(std::move(path)) {
+    namespace prof = torch::profiler::impl;
+    std::set<prof::ActivityType> activities{prof::ActivityType::CPU};
+    if (device.is_cuda()) activities.insert(prof::ActivityType::CUDA);
+    const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    torch::autograd::profiler::prepareProfiler(config, activities);
+    torch::autograd::profiler::enableProfiler(config, activities);
+  }
+  KinetoProfile(const KinetoProfile&) = delete;
+  KinetoProfile& operator=(const KinetoProfile&) = delete;
+  ~KinetoProfile() {
+    try {
+      torch::autograd::profiler::disableProfiler()->save(path_);
+    } catch (const std::exception& e) {  // a profile is a by-product: never fail the bench on it
+      log::warn("profile not written to " + path_ + ": " + e.what());
+    }
+  }
+
+ private:
+  std::string path_;
+};
 
 // One step; `meter` null during warm-up. Returns the step's loss sum and target count (train).
 std::pair<torch::Tensor, torch::Tensor> step(Workload& w, data::Loader& loader, StepMeter* meter, int i) {
@@ -83,8 +111,8 @@ Measurement measure(Workload& w) {
   std::pair<torch::Tensor, torch::Tensor> last;
   {
     // Per-op profile (adds overhead per op: figures of a profiled run are for the split only).
-    std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
-    if (!w.profile.empty()) profile = std::make_unique<torch::autograd::profiler::RecordProfile>(w.profile);
+    std::unique_ptr<KinetoProfile> profile;
+    if (!w.profile.empty()) profile = std::make_unique<KinetoProfile>(w.profile, w.device);
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < w.iters; ++i) last = step(w, loader, &meter, i);
     synchronize(w.device);  // the one host sync of the timed steps
