@@ -47,7 +47,7 @@ TEST_CASE("fused linear cross entropy equals linear then cross_entropy", "[unit]
 }
 
 TEST_CASE("fused linear cross entropy in fp64: the general (non-CPU-fp32) softmax path", "[unit][objectives]") {
-  // fp64 inputs take the path CUDA takes (explicit max / exp / sum, softmax in fp32).
+  // fp64 inputs take the path CUDA fp32 takes (explicit max / exp / sum).
   torch::manual_seed(7);
   const int64_t N = 17, C = 8, V = 40;
   auto targets = torch::randint(V, {N}, torch::kLong);
@@ -137,6 +137,42 @@ TEST_CASE("causal_lm: fused head and unfused logits give the same loss and gradi
     for (const auto& p : a) {
       CAPTURE(p.key());
       CHECK(torch::allclose(p.value().grad(), r[p.key()].grad(), 1e-4, 1e-6));
+    }
+  }
+}
+
+TEST_CASE("fused linear cross entropy in bf16: the padded-vocabulary path of CUDA autocast", "[unit][objectives]") {
+  // bf16 inputs take the path of CUDA autocast (here with fp32 products standing in for
+  // cuBLAS's bf16 x bf16 -> fp32): vocabularies padded to a multiple of 64 (50 -> 64; 64 stays),
+  // log-softmax in fp32, the softmax gradient in bf16, ignored rows masked on the hidden side.
+  for (const int64_t V : {int64_t{50}, int64_t{64}}) {
+    torch::manual_seed(11);
+    const int64_t N = 29, C = 24;
+    auto targets = torch::randint(V, {N}, torch::kLong);
+    targets.narrow(0, 8, 4).fill_(-100);  // chunk 8..11 (rows 4) holds ignored rows only
+    targets[N - 1] = -100;
+    const auto h0 = (torch::randn({N, C}) * 0.3).to(torch::kBFloat16);  // logits near 0: padding would show
+    const auto w0 = torch::randn({V, C}).to(torch::kBFloat16);
+    auto hr = h0.to(torch::kFloat64).requires_grad_(true), wr = w0.to(torch::kFloat64).requires_grad_(true);
+    const auto ref = reference_sum(hr, wr, targets);
+    (ref * 0.37).backward();
+    for (int64_t rows : {4, 7, 0}) {
+      CAPTURE(V, rows);
+      auto h = h0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+      LinearCrossEntropyOptions o;
+      o.chunk_rows = rows;
+      const auto loss = linear_cross_entropy_sum(h, w, targets, o);
+      CHECK(loss.scalar_type() == torch::kFloat32);
+      CHECK(loss.item<double>() == Approx(ref.item<double>()).epsilon(1e-5));  // fp32 logits: exact loss
+      (loss * 0.37).backward();
+      CHECK(h.grad().scalar_type() == torch::kBFloat16);
+      const auto rel = [](const torch::Tensor& got, const torch::Tensor& want) {
+        return ((got.to(torch::kFloat64) - want).norm() / want.norm()).item<double>();
+      };
+      CHECK(rel(h.grad(), hr.grad()) < 1e-2);  // the softmax gradient is rounded to bf16
+      CHECK(rel(w.grad(), wr.grad()) < 1e-2);
+      CHECK(h.grad().narrow(0, 8, 4).abs().max().item<float>() == 0.0f);  // ignored rows: no gradient
+      CHECK(h.grad()[N - 1].abs().max().item<float>() == 0.0f);
     }
   }
 }
