@@ -103,7 +103,16 @@ nlohmann::json environment() {
 #else
   const bool built_cuda = false;
 #endif
-  env["build"] = {{"type", build_type()}, {"compiler", compiler()}, {"cuda", built_cuda}, {"cxx_standard", __cplusplus}};
+#ifdef PTM_WITH_CUDA_KERNELS
+  const bool built_kernels = true;  // ptm's own CUDA kernels (lib/ptm/kernels)
+#else
+  const bool built_kernels = false;
+#endif
+  env["build"] = {{"type", build_type()},
+                  {"compiler", compiler()},
+                  {"cuda", built_cuda},
+                  {"cuda_kernels", built_kernels},
+                  {"cxx_standard", __cplusplus}};
   return env;
 }
 
@@ -114,7 +123,8 @@ std::string environment_report(const nlohmann::json& env) {
   row("version", env["ptm"]["version"].get<std::string>());
   row("git revision", env["ptm"]["git_revision"].get<std::string>());
   row("build", env["build"]["type"].get<std::string>() + ", " + env["build"]["compiler"].get<std::string>() +
-                   ", CUDA " + (env["build"]["cuda"].get<bool>() ? "on" : "off"));
+                   ", CUDA " + (env["build"]["cuda"].get<bool>() ? "on" : "off") + ", ptm CUDA kernels " +
+                   (env["build"].value("cuda_kernels", false) ? "on" : "off"));
   out << "torch\n";
   row("version", env["torch"]["version"].get<std::string>());
   out << "cuda\n";

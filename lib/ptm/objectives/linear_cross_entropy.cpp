@@ -9,6 +9,16 @@
 
 #include "ptm/core/log.h"
 
+#ifdef PTM_WITH_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "ptm/kernels/fused_classifier.h"
+#endif
+
 namespace ptm::objectives {
 namespace {
 
@@ -58,13 +68,43 @@ void mm_float_out(Tensor& out, const Tensor& a, const Tensor& b) {
     at::mm_out(out, a.to(torch::kFloat32), b.to(torch::kFloat32));
 }
 
-// The bf16/fp16 path (CUDA autocast). Per chunk, over the [n, Vp] logits: a product that writes
-// fp32 logits, log-softmax in place (the loss is exact: -logp[target]), and one pass that writes
-// the softmax in the compute dtype for the two gradient products. The vocabulary is padded to a
-// multiple of 64 with zero rows of the weight and -inf logits: cuBLAS has no fast kernels for
-// leading dimensions like GPT-2's 50257 (measured on an H100: the three [16k, 50257] products of
-// the unpadded head took 32.6 ms of an 83 ms step in Turing-era `align1` kernels). Rows with
-// ignored targets are masked on the [n, C] side of the products, not across the vocabulary.
+// ptm's fused classifier kernel serves bf16 on CUDA in builds that have it, unless
+// PTM_FUSED_CLASSIFIER=0 (A/B runs, or to rule it out).
+bool use_classifier_kernel(const Tensor& h) {
+#ifdef PTM_WITH_CUDA_KERNELS
+  static const bool enabled = [] {
+    const char* v = std::getenv("PTM_FUSED_CLASSIFIER");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return enabled && h.is_cuda() && h.scalar_type() == torch::kBFloat16;
+#else
+  (void)h;
+  return false;
+#endif
+}
+
+// Softmax cross entropy of bf16 logits [n, Vp] in place (kernels/fused_classifier.h): returns the
+// per-row losses; the logits become the gradient, 0 on rows with ignored targets.
+Tensor classifier_kernel(Tensor& logits, const Tensor& targets, int64_t V, int64_t ignore_index, Tensor& row_loss) {
+#ifdef PTM_WITH_CUDA_KERNELS
+  const c10::cuda::CUDAGuard guard(logits.device());
+  kernels::fused_classifier_bf16(logits.data_ptr(), row_loss.data_ptr<float>(), targets.data_ptr<int64_t>(),
+                                 logits.size(0), V, logits.size(1), ignore_index,
+                                 c10::cuda::getCurrentCUDAStream(logits.device().index()).stream());
+#else
+  (void)logits, (void)targets, (void)V, (void)ignore_index;
+#endif
+  return row_loss;
+}
+
+// The bf16/fp16 path (CUDA autocast). The vocabulary is padded to a multiple of 64 with zero
+// rows of the weight: cuBLAS has no fast kernels for leading dimensions like GPT-2's 50257
+// (measured on an H100: the three [16k, 50257] products of the unpadded head took 32.6 ms of an
+// 83 ms step, in Turing-era `align1` kernels). Per chunk, over the [n, Vp] logits, either
+//  - bf16 logits and ptm's fused classifier kernel (CUDA builds with ptm's kernels, bf16), or
+//  - ATen ops: fp32 logits straight from the product, the padding set to -inf, log-softmax in
+//    place (the loss is -logp[target]), one pass that writes the softmax in the compute dtype;
+//    rows with ignored targets masked on the [n, C] side of the products.
 Result run_reduced(const Tensor& hidden, const Tensor& weight, const Tensor& targets,
                    const LinearCrossEntropyOptions& o, at::ScalarType compute, bool want_grad_hidden,
                    bool want_grad_weight) {
@@ -83,6 +123,38 @@ Result run_reduced(const Tensor& hidden, const Tensor& weight, const Tensor& tar
   if (want_grad_hidden) r.grad_hidden = torch::empty({N, C}, h.options());
   Tensor gw;  // [Vp, C] fp32; the first chunk's product writes it
   if (want_grad_weight) gw = N > 0 ? torch::empty({Vp, C}, f32) : torch::zeros({Vp, C}, f32);
+  const auto accumulate_grad_weight = [&](const Tensor& g, const Tensor& hc, int64_t start) {
+    if (start == 0) {
+      mm_float_out(gw, g.t(), hc);
+    } else {
+      auto part = torch::empty({Vp, C}, f32);
+      mm_float_out(part, g.t(), hc);
+      gw.add_(part);
+    }
+  };
+
+  if (use_classifier_kernel(h)) {
+    // bf16 logits, as autocast's linear makes them, then one kernel for loss and gradient.
+    const auto t = targets.to(torch::kLong).contiguous();
+    const auto buffer = torch::empty({std::min(rows, N), Vp}, h.options());
+    auto row_loss_buffer = torch::empty({std::min(rows, N)}, f32);
+    for (int64_t start = 0; start < N; start += rows) {
+      const int64_t n = std::min(rows, N - start);
+      const auto hc = h.narrow(0, start, n);
+      auto z = buffer.narrow(0, 0, n);
+      at::mm_out(z, hc, w.t());  // [n, Vp]
+      auto row_loss = row_loss_buffer.narrow(0, 0, n);
+      r.loss.add_(classifier_kernel(z, t.narrow(0, start, n), V, o.ignore_index, row_loss).sum());
+      if (want_grad_hidden) {
+        auto rows_grad = r.grad_hidden.narrow(0, start, n);
+        at::mm_out(rows_grad, z, w);  // ignored rows have zero gradient rows
+      }
+      if (want_grad_weight) accumulate_grad_weight(z, hc, start);
+    }
+    if (want_grad_weight) r.grad_weight = gw.narrow(0, 0, V);
+    return r;
+  }
+
   const auto logits_buffer = torch::empty({std::min(rows, N), Vp}, f32);
   const auto grad_buffer = want_grad ? torch::empty({std::min(rows, N), Vp}, h.options()) : Tensor();
   for (int64_t start = 0; start < N; start += rows) {
@@ -107,16 +179,7 @@ Result run_reduced(const Tensor& hidden, const Tensor& weight, const Tensor& tar
       at::mm_out(rows_grad, g, w);  // [n, C]
       rows_grad.mul_(validf);       // ignored rows: no gradient
     }
-    if (want_grad_weight) {
-      const auto hm = hc * validf;  // ignored rows contribute nothing to the weight gradient
-      if (start == 0) {
-        mm_float_out(gw, g.t(), hm);
-      } else {
-        auto part = torch::empty({Vp, C}, f32);
-        mm_float_out(part, g.t(), hm);
-        gw.add_(part);
-      }
-    }
+    if (want_grad_weight) accumulate_grad_weight(g, hc * validf, start);  // ignored rows: nothing
   }
   if (want_grad_weight) r.grad_weight = gw.narrow(0, 0, V);
   return r;

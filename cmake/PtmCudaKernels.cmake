@@ -1,0 +1,27 @@
+# ptm's own CUDA kernels (lib/ptm/kernels/*.cu: plain CUDA, no torch headers) are built when
+# LibTorch has CUDA and nvcc is found; otherwise PTM_CUDA_KERNELS is OFF and the same
+# operations run as ATen ops. Architectures follow TORCH_CUDA_ARCH_LIST ("8.0;9.0+PTX" ->
+# 80;90), default Ampere and Hopper.
+set(PTM_CUDA_KERNELS OFF)
+if(PTM_TORCH_HAS_CUDA)
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    enable_language(CUDA)
+    set(PTM_CUDA_ARCHITECTURES "")
+    foreach(_arch IN LISTS TORCH_CUDA_ARCH_LIST)
+      string(REGEX REPLACE "\\+PTX$" "" _arch "${_arch}")
+      string(REPLACE "." "" _arch "${_arch}")
+      if(_arch MATCHES "^[0-9]+[a-z]?$")
+        list(APPEND PTM_CUDA_ARCHITECTURES ${_arch})
+      endif()
+    endforeach()
+    if(NOT PTM_CUDA_ARCHITECTURES)
+      set(PTM_CUDA_ARCHITECTURES 80 90)
+    endif()
+    set(PTM_CUDA_KERNELS ON)
+    message(STATUS "ptm: CUDA kernels for architectures ${PTM_CUDA_ARCHITECTURES} (${CMAKE_CUDA_COMPILER})")
+  else()
+    message(STATUS "ptm: no nvcc found; ptm's CUDA kernels are not built (ATen ops run instead)")
+  endif()
+endif()
