@@ -167,7 +167,7 @@ BertLMPredictionHeadImpl::BertLMPredictionHeadImpl(const BertOptions& o) : act_(
 
 torch::Tensor BertLMPredictionHeadImpl::forward(const torch::Tensor& x, const torch::Tensor& word_weight) {
   const auto h = layer_norm_(bert_activation(act_, dense_(x)));  // [B, T, H]
-  return torch::nn::functional::linear(h, word_weight, bias_);   // [B, T, V]
+  return linear_padded(h, word_weight, bias_, head_padding(h));  // [B, T, V]
 }
 
 void init_bert_weights(torch::nn::Module& m, double std) {

@@ -154,7 +154,8 @@ torch::Tensor GptImpl::output_embedding() const {
 
 torch::Tensor GptImpl::head_logits(const torch::Tensor& hidden) {
   // lm_head->forward runs the PEFT hooks an untied head may carry.
-  return options_.tie_word_embeddings ? torch::nn::functional::linear(hidden, head_weight()) : lm_head->forward(hidden);
+  return options_.tie_word_embeddings ? linear_padded(hidden, head_weight(), {}, head_padding(hidden))
+                                      : lm_head->forward(hidden);
 }
 
 ModelOutput GptImpl::forward(const data::Batch& batch, const ForwardOptions& options) {

@@ -52,4 +52,14 @@ class LinearImpl : public torch::nn::LinearImpl {
 };
 TORCH_MODULE(Linear);
 
+// linear(x, weight, bias) with the output features padded inside to a multiple of `multiple`
+// (zero rows of the weight, zero bias) and sliced off again: the same values and gradients. On
+// CUDA an output width like BERT's 30522 or GPT-2's 50257 puts all three cuBLAS products of a
+// vocabulary head on slow unaligned kernels; padded to 64 they take the fast ones.
+torch::Tensor linear_padded(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                            int64_t multiple);
+
+// The padding multiple for a vocabulary head on x's device: 64 on CUDA, 1 (none) elsewhere.
+int64_t head_padding(const torch::Tensor& x);
+
 }  // namespace ptm::models

@@ -7,4 +7,5 @@ set(PTM_MODELS_TEST_SOURCES
   unit/models/resnet_test.cpp
   unit/models/vit_test.cpp
   unit/models/tanh_gelu_test.cpp
+  unit/models/linear_padded_test.cpp
 )
