@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every check that needs a GPU, in one run, for a short lease on a GPU machine, most important
 # first, each stage capped so that the whole fits a deadline (PTM_GPU_DEADLINE seconds, default
-# 540): build `ptm` with CUDA, `ptm info`, the side-by-side GPT-2 124M benchmark against PyTorch
-# eager and torch.compile, the test binary and its [gpu] tests (each model forward and backward
-# in bf16 against fp32 on the CPU), the BERT benchmarks (MLM, fine-tuning, distillation), short
+# 540): build with CUDA (ptm, its CUDA kernels, the tests), `ptm info`, the [gpu] tests (each
+# model forward and backward in bf16 against fp32 on the CPU; the fused loss and its kernel),
+# the side-by-side GPT-2 124M benchmark against PyTorch eager and torch.compile, ptm again with
+# its fused classifier kernel off (PTM_FUSED_CLASSIFIER=0: the ATen path, A/B), the BERT
+# benchmarks (MLM, fine-tuning, distillation; PTM_GPU_BERT_CASES narrows them, a regex), short
 # pretraining runs on CUDA on the real corpora (when their prepared data are present), and
 # per-kernel profiles of ptm and of the PyTorch peer (eager and compiled) at GPT-2 124M B=16.
 #   bash scripts/gpu_checks.sh [OUT_DIR]        (default: $OUT, else ./gpu_results)
@@ -36,18 +38,25 @@ py="$(command -v python3)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader >>"$summary" 2>&1 || true
 # CMake 4 refuses packages that still declare a minimum below 3.5; harmless on older CMake.
 cmake_args=(-DCMAKE_POLICY_VERSION_MINIMUM=3.5)
-PTM_BUILD_TARGET=ptm_cli stage build_ptm 330 "$out/build.log" bash scripts/build.sh "${cmake_args[@]}" ||
+stage build 330 "$out/build.log" bash scripts/build.sh "${cmake_args[@]}" ||
+  PTM_BUILD_TARGET=ptm_cli stage build_ptm 200 "$out/build.log" bash scripts/build.sh "${cmake_args[@]}" ||
   { tail -40 "$out/build.log" >>"$summary"; exit 1; }
 ptm="$PTM_BUILD_DIR/bin/ptm"
 stage info 30 "$out/info.txt" "$ptm" info
 "$ptm" info --model configs/models/gpt2_124m.yaml >>"$out/info.txt" 2>&1
-
-stage bench_gpt2 240 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only 'GPT-2' --out "$work/bench_gpt2"
-stage build_tests 150 "$out/build.log" bash scripts/build.sh "${cmake_args[@]}" && {
+if [[ -x "$PTM_BUILD_DIR/tests/ptm_tests" ]]; then
   stage gpu_tests 90 "$out/tests.txt" "$PTM_BUILD_DIR/tests/ptm_tests" "[gpu]"
   grep -E "test cases|assertions|FAILED|skipped" "$out/tests.txt" | tail -8 >>"$summary"
-}
-stage bench_bert 200 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only 'BERT|distill' --out "$work/bench_bert"
+fi
+
+stage bench_gpt2 240 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only 'GPT-2' --out "$work/bench_gpt2"
+# A/B: the same ptm benchmark with the fused classifier kernel off (ATen ops for the loss).
+for b in 16 32; do
+  PTM_FUSED_CLASSIFIER=0 stage "ptm_b${b}_kernel_off" 40 "$out/bench.txt" "$ptm" bench --config recipes/bench/gpt2_124m.yaml \
+    --device cuda --batch "$b" --warmup 5 --iters 20 --json "$work/ptm_b${b}_kernel_off.json"
+  grep -E "^ +gpt2_124m" "$out/bench.txt" | tail -1 >>"$summary"
+done
+stage bench_bert 200 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only "${PTM_GPU_BERT_CASES:-BERT|distill}" --out "$work/bench_bert"
 # Short real-corpus runs on CUDA (the data travel only when the caller brings them).
 if [[ -f data/prepared/linux_doc_bpe16k/manifest.json ]]; then
   stage pretrain_gpt2 90 "$out/runs.txt" "$ptm" pretrain --config recipes/pretrain/gpt2_124m.yaml --device cuda \

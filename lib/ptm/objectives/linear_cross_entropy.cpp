@@ -135,7 +135,7 @@ Result run_reduced(const Tensor& hidden, const Tensor& weight, const Tensor& tar
 
   if (use_classifier_kernel(h)) {
     // bf16 logits, as autocast's linear makes them, then one kernel for loss and gradient.
-    const auto t = targets.to(torch::kLong).contiguous();
+    const auto t = targets.to(h.device(), torch::kLong).contiguous();
     const auto buffer = torch::empty({std::min(rows, N), Vp}, h.options());
     auto row_loss_buffer = torch::empty({std::min(rows, N)}, f32);
     for (int64_t start = 0; start < N; start += rows) {
