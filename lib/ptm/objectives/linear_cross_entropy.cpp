@@ -48,6 +48,16 @@ struct Result {
   Tensor grad_weight;  // [V, C] d(loss)/d(weight) in fp32, when asked
 };
 
+// Rows per chunk: the caller's, else the default height with the rows spread evenly over the
+// chunks it takes (16384 rows at 5336 a chunk: four of 4096, not three full and one of 376).
+int64_t chunk_rows(const LinearCrossEntropyOptions& o, int64_t N, int64_t V, const torch::Device& device) {
+  if (o.chunk_rows > 0) return o.chunk_rows;
+  const int64_t rows = default_chunk_rows(V, device);
+  if (N <= rows) return std::max<int64_t>(1, N);
+  const int64_t chunks = (N + rows - 1) / rows;
+  return (N + chunks - 1) / chunks;
+}
+
 // out = a b with bf16/fp16 operands and an fp32 result. On CUDA one cuBLAS product that writes
 // fp32 (aten::mm.dtype_out; cuBLAS accumulates in fp32 either way), which saves writing bf16
 // logits and converting them. Elsewhere (tests on the CPU): the same product in fp32.
@@ -114,7 +124,7 @@ Result run_reduced(const Tensor& hidden, const Tensor& weight, const Tensor& tar
   auto w = torch::empty({Vp, C}, h.options());  // [Vp, C], the padding rows zero
   w.narrow(0, 0, V).copy_(weight);
   if (Vp > V) w.narrow(0, V, Vp - V).zero_();
-  const int64_t rows = std::max<int64_t>(1, o.chunk_rows > 0 ? o.chunk_rows : default_chunk_rows(Vp, h.device()));
+  const int64_t rows = chunk_rows(o, N, Vp, h.device());
   const bool want_grad = want_grad_hidden || want_grad_weight;
   const auto f32 = h.options().dtype(torch::kFloat32);
 
@@ -196,7 +206,7 @@ Result run(const Tensor& hidden, const Tensor& weight, const Tensor& targets, co
   const auto h = hidden.to(compute).contiguous();  // [N, C]
   const auto w = weight.to(compute).contiguous();  // [V, C]
   const int64_t N = h.size(0), V = w.size(0), C = h.size(1);
-  const int64_t rows = std::max<int64_t>(1, o.chunk_rows > 0 ? o.chunk_rows : default_chunk_rows(V, h.device()));
+  const int64_t rows = chunk_rows(o, N, V, h.device());
   const bool want_grad = want_grad_hidden || want_grad_weight;
 
   Result r;
