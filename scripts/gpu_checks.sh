@@ -6,7 +6,8 @@
 # the side-by-side GPT-2 124M benchmark against PyTorch eager and torch.compile, ptm again with
 # its fused classifier kernel off (PTM_FUSED_CLASSIFIER=0: the ATen path, A/B), the BERT
 # benchmarks (MLM, fine-tuning, distillation; PTM_GPU_BERT_CASES narrows them, a regex), short
-# pretraining runs on CUDA on the real corpora (when their prepared data are present), and
+# pretraining runs on CUDA on the real corpora (when their prepared data are present; GPT-2
+# on the Linux docs twice, kernel on and off), and
 # per-kernel profiles of ptm and of the PyTorch peer (eager and compiled) at GPT-2 124M B=16.
 #   bash scripts/gpu_checks.sh [OUT_DIR]        (default: $OUT, else ./gpu_results)
 # The peer is ../shared/peer/gpt_peer.py, or $PTM_PEER. Stages that fail or run out of time are
@@ -61,12 +62,16 @@ stage bench_bert 200 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device 
 if [[ -f data/prepared/linux_doc_bpe16k/manifest.json ]]; then
   stage pretrain_gpt2 90 "$out/runs.txt" "$ptm" pretrain --config recipes/pretrain/gpt2_124m.yaml --device cuda \
     --run-dir "$work/gpt2_124m_cuda" train.max_steps=200 train.eval_every=100 train.save_every=200 train.log_every=20
+  # The same run with the loss as ATen ops: do the two paths train alike beyond GPU noise?
+  PTM_FUSED_CLASSIFIER=0 stage pretrain_gpt2_kernel_off 90 "$out/runs.txt" "$ptm" pretrain \
+    --config recipes/pretrain/gpt2_124m.yaml --device cuda --run-dir "$work/gpt2_124m_cuda_kernel_off" \
+    train.max_steps=200 train.eval_every=100 train.save_every=200 train.log_every=20
 fi
 if [[ -f data/prepared/janeausten_bpe8k/manifest.json ]]; then
   stage pretrain_tiny 60 "$out/runs.txt" "$ptm" pretrain --config recipes/pretrain/gpt_tiny.yaml --device cuda \
     --run-dir "$work/gpt_tiny_cuda" train.max_steps=200 train.eval_every=100
 fi
-grep -hE "step +200|val|eval" "$out/runs.txt" 2>/dev/null | tail -6 >>"$summary"
+grep -hE "eval step" "$out/runs.txt" 2>/dev/null | tail -8 >>"$summary"
 
 # Per-kernel profiles, 3 steps each, same shapes: ptm, then the peer eager and compiled.
 prof="$out/profile.txt"
