@@ -151,6 +151,8 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
 
   torch::manual_seed(static_cast<uint64_t>(recipe.run.seed));
   auto model = recipe.model();
+  if (!model->set_activation_checkpointing(recipe.train.activation_checkpointing))
+    throw RuntimeError("train.activation_checkpointing: the " + model->arch() + " model does not support it");
   model->to(device);
   const std::string arch = model->arch();
   const Fit fit = fit_of(arch, recipe.resolved);

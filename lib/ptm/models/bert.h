@@ -34,6 +34,10 @@ class BertImpl : public ModelImpl {
   double forward_flops(int64_t seq_len) const override;
   std::vector<BlockSummary> summary(int64_t seq_len) const override;
   torch::Tensor head_logits(const torch::Tensor& hidden) override;
+  bool set_activation_checkpointing(bool on) override {
+    encoder_->checkpointing = on;
+    return true;
+  }
   torch::Tensor input_embedding() const override { return embeddings_->word_weight(); }  // the MLM head; undefined for other heads
   nlohmann::json hf_config() const override;  // config.json of the matching transformers class
   NamedTensors hf_state_dict() const override;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ptm/models/activation_checkpoint.h"
 #include "ptm/models/tanh_gelu.h"
 
 namespace ptm::models {
@@ -141,10 +142,15 @@ BertEncoderImpl::BertEncoderImpl(const BertOptions& o) {
 torch::Tensor BertEncoderImpl::forward(torch::Tensor x, const torch::Tensor& keep, std::vector<torch::Tensor>* hidden,
                                        std::vector<torch::Tensor>* attentions,
                                        std::vector<std::array<torch::Tensor, 3>>* qkv) {
+  const bool checkpoint = checkpointing && is_training() && !attentions && !qkv;
   for (const auto& m : *layer_) {
     torch::Tensor probs;
     std::array<torch::Tensor, 3> projections;
-    x = m->as<BertLayer>()->forward(x, keep, attentions ? &probs : nullptr, qkv ? &projections : nullptr);
+    if (checkpoint)
+      x = checkpointed([m, keep](const torch::Tensor& t) { return m->as<BertLayer>()->forward(t, keep, nullptr, nullptr); },
+                       x);
+    else
+      x = m->as<BertLayer>()->forward(x, keep, attentions ? &probs : nullptr, qkv ? &projections : nullptr);
     if (hidden) hidden->push_back(x);
     if (attentions) attentions->push_back(probs);
     if (qkv) qkv->push_back(projections);

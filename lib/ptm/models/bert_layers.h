@@ -96,6 +96,9 @@ class BertEncoderImpl : public torch::nn::Module {
                         std::vector<std::array<torch::Tensor, 3>>* qkv = nullptr);
   size_t size() const { return layer_->size(); }
   const torch::nn::ModuleList& layers() const { return layer_; }
+  // Activation checkpointing of each layer while training (not when attentions or projections
+  // are asked for).
+  bool checkpointing = false;
 
  private:
   torch::nn::ModuleList layer_{nullptr};

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "ptm/core/errors.h"
+#include "ptm/models/activation_checkpoint.h"
 
 namespace ptm::models {
 namespace {
@@ -192,9 +193,18 @@ ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOp
   x = transformer->drop(x);
   ModelOutput out;
   if (options.output_hidden_states) out.hidden_states.push_back(x);
+  // Checkpointed blocks keep what their recomputation needs by value (the rotary tables live on
+  // this stack frame).
+  const bool checkpoint = checkpointing_ && is_training() && !options.output_attentions;
+  const auto rope_kept = checkpoint && rope_ptr ? std::make_shared<RotaryTables>(rope) : nullptr;
   for (auto& block : transformer->blocks) {
-    torch::Tensor probs;                                                   // [B, H, T, T]
-    x = block(x, rope_ptr, options.output_attentions ? &probs : nullptr, keep);  // [B, T, C]
+    torch::Tensor probs;  // [B, H, T, T]
+    if (checkpoint)
+      x = checkpointed(
+          [block, rope_kept, keep](const torch::Tensor& t) mutable { return block(t, rope_kept.get(), nullptr, keep); },
+          x);
+    else
+      x = block(x, rope_ptr, options.output_attentions ? &probs : nullptr, keep);  // [B, T, C]
     if (options.output_hidden_states) out.hidden_states.push_back(x);
     if (options.output_attentions) out.attentions.push_back(probs);
   }

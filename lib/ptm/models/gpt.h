@@ -85,6 +85,10 @@ class GptImpl : public ModelImpl {
   torch::Tensor output_embedding() const override;
   torch::Tensor input_embedding() const override { return transformer->wte->weight; }
   torch::Tensor head_logits(const torch::Tensor& hidden) override;
+  bool set_activation_checkpointing(bool on) override {
+    checkpointing_ = on;
+    return true;
+  }
   // Rows: embeddings, h.0 ... h.{L-1}, "ln_f + lm_head"; params add up to the total.
   std::vector<BlockSummary> summary(int64_t seq_len) const override;
   // GPT-2 config.json; RuntimeError for configurations that GPT2LMHeadModel cannot express.
@@ -104,6 +108,7 @@ class GptImpl : public ModelImpl {
   torch::Tensor head_weight() const;  // [V, C]
 
   GptOptions options_;
+  bool checkpointing_ = false;  // activation checkpointing of the blocks while training
 };
 TORCH_MODULE(Gpt);
 

@@ -85,6 +85,10 @@ class ModelImpl : public torch::nn::Module {
     (void)hidden;
     return {};
   }
+  // Activation checkpointing of the transformer blocks (train.activation_checkpointing): each
+  // block's activations are recomputed in the backward pass (activation_checkpoint.h). Models
+  // that support it (gpt, bert) return true; the others false.
+  virtual bool set_activation_checkpointing(bool on) { return !on; }
   // config.json for export (loads with transformers' from_pretrained / torchvision).
   virtual nlohmann::json hf_config() const = 0;
   // The state dict in the exported naming; default: parameters and persistent buffers as named.

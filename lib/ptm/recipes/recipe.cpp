@@ -78,6 +78,18 @@ Recipe check(const config::Node& root, const std::string& default_name) {
     train::bind(s, r.freeze);
   }
   top.finish();
+  // Only the transformer stacks recompute their blocks (ModelImpl::set_activation_checkpointing).
+  if (r.train.activation_checkpointing) {
+    const auto* model = root.find("model");
+    const auto* type = model && model->is_map() ? model->find("type") : nullptr;
+    const std::string name = type && type->is_scalar() ? type->text() : "";
+    if (name != "gpt" && name != "bert") {
+      const auto* train = root.find("train");
+      const auto* key = train && train->is_map() ? train->find("activation_checkpointing") : nullptr;
+      ctx.add(key ? key->origin() : Origin{}, "train.activation_checkpointing",
+              "supported by gpt and bert models" + (name.empty() ? std::string() : ", not " + name));
+    }
+  }
   ctx.throw_if_any();
   r.resolved = config::with_defaults(root, ctx);
   return r;

@@ -89,6 +89,8 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   // peft: parameter-efficient modules are added here, after the base weights are in place.
   if (recipe.peft) peft::apply(*recipe.peft, *setup.model);
   train::apply_freeze(recipe.freeze, *setup.model);
+  if (!setup.model->set_activation_checkpointing(recipe.train.activation_checkpointing))
+    throw RuntimeError("train.activation_checkpointing: the " + setup.model->arch() + " model does not support it");
   setup.model->to(torch::Device(device));
   setup.objective = recipe.objective();
   setup.data = recipe.data;

@@ -14,6 +14,8 @@ void bind(config::Section& s, TrainConfig& c) {
   s.opt("keep_last", c.keep_last, "checkpoints kept (0 = all)").min(0);
   s.opt("clip_grad_norm", c.clip_grad_norm, "max global gradient norm (0 = off)").min(0.0);
   s.opt("precision", c.precision, "numeric precision").one_of({"auto", "fp32", "bf16", "fp16"});
+  s.opt("activation_checkpointing", c.activation_checkpointing,
+        "recompute each transformer block in the backward pass: less memory, ~1/3 more compute (gpt, bert)");
   s.opt("best_metric", c.best_metric, "evaluation metric that picks checkpoints/best (accuracy, macro_f1, loss, ...)");
   s.opt("best_mode", c.best_mode, "whether the best metric is minimised or maximised").one_of({"auto", "min", "max"});
   s.opt("early_stopping_patience", c.early_stopping_patience, "evaluations without improvement before stopping (0 = off)")

@@ -8,4 +8,5 @@ set(PTM_MODELS_TEST_SOURCES
   unit/models/vit_test.cpp
   unit/models/tanh_gelu_test.cpp
   unit/models/linear_padded_test.cpp
+  unit/models/activation_checkpoint_test.cpp
 )
