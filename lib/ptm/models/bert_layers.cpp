@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "ptm/models/activation_checkpoint.h"
+#include "ptm/models/sdpa.h"
 #include "ptm/models/tanh_gelu.h"
 
 namespace ptm::models {
@@ -102,8 +103,7 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch
     *probs = torch::softmax(scores, -1);
     context = torch::matmul(torch::dropout(*probs, p, is_training()), v);
   } else {
-    context = at::scaled_dot_product_attention(q, k, v,
-                                               mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt, p);
+    context = sdpa(q, k, v, mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt, p, false);
   }
   return context.transpose(1, 2).reshape({B, T, H});
 }

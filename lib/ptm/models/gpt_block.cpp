@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ptm/models/sdpa.h"
 #include "ptm/models/tanh_gelu.h"
 
 namespace ptm::models {
@@ -57,9 +58,8 @@ torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTabl
   torch::Tensor y;  // [B, H, T, D]
   if (!probs) {
     const double p = is_training() ? attn_pdrop_ : 0.0;
-    y = keep.defined() ? at::scaled_dot_product_attention(q, k, v, keep, p, false, std::nullopt, KV != H)
-                       : at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/true, std::nullopt,
-                                                          /*enable_gqa=*/KV != H);
+    y = keep.defined() ? sdpa(q, k, v, keep, p, false, KV != H)
+                       : sdpa(q, k, v, std::nullopt, p, /*is_causal=*/true, /*enable_gqa=*/KV != H);
   } else {
     if (KV != H) {
       k = k.repeat_interleave(H / KV, 1);  // [B, H, T, D]

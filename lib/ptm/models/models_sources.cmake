@@ -5,6 +5,7 @@ set(PTM_MODELS_SOURCES
   ptm/models/linear.cpp
   ptm/models/tanh_gelu.cpp
   ptm/models/activation_checkpoint.cpp
+  ptm/models/sdpa.cpp
   ptm/models/models_register.cpp
   ptm/models/zoo.cpp
   ptm/models/bert.cpp ptm/models/bert_layers.cpp ptm/models/bert_options.cpp ptm/models/bert_hf.cpp

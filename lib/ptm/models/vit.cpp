@@ -4,6 +4,7 @@
 #include "ptm/models/vit.h"
 
 #include "ptm/core/errors.h"
+#include "ptm/models/sdpa.h"
 #include "ptm/models/tanh_gelu.h"
 #include "ptm/models/zoo.h"
 
@@ -74,7 +75,7 @@ torch::Tensor ViTLayerImpl::forward(const torch::Tensor& x, torch::Tensor* atten
     *attention = torch::softmax(torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(hd)), -1);
     context = torch::matmul(torch::dropout(*attention, p, is_training()), v);
   } else {
-    context = at::scaled_dot_product_attention(q, k, v, {}, p);
+    context = sdpa(q, k, v, std::nullopt, p, false);
   }
   auto y = x + dropout_(attn_out_(context.transpose(1, 2).reshape({B, T, nh * hd})));  // [B, T, H]
   const auto m = activate(intermediate_(layernorm_after_(y)), o_.hidden_act);          // [B, T, I]

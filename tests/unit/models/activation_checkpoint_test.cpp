@@ -1,12 +1,14 @@
 // Activation checkpointing (train.activation_checkpointing): with dropout on, the checkpointed
 // GPT (learned and rotary positions) and BERT give the loss and every parameter gradient of
 // the plain run (the recomputation replays the dropout masks); without grad mode nothing
-// changes; a function of a checkpointed block is differentiable in the block's input.
+// changes; a function of a checkpointed block is differentiable in the block's input. Also
+// the SDPA wrapper every attention goes through (it logs the kernel SDPA picks).
 #include "catch.h"
 #include "helpers.h"
 #include "ptm/models/activation_checkpoint.h"
 #include "ptm/models/bert.h"
 #include "ptm/models/gpt.h"
+#include "ptm/models/sdpa.h"
 #include "unit/models/bert_test_util.h"
 
 using namespace ptm;
@@ -100,4 +102,17 @@ TEST_CASE("checkpointed() is differentiable in the block's input and parameters"
   block(xr).sum().backward();
   CHECK(torch::allclose(x.grad(), xr.grad()));
   CHECK(torch::allclose(gw, lin->weight.grad()));
+}
+
+TEST_CASE("sdpa reports the kernel SDPA picks and computes attention", "[unit][models]") {
+  torch::manual_seed(3);
+  const auto q = torch::randn({2, 4, 8, 16}), k = torch::randn({2, 4, 8, 16}), v = torch::randn({2, 4, 8, 16});
+  const auto kernel = sdpa_backend(q, k, v, std::nullopt, 0.0, true, false);
+  CAPTURE(kernel);
+  CHECK((kernel == "flash_attention" || kernel == "math"));  // what the CPU offers for fp32
+  const auto y = sdpa(q, k, v, std::nullopt, 0.0, true);
+  const auto scores = torch::matmul(q, k.transpose(-2, -1)) / 4.0;
+  const auto causal = torch::ones({8, 8}, torch::kBool).tril();
+  const auto ref = torch::matmul(torch::softmax(scores.masked_fill(causal.logical_not(), -INFINITY), -1), v);
+  CHECK(torch::allclose(y, ref, 1e-5, 1e-6));
 }

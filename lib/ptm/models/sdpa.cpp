@@ -1,0 +1,40 @@
+// SDPA with its kernel choice logged once per (device, dtype, kernel).
+#include "ptm/models/sdpa.h"
+
+#include <ATen/SDPBackend.h>
+
+#include <mutex>
+#include <set>
+
+#include "ptm/core/log.h"
+
+namespace ptm::models {
+
+std::string sdpa_backend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                         const std::optional<torch::Tensor>& mask, double dropout_p, bool is_causal, bool enable_gqa) {
+  const auto choice = static_cast<at::SDPBackend>(
+      at::_fused_sdp_choice(q, k, v, mask, dropout_p, is_causal, std::nullopt, enable_gqa));
+  switch (choice) {
+    case at::SDPBackend::math: return "math";
+    case at::SDPBackend::flash_attention: return "flash_attention";
+    case at::SDPBackend::efficient_attention: return "efficient_attention";
+    case at::SDPBackend::cudnn_attention: return "cudnn_attention";
+    case at::SDPBackend::overrideable: return "overrideable";
+    default: return "error";
+  }
+}
+
+torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                   const std::optional<torch::Tensor>& mask, double dropout_p, bool is_causal, bool enable_gqa) {
+  static std::mutex mutex;
+  static std::set<std::string> seen;
+  const std::string kernel = sdpa_backend(q, k, v, mask, dropout_p, is_causal, enable_gqa);
+  const std::string key = q.device().str() + ", " + std::string(c10::toString(q.scalar_type()));
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (seen.insert(kernel + " on " + key).second) log::info("attention: SDPA uses " + kernel + " on " + key);
+  }
+  return at::scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, std::nullopt, enable_gqa);
+}
+
+}  // namespace ptm::models
