@@ -12,8 +12,13 @@ namespace ptm::models {
 
 std::string sdpa_backend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                          const std::optional<torch::Tensor>& mask, double dropout_p, bool is_causal, bool enable_gqa) {
-  const auto choice = static_cast<at::SDPBackend>(
-      at::_fused_sdp_choice(q, k, v, mask, dropout_p, is_causal, std::nullopt, enable_gqa));
+  at::SDPBackend choice = at::SDPBackend::error;
+  try {  // only a report: whatever the query says, the attention itself runs unchanged
+    choice = static_cast<at::SDPBackend>(
+        at::_fused_sdp_choice(q, k, v, mask, dropout_p, is_causal, std::nullopt, enable_gqa));
+  } catch (const c10::Error&) {
+    return "unknown";
+  }
   switch (choice) {
     case at::SDPBackend::math: return "math";
     case at::SDPBackend::flash_attention: return "flash_attention";

@@ -16,7 +16,8 @@ torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::
                    const std::optional<torch::Tensor>& mask, double dropout_p, bool is_causal, bool enable_gqa = false);
 
 // The kernel SDPA picks for these arguments: "math", "flash_attention", "efficient_attention",
-// "cudnn_attention", "overrideable", or "error" (no kernel takes them).
+// "cudnn_attention", "overrideable", "error" (no kernel takes them), or "unknown" (the query
+// itself failed).
 std::string sdpa_backend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                          const std::optional<torch::Tensor>& mask, double dropout_p, bool is_causal, bool enable_gqa);
 
