@@ -1,7 +1,7 @@
 // `ptm bench` through the real binary on the CPU: gpt_tiny for a few steps, the JSON schema
 // (every key, its type), FLOPs against a hand count, MFU and throughput arithmetic from the
-// report's own timings, CSV, the direct form in infer mode, --compare, and bad input (exit 2
-// naming the option).
+// report's own timings, CSV, the direct form in infer mode, --compare, the --profile trace,
+// and bad input (exit 2 naming the option).
 #include <nlohmann/json.hpp>
 
 #include "catch.h"
@@ -185,4 +185,25 @@ TEST_CASE("ptm bench rejects bad input with exit code 2 naming the option", "[in
     CHECK(r.exit_code == 2);
     CHECK(contains(r.err, needle));
   }
+}
+
+TEST_CASE("ptm bench --profile writes a Kineto trace of the timed steps", "[integration][bench]") {
+  ptm::test::TempDir dir;
+  const auto trace = dir.file("trace.json");
+  const auto r = ptm::test::run_ptm("bench --model configs/models/gpt_tiny.yaml --mode train --device cpu --batch 1 "
+                                    "--seq 16 --warmup 1 --iters 2 --profile " +
+                                    trace);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = json::parse(ptm::test::read_text(trace));
+  REQUIRE(j.contains("traceEvents"));
+  int mm = 0, ops = 0;
+  for (const auto& e : j["traceEvents"]) {
+    if (e.value("cat", "") != "cpu_op") continue;
+    ++ops;
+    const auto name = e.value("name", "");
+    if (name == "aten::mm" || name == "aten::addmm") ++mm;
+  }
+  CHECK(ops > 100);  // two training steps of a 4-layer model
+  CHECK(mm > 0);     // the matrix products are in it
 }
