@@ -3,6 +3,8 @@
 
 #include <ATen/autocast_mode.h>
 
+#include "ptm/core/autocast_scope.h"
+
 #ifdef PTM_WITH_CUDA
 #include <ATen/cuda/CUDAGeneratorImpl.h>
 #endif
@@ -60,32 +62,6 @@ class RngReplay {
   Tensor cpu_now_, cuda_now_;
 };
 
-// CUDA autocast as it was in the forward pass (the backward runs on the autograd engine's
-// thread, where the forward's thread-local autocast state is not set).
-class AutocastReplay {
- public:
-  explicit AutocastReplay(const Replay& r)
-      : prev_enabled_(at::autocast::is_autocast_enabled(at::kCUDA)),
-        prev_dtype_(at::autocast::get_autocast_dtype(at::kCUDA)) {
-    at::autocast::set_autocast_dtype(at::kCUDA, r.autocast_dtype);
-    at::autocast::set_autocast_enabled(at::kCUDA, r.autocast);
-    if (r.autocast) at::autocast::increment_nesting();
-    active_ = r.autocast;
-  }
-  ~AutocastReplay() {
-    if (active_ && at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
-    at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
-  }
-  AutocastReplay(const AutocastReplay&) = delete;
-  AutocastReplay& operator=(const AutocastReplay&) = delete;
-
- private:
-  bool prev_enabled_;
-  at::ScalarType prev_dtype_;
-  bool active_ = false;
-};
-
 class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
  public:
   static Tensor forward(torch::autograd::AutogradContext* ctx, const Tensor& x, c10::intrusive_ptr<Replay> r) {
@@ -111,7 +87,9 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
     Tensor y;
     {
       RngReplay rng(*r);
-      AutocastReplay autocast(*r);
+      // CUDA autocast as in the forward pass: the backward runs on the autograd engine's thread,
+      // where the forward's thread-local autocast state is not set.
+      const AutocastScope autocast(at::kCUDA, r->autocast, r->autocast_dtype);
       torch::AutoGradMode grad(true);
       y = r->block(x);
     }

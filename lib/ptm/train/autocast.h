@@ -4,7 +4,10 @@
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
+
+#include "ptm/core/autocast_scope.h"
 
 namespace ptm::train {
 
@@ -12,26 +15,12 @@ class AutocastGuard {
  public:
   // precision: auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
   AutocastGuard(const torch::Device& device, const std::string& precision) {
-    if (!device.is_cuda() || precision == "fp32") return;
-    active_ = true;
-    prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-    at::autocast::set_autocast_dtype(at::kCUDA, precision == "fp16" ? at::kHalf : at::kBFloat16);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::increment_nesting();
+    if (device.is_cuda() && precision != "fp32")
+      scope_.emplace(at::kCUDA, true, precision == "fp16" ? at::kHalf : at::kBFloat16);
   }
-  ~AutocastGuard() {
-    if (!active_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
-    at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
-  }
-  AutocastGuard(const AutocastGuard&) = delete;
-  AutocastGuard& operator=(const AutocastGuard&) = delete;
 
  private:
-  bool active_ = false, prev_enabled_ = false;
-  at::ScalarType prev_dtype_ = at::kBFloat16;
+  std::optional<AutocastScope> scope_;
 };
 
 }  // namespace ptm::train
