@@ -55,12 +55,11 @@ std::shared_ptr<torch::nn::Module> LinearImpl::clone(const std::optional<torch::
 
 torch::Tensor linear_padded(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                             int64_t multiple) {
-  const int64_t out = weight.size(0);
-  const int64_t padded = multiple > 1 ? (out + multiple - 1) / multiple * multiple : out;
-  if (padded == out) return torch::nn::functional::linear(x, weight, bias);
-  const auto w = torch::cat({weight, torch::zeros({padded - out, weight.size(1)}, weight.options())});
-  const auto b = bias.defined() ? torch::cat({bias, torch::zeros({padded - out}, bias.options())}) : bias;
-  return torch::nn::functional::linear(x, w, b).narrow(-1, 0, out);
+  const int64_t out = weight.size(0), pad = padded_width(out, std::max<int64_t>(1, multiple)) - out;
+  if (pad == 0) return at::linear(x, weight, bias);
+  const auto w = at::constant_pad_nd(weight, {0, 0, 0, pad});  // zero rows at the end
+  const auto b = bias.defined() ? at::constant_pad_nd(bias, {0, pad}) : bias;
+  return at::linear(x, w, b).narrow(-1, 0, out);
 }
 
 int64_t head_padding(const torch::Tensor& x) { return x.is_cuda() ? 64 : 1; }

@@ -59,6 +59,9 @@ TORCH_MODULE(Linear);
 torch::Tensor linear_padded(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                             int64_t multiple);
 
+// n rounded up to a multiple of `multiple` (>= 1).
+inline int64_t padded_width(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
 // The padding multiple for a vocabulary head on x's device: 64 on CUDA, 1 (none) elsewhere.
 int64_t head_padding(const torch::Tensor& x);
 

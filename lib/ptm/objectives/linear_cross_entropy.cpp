@@ -4,10 +4,10 @@
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
-#include <atomic>
 #include <limits>
 
-#include "ptm/core/log.h"
+#include "ptm/core/autocast_scope.h"
+#include "ptm/models/linear.h"
 
 #ifdef PTM_WITH_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
@@ -23,24 +23,6 @@ namespace ptm::objectives {
 namespace {
 
 using torch::Tensor;
-
-// Turns autocast off for the scope: the products below run in dtypes chosen explicitly, and
-// out= / in-place products are not autocast-aware.
-class AutocastOff {
- public:
-  explicit AutocastOff(at::DeviceType type) : type_(type), prev_(at::autocast::is_autocast_enabled(type)) {
-    if (prev_) at::autocast::set_autocast_enabled(type_, false);
-  }
-  ~AutocastOff() {
-    if (prev_) at::autocast::set_autocast_enabled(type_, true);
-  }
-  AutocastOff(const AutocastOff&) = delete;
-  AutocastOff& operator=(const AutocastOff&) = delete;
-
- private:
-  at::DeviceType type_;
-  bool prev_;
-};
 
 struct Result {
   Tensor loss;         // float scalar
@@ -61,19 +43,9 @@ int64_t chunk_rows(const LinearCrossEntropyOptions& o, int64_t N, int64_t V, con
 // out = a b with bf16/fp16 operands and an fp32 result. On CUDA one cuBLAS product that writes
 // fp32 (aten::mm.dtype_out; cuBLAS accumulates in fp32 either way), which saves writing bf16
 // logits and converting them. Elsewhere (tests on the CPU): the same product in fp32.
-std::atomic<bool> mm_dtype_failed{false};
 void mm_float_out(Tensor& out, const Tensor& a, const Tensor& b) {
-  if (out.is_cuda() && !mm_dtype_failed.load()) {
-    try {
-      at::mm_out(out, a, b, torch::kFloat32);
-      return;
-    } catch (const c10::Error& e) {  // argument checks run before any launch: nothing written yet
-      mm_dtype_failed = true;
-      log::warn(std::string("fused loss: mm with an fp32 result unavailable, using mm + cast: ") + e.what_without_backtrace());
-    }
-  }
   if (out.is_cuda())
-    out.copy_(at::mm(a, b));
+    at::mm_out(out, a, b, torch::kFloat32);
   else
     at::mm_out(out, a.to(torch::kFloat32), b.to(torch::kFloat32));
 }
@@ -93,39 +65,41 @@ bool use_classifier_kernel(const Tensor& h) {
 #endif
 }
 
-// Softmax cross entropy of bf16 logits [n, Vp] in place (kernels/fused_classifier.h): returns the
-// per-row losses; the logits become the gradient, 0 on rows with ignored targets.
-Tensor classifier_kernel(Tensor& logits, const Tensor& targets, int64_t V, int64_t ignore_index, Tensor& row_loss) {
+// Softmax cross entropy of bf16 logits [n, Vp] in place (kernels/fused_classifier.h): per-row
+// losses into row_loss; the logits become the gradient, 0 on rows with ignored targets.
+void classifier_kernel(Tensor& logits, const Tensor& targets, int64_t V, int64_t ignore_index, Tensor& row_loss) {
 #ifdef PTM_WITH_CUDA_KERNELS
   const c10::cuda::CUDAGuard guard(logits.device());
   kernels::fused_classifier_bf16(logits.data_ptr(), row_loss.data_ptr<float>(), targets.data_ptr<int64_t>(),
                                  logits.size(0), V, logits.size(1), ignore_index,
                                  c10::cuda::getCurrentCUDAStream(logits.device().index()).stream());
 #else
-  (void)logits, (void)targets, (void)V, (void)ignore_index;
+  (void)logits, (void)targets, (void)V, (void)ignore_index, (void)row_loss;
 #endif
-  return row_loss;
 }
 
 // The bf16/fp16 path (CUDA autocast). The vocabulary is padded to a multiple of 64 with zero
 // rows of the weight: cuBLAS has no fast kernels for leading dimensions like GPT-2's 50257
 // (measured on an H100: the three [16k, 50257] products of the unpadded head took 32.6 ms of an
-// 83 ms step, in Turing-era `align1` kernels). Per chunk, over the [n, Vp] logits, either
+// 83 ms step, in Turing-era `align1` kernels). Per chunk, the loss and the gradient g of the
+// [n, Vp] logits come from either
 //  - bf16 logits and ptm's fused classifier kernel (CUDA builds with ptm's kernels, bf16), or
 //  - ATen ops: fp32 logits straight from the product, the padding set to -inf, log-softmax in
 //    place (the loss is -logp[target]), one pass that writes the softmax in the compute dtype;
-//    rows with ignored targets masked on the [n, C] side of the products.
+//    rows with ignored targets are then masked on the [n, C] side of the two products.
 Result run_reduced(const Tensor& hidden, const Tensor& weight, const Tensor& targets,
                    const LinearCrossEntropyOptions& o, at::ScalarType compute, bool want_grad_hidden,
                    bool want_grad_weight) {
   const auto h = hidden.to(compute).contiguous();  // [N, C]
   const int64_t N = h.size(0), C = h.size(1), V = weight.size(0);
-  const int64_t Vp = (V + 63) / 64 * 64;
+  const int64_t Vp = models::padded_width(V, 64);
   auto w = torch::empty({Vp, C}, h.options());  // [Vp, C], the padding rows zero
   w.narrow(0, 0, V).copy_(weight);
   if (Vp > V) w.narrow(0, V, Vp - V).zero_();
   const int64_t rows = chunk_rows(o, N, Vp, h.device());
+  const int64_t height = std::min(rows, N);
   const bool want_grad = want_grad_hidden || want_grad_weight;
+  const bool kernel = use_classifier_kernel(h);
   const auto f32 = h.options().dtype(torch::kFloat32);
 
   Result r;
@@ -133,63 +107,51 @@ Result run_reduced(const Tensor& hidden, const Tensor& weight, const Tensor& tar
   if (want_grad_hidden) r.grad_hidden = torch::empty({N, C}, h.options());
   Tensor gw;  // [Vp, C] fp32; the first chunk's product writes it
   if (want_grad_weight) gw = N > 0 ? torch::empty({Vp, C}, f32) : torch::zeros({Vp, C}, f32);
-  const auto accumulate_grad_weight = [&](const Tensor& g, const Tensor& hc, int64_t start) {
-    if (start == 0) {
-      mm_float_out(gw, g.t(), hc);
-    } else {
-      auto part = torch::empty({Vp, C}, f32);
-      mm_float_out(part, g.t(), hc);
-      gw.add_(part);
-    }
-  };
-
-  if (use_classifier_kernel(h)) {
-    // bf16 logits, as autocast's linear makes them, then one kernel for loss and gradient.
-    const auto t = targets.to(h.device(), torch::kLong).contiguous();
-    const auto buffer = torch::empty({std::min(rows, N), Vp}, h.options());
-    auto row_loss_buffer = torch::empty({std::min(rows, N)}, f32);
-    for (int64_t start = 0; start < N; start += rows) {
-      const int64_t n = std::min(rows, N - start);
-      const auto hc = h.narrow(0, start, n);
-      auto z = buffer.narrow(0, 0, n);
-      at::mm_out(z, hc, w.t());  // [n, Vp]
-      auto row_loss = row_loss_buffer.narrow(0, 0, n);
-      r.loss.add_(classifier_kernel(z, t.narrow(0, start, n), V, o.ignore_index, row_loss).sum());
-      if (want_grad_hidden) {
-        auto rows_grad = r.grad_hidden.narrow(0, start, n);
-        at::mm_out(rows_grad, z, w);  // ignored rows have zero gradient rows
-      }
-      if (want_grad_weight) accumulate_grad_weight(z, hc, start);
-    }
-    if (want_grad_weight) r.grad_weight = gw.narrow(0, 0, V);
-    return r;
-  }
-
-  const auto logits_buffer = torch::empty({std::min(rows, N), Vp}, f32);
-  const auto grad_buffer = want_grad ? torch::empty({std::min(rows, N), Vp}, h.options()) : Tensor();
+  // Kernel: one bf16 buffer, logits then gradient. ATen: fp32 logits, and the gradient apart.
+  const auto logits_buffer = torch::empty({height, Vp}, kernel ? h.options() : f32);
+  const auto grad_buffer = want_grad && !kernel ? torch::empty({height, Vp}, h.options()) : logits_buffer;
+  const auto row_loss_buffer = kernel ? torch::empty({height}, f32) : Tensor();
+  const auto t = kernel ? targets.to(h.device(), torch::kLong).contiguous() : targets;
   for (int64_t start = 0; start < N; start += rows) {
     const int64_t n = std::min(rows, N - start);
     const auto hc = h.narrow(0, start, n);
-    const auto tc = targets.narrow(0, start, n);
+    const auto tc = t.narrow(0, start, n);
     auto z = logits_buffer.narrow(0, 0, n);
-    mm_float_out(z, hc, w.t());  // [n, Vp] fp32
-    if (Vp > V) z.narrow(1, V, Vp - V).fill_(-std::numeric_limits<float>::infinity());
-    at::_log_softmax_out(z, z, 1, /*half_to_float=*/false);  // log-probabilities, in place
-    const auto valid = tc.ne(o.ignore_index);                                       // [n]
-    const auto safe = torch::where(valid, tc, torch::zeros_like(tc)).unsqueeze(1);  // [n, 1]
-    const auto row_loss = z.gather(1, safe).squeeze(1).neg();
-    r.loss.add_(torch::where(valid, row_loss, torch::zeros_like(row_loss)).sum());
-    if (!want_grad) continue;
-    const auto validf = valid.to(compute).unsqueeze(1);  // [n, 1]
     auto g = grad_buffer.narrow(0, 0, n);
-    at::exp_out(g, z);                       // softmax, written in the compute dtype
-    g.scatter_add_(1, safe, validf.neg());   // - one-hot at the target (ignored rows: nothing)
+    Tensor validf;  // [n, 1]: rows whose target counts, when g still holds ignored rows
+    if (kernel) {
+      at::mm_out(z, hc, w.t());  // [n, Vp] bf16, as autocast's linear makes them
+      auto row_loss = row_loss_buffer.narrow(0, 0, n);
+      classifier_kernel(z, tc, V, o.ignore_index, row_loss);  // z is now g
+      r.loss.add_(row_loss.sum());
+    } else {
+      mm_float_out(z, hc, w.t());  // [n, Vp] fp32
+      if (Vp > V) z.narrow(1, V, Vp - V).fill_(-std::numeric_limits<float>::infinity());
+      at::_log_softmax_out(z, z, 1, /*half_to_float=*/false);  // log-probabilities, in place
+      const auto valid = tc.ne(o.ignore_index);                                       // [n]
+      const auto safe = torch::where(valid, tc, torch::zeros_like(tc)).unsqueeze(1);  // [n, 1]
+      const auto row_loss = z.gather(1, safe).squeeze(1).neg();
+      r.loss.add_(torch::where(valid, row_loss, torch::zeros_like(row_loss)).sum());
+      if (!want_grad) continue;
+      validf = valid.to(compute).unsqueeze(1);
+      at::exp_out(g, z);                      // softmax, written in the compute dtype
+      g.scatter_add_(1, safe, validf.neg());  // - one-hot at the target (ignored rows: nothing)
+    }
     if (want_grad_hidden) {
       auto rows_grad = r.grad_hidden.narrow(0, start, n);
-      at::mm_out(rows_grad, g, w);  // [n, C]
-      rows_grad.mul_(validf);       // ignored rows: no gradient
+      at::mm_out(rows_grad, g, w);                   // [n, C]
+      if (validf.defined()) rows_grad.mul_(validf);  // ignored rows: no gradient
     }
-    if (want_grad_weight) accumulate_grad_weight(g, hc * validf, start);  // ignored rows: nothing
+    if (want_grad_weight) {  // [Vp, C]; ignored rows contribute nothing
+      const auto hm = validf.defined() ? hc * validf : hc;
+      if (start == 0) {
+        mm_float_out(gw, g.t(), hm);
+      } else {
+        auto part = torch::empty({Vp, C}, f32);
+        mm_float_out(part, g.t(), hm);
+        gw.add_(part);
+      }
+    }
   }
   if (want_grad_weight) r.grad_weight = gw.narrow(0, 0, V);
   return r;
@@ -200,7 +162,8 @@ Result run(const Tensor& hidden, const Tensor& weight, const Tensor& targets, co
   const auto type = hidden.device().type();
   const bool autocast = type == at::kCUDA && at::autocast::is_autocast_enabled(at::kCUDA);
   const auto compute = autocast ? at::autocast::get_autocast_dtype(at::kCUDA) : hidden.scalar_type();
-  AutocastOff off(type);
+  // The products below run in dtypes chosen here; out= / in-place products are not autocast-aware.
+  const auto off = AutocastScope::off(type);
   if (compute == torch::kBFloat16 || compute == torch::kHalf)
     return run_reduced(hidden, weight, targets, o, compute, want_grad_hidden, want_grad_weight);
   const auto h = hidden.to(compute).contiguous();  // [N, C]
