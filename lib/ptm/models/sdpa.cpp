@@ -31,13 +31,19 @@ std::string sdpa_backend(const torch::Tensor& q, const torch::Tensor& k, const t
 
 torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                    const std::optional<torch::Tensor>& mask, double dropout_p, bool is_causal, bool enable_gqa) {
+  // The kernel query runs only for a new kind of call (device, dtype, mask, dropout, causal,
+  // grouped): the steps after the first add no work.
   static std::mutex mutex;
   static std::set<std::string> seen;
-  const std::string kernel = sdpa_backend(q, k, v, mask, dropout_p, is_causal, enable_gqa);
-  const std::string key = q.device().str() + ", " + std::string(c10::toString(q.scalar_type()));
+  const std::string where = q.device().str() + ", " + std::string(c10::toString(q.scalar_type()));
+  const std::string kind = where + (mask ? " m" : "") + (dropout_p > 0 ? " d" : "") + (is_causal ? " c" : "") +
+                           (enable_gqa ? " g" : "");
   {
     const std::lock_guard<std::mutex> lock(mutex);
-    if (seen.insert(kernel + " on " + key).second) log::info("attention: SDPA uses " + kernel + " on " + key);
+    if (seen.insert(kind).second) {
+      const std::string kernel = sdpa_backend(q, k, v, mask, dropout_p, is_causal, enable_gqa);
+      if (seen.insert(kernel + " on " + where).second) log::info("attention: SDPA uses " + kernel + " on " + where);
+    }
   }
   return at::scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, std::nullopt, enable_gqa);
 }

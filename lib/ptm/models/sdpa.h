@@ -1,7 +1,8 @@
 // Every attention of the zoo goes through at::scaled_dot_product_attention here, so that the
-// kernel it picks (flash, memory-efficient, cuDNN, math) is logged: once per device, dtype and
+// kernel it picks (flash, memory-efficient, cuDNN, math) is logged once per device, dtype and
 // kernel, at info level ("attention: SDPA uses flash_attention on cpu, Float"), in the console
-// and the run's log.txt. A run that falls back to the math kernel shows it.
+// and the run's log.txt; the choice is queried once per kind of call, not every step. A run
+// that falls back to the math kernel shows it.
 #pragma once
 #include <torch/torch.h>
 
