@@ -3,12 +3,13 @@
 # first, each stage capped so that the whole fits a deadline (PTM_GPU_DEADLINE seconds, default
 # 540): build with CUDA (ptm, its CUDA kernels, the tests), `ptm info`, the [gpu] tests (each
 # model forward and backward in bf16 against fp32 on the CPU; the fused loss and its kernel),
-# the side-by-side GPT-2 124M benchmark against PyTorch eager and torch.compile, ptm again with
-# its fused classifier kernel off (PTM_FUSED_CLASSIFIER=0: the ATen path, A/B), the BERT
-# benchmarks (MLM, fine-tuning, distillation; PTM_GPU_BERT_CASES narrows them, a regex), short
-# pretraining runs on CUDA on the real corpora (when their prepared data are present; GPT-2
-# on the Linux docs twice, kernel on and off), and
-# per-kernel profiles of ptm and of the PyTorch peer (eager and compiled) at GPT-2 124M B=16.
+# the side-by-side GPT-2 124M benchmark against PyTorch eager and torch.compile, ptm with the
+# step in a CUDA graph (train.cuda_graph), short pretraining runs on CUDA on the real corpora
+# (when their prepared data are present; GPT-2 on the Linux docs three times: fused classifier
+# kernel on, off, and with the CUDA graph), ptm with the kernel off (PTM_FUSED_CLASSIFIER=0:
+# the ATen path, A/B), the BERT benchmarks (MLM, fine-tuning, distillation;
+# PTM_GPU_BERT_CASES narrows them, a regex), and per-kernel profiles of ptm (eager and
+# graphed) and of the PyTorch peer (eager and compiled) at GPT-2 124M B=16.
 #   bash scripts/gpu_checks.sh [OUT_DIR]        (default: $OUT, else ./gpu_results)
 # The peer is ../shared/peer/gpt_peer.py, or $PTM_PEER. Stages that fail or run out of time are
 # reported in summary.txt and the later ones still run. At most 8 files land in OUT_DIR.
@@ -51,13 +52,12 @@ if [[ -x "$PTM_BUILD_DIR/tests/ptm_tests" ]]; then
 fi
 
 stage bench_gpt2 240 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only 'GPT-2' --out "$work/bench_gpt2"
-# A/B: the same ptm benchmark with the fused classifier kernel off (ATen ops for the loss).
+# ptm with the whole step captured in a CUDA graph (train.cuda_graph), same shapes.
 for b in 16 32; do
-  PTM_FUSED_CLASSIFIER=0 stage "ptm_b${b}_kernel_off" 40 "$out/bench.txt" "$ptm" bench --config recipes/bench/gpt2_124m.yaml \
-    --device cuda --batch "$b" --warmup 5 --iters 20 --json "$work/ptm_b${b}_kernel_off.json"
+  stage "ptm_b${b}_cuda_graph" 45 "$out/bench.txt" "$ptm" bench --config recipes/bench/gpt2_124m.yaml \
+    --device cuda --batch "$b" --warmup 5 --iters 20 --json "$work/ptm_b${b}_cuda_graph.json" train.cuda_graph=true
   grep -E "^ +gpt2_124m" "$out/bench.txt" | tail -1 >>"$summary"
 done
-stage bench_bert 200 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only "${PTM_GPU_BERT_CASES:-BERT|distill}" --out "$work/bench_bert"
 # Short real-corpus runs on CUDA (the data travel only when the caller brings them).
 if [[ -f data/prepared/linux_doc_bpe16k/manifest.json ]]; then
   stage pretrain_gpt2 90 "$out/runs.txt" "$ptm" pretrain --config recipes/pretrain/gpt2_124m.yaml --device cuda \
@@ -66,18 +66,31 @@ if [[ -f data/prepared/linux_doc_bpe16k/manifest.json ]]; then
   PTM_FUSED_CLASSIFIER=0 stage pretrain_gpt2_kernel_off 90 "$out/runs.txt" "$ptm" pretrain \
     --config recipes/pretrain/gpt2_124m.yaml --device cuda --run-dir "$work/gpt2_124m_cuda_kernel_off" \
     train.max_steps=200 train.eval_every=100 train.save_every=200 train.log_every=20
+  stage pretrain_gpt2_cuda_graph 90 "$out/runs.txt" "$ptm" pretrain --config recipes/pretrain/gpt2_124m.yaml \
+    --device cuda --run-dir "$work/gpt2_124m_cuda_graph" train.max_steps=200 train.eval_every=100 \
+    train.save_every=200 train.log_every=20 train.cuda_graph=true
 fi
 if [[ -f data/prepared/janeausten_bpe8k/manifest.json ]]; then
   stage pretrain_tiny 60 "$out/runs.txt" "$ptm" pretrain --config recipes/pretrain/gpt_tiny.yaml --device cuda \
     --run-dir "$work/gpt_tiny_cuda" train.max_steps=200 train.eval_every=100
 fi
-grep -hE "eval step" "$out/runs.txt" 2>/dev/null | tail -8 >>"$summary"
+grep -hE "eval step|cuda graph" "$out/runs.txt" 2>/dev/null | tail -10 >>"$summary"
+# A/B: the same ptm benchmark with the fused classifier kernel off (ATen ops for the loss).
+for b in 16 32; do
+  PTM_FUSED_CLASSIFIER=0 stage "ptm_b${b}_kernel_off" 40 "$out/bench.txt" "$ptm" bench --config recipes/bench/gpt2_124m.yaml \
+    --device cuda --batch "$b" --warmup 5 --iters 20 --json "$work/ptm_b${b}_kernel_off.json"
+  grep -E "^ +gpt2_124m" "$out/bench.txt" | tail -1 >>"$summary"
+done
+stage bench_bert 200 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only "${PTM_GPU_BERT_CASES:-BERT|distill}" --out "$work/bench_bert"
 
 # Per-kernel profiles, 3 steps each, same shapes: ptm, then the peer eager and compiled.
 prof="$out/profile.txt"
 stage profile_ptm 60 "$prof" "$ptm" bench --config recipes/bench/gpt2_124m.yaml --device cuda --batch 16 \
   --warmup 3 --iters 3 --profile "$work/ptm_b16.trace.json" &&
   "$py" scripts/peers/trace_top.py "$work/ptm_b16.trace.json" --steps 3 >>"$prof" 2>&1
+stage profile_ptm_graph 60 "$prof" "$ptm" bench --config recipes/bench/gpt2_124m.yaml --device cuda --batch 16 \
+  --warmup 4 --iters 3 --profile "$work/ptm_b16_graph.trace.json" train.cuda_graph=true &&
+  "$py" scripts/peers/trace_top.py "$work/ptm_b16_graph.trace.json" --steps 3 >>"$prof" 2>&1
 stage profile_eager 60 "$prof" "$py" scripts/peers/profile_gpt_peer.py "$peer" --batch 16 --trace "$work/eager_b16.trace.json" &&
   "$py" scripts/peers/trace_top.py "$work/eager_b16.trace.json" --steps 3 >>"$prof" 2>&1
 stage profile_compile 120 "$prof" "$py" scripts/peers/profile_gpt_peer.py "$peer" --batch 16 --compile --trace "$work/compile_b16.trace.json" &&

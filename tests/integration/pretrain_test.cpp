@@ -51,6 +51,12 @@ TEST_CASE("ptm pretrain writes the run directory contract", "[integration][train
   r = run_ptm(kRecipe + " --run-dir " + dir);
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "holds a finished run; pass --overwrite"));
+  // A graph-captured step on the CPU: refused before the run directory is touched.
+  const std::string other = tmp.file("graph_on_cpu");
+  r = run_ptm(kRecipe + " --run-dir " + other + " --device cpu train.cuda_graph=true");
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "train.cuda_graph: needs a CUDA device (this run is on cpu)"));
+  CHECK_FALSE(fs::exists(other));
   CHECK(run_ptm(kRecipe + " --run-dir " + dir + " --overwrite").exit_code == 0);
 }
 

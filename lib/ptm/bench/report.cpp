@@ -176,6 +176,9 @@ std::string format_table(const json& report) {
   if (!results.empty()) {
     const auto& r0 = results[0];
     out << "times in ms per step (phases: means); peak memory: " << r0.value("peak_memory_kind", std::string()) << "\n";
+    if (r0.value("cuda_graph", false))
+      out << "cuda graph: each step replays one captured graph (forward to optimizer; phase_ms.graph "
+          << num(at_or_null(at_or_null(r0, "phase_ms"), "graph"), "%.1f") << " ms)\n";
     out << "model " << r0.value("model", std::string()) << ": " << num(at_or_null(r0, "params"), "%.0f")
         << " parameters, " << num(at_or_null(r0, "macs_per_sample"), "%.4g") << " MACs per sample at seq "
         << num(at_or_null(r0, "seq"), "%.0f") << "\n";

@@ -148,6 +148,10 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
   const std::string requested = o.dtype != "auto" ? o.dtype : (direct ? "auto" : recipe.train.precision);
   const std::string precision = !device.is_cuda() ? "fp32" : (requested == "auto" ? "bf16" : requested);
   set_threads(recipe.run.threads);
+  if (recipe.train.cuda_graph && (!train || !device.is_cuda()))
+    throw ConfigError(Origin{path}, "train.cuda_graph",
+                      !train ? "captures the training step: use it with --mode train"
+                             : "needs a CUDA device (this bench runs on " + device_str + ")");
 
   torch::manual_seed(static_cast<uint64_t>(recipe.run.seed));
   auto model = recipe.model();
@@ -225,6 +229,7 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
       w.clip_grad_norm = recipe.train.clip_grad_norm;
       w.lr = recipe.optimizer.lr;
       w.train = train;
+      w.cuda_graph = recipe.train.cuda_graph;
       w.warmup = o.warmup;
       w.iters = o.iters;
       if (!o.profile.empty())
@@ -279,10 +284,18 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
       r["throughput"] = images ? r["samples_per_s"] : r["tokens_per_s"];
       r["wall_s"] = m.wall_s;
       r["step_ms"] = summary_json(m.step_ms);
-      r["phase_ms"] = {{"data", mean_or_null(m.phase_ms[0])},
-                       {"forward", mean_or_null(m.phase_ms[1])},
-                       {"backward", mean_or_null(m.phase_ms[2])},
-                       {"optimizer", mean_or_null(m.phase_ms[3])}};
+      r["cuda_graph"] = m.cuda_graph;
+      if (m.cuda_graph)  // one replay: forward, backward and optimizer are not split
+        r["phase_ms"] = {{"data", mean_or_null(m.phase_ms[0])},
+                         {"forward", nullptr},
+                         {"backward", nullptr},
+                         {"optimizer", nullptr},
+                         {"graph", mean_or_null(m.phase_ms[1])}};
+      else
+        r["phase_ms"] = {{"data", mean_or_null(m.phase_ms[0])},
+                         {"forward", mean_or_null(m.phase_ms[1])},
+                         {"backward", mean_or_null(m.phase_ms[2])},
+                         {"optimizer", mean_or_null(m.phase_ms[3])}};
       r["peak_memory_bytes"] = m.peak_memory_bytes ? json(*m.peak_memory_bytes) : json();
       r["peak_memory_kind"] = m.peak_memory_kind;
       const auto u = mfu(flops, step_s, peak);

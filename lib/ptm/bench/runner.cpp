@@ -3,13 +3,16 @@
 
 #include <torch/csrc/autograd/profiler_kineto.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <set>
 
 #include "ptm/bench/meters.h"
 #include "ptm/core/log.h"
 #include "ptm/data/loader.h"
 #include "ptm/train/autocast.h"
+#include "ptm/train/cuda_graph_step.h"
 #include "ptm/train/train_extras.h"
 
 namespace ptm::bench {
@@ -45,39 +48,60 @@ class KinetoProfile {
   std::string path_;
 };
 
-// One step; `meter` null during warm-up. Returns the step's loss sum and target count (train).
-std::pair<torch::Tensor, torch::Tensor> step(Workload& w, data::Loader& loader, StepMeter* meter, int i) {
-  auto mark = [&](int b) {
-    if (meter) meter->mark(i, b);
-  };
-  mark(0);
-  const auto batch = *loader.next();
-  if (!w.train) {
-    mark(1);
-    torch::NoGradGuard no_grad;
-    train::AutocastGuard autocast(w.device, w.precision);
-    const auto out = w.model->forward(batch);
-    mark(2);
-    return {};
-  }
-  const auto total = w.objective->count_targets(batch);
-  mark(1);
+// The train step's device work: loss under autocast, backward, clip, optimizer step, zero
+// grads; `mark` timestamps boundaries 2 (forward done), 3 (backward done) and 4. With
+// `lr_device` defined the optimizer reads its learning rate from there (a captured step).
+train::StepTensors train_body(Workload& w, const data::Batch& batch, const std::function<void(int)>& mark,
+                              const torch::Tensor& lr_device) {
+  train::StepTensors out;
+  out.targets = w.objective->count_targets(batch);
   torch::Tensor loss;
   {
     train::AutocastGuard autocast(w.device, w.precision);
     const auto parts = w.objective->loss(*w.model, batch, true);
     loss = parts.loss_sum.to(torch::kFloat32);
   }
-  const auto denom = total.to(torch::kFloat32).clamp_min(1.0);
-  const auto scaled = loss / denom;
+  const auto scaled = loss / out.targets.to(torch::kFloat32).clamp_min(1.0);
   mark(2);
   scaled.backward();
   mark(3);
-  train::clip_gradients(w.params, w.clip_grad_norm);
-  w.optimizer->step(w.lr);
+  out.grad_norm = train::clip_gradients(w.params, w.clip_grad_norm);
+  if (lr_device.defined())
+    w.optimizer->step(lr_device);
+  else
+    w.optimizer->step(w.lr);
   w.optimizer->zero_grad();
   mark(4);
-  return {loss.detach(), total};
+  out.loss_sum = loss.detach();
+  return out;
+}
+
+// One step; `meter` null during warm-up. Returns the step's loss sum and target count (train).
+// A graphed step (`graph` set) marks only data | replay.
+std::pair<torch::Tensor, torch::Tensor> step(Workload& w, data::Loader& loader, StepMeter* meter, int i,
+                                             train::CudaGraphStep* graph, const torch::Tensor& lr_device) {
+  const std::function<void(int)> mark = [&](int b) {
+    if (meter) meter->mark(i, b);
+  };
+  mark(0);
+  const auto batch = *loader.next();
+  mark(1);
+  if (!w.train) {
+    torch::NoGradGuard no_grad;
+    train::AutocastGuard autocast(w.device, w.precision);
+    const auto out = w.model->forward(batch);
+    mark(2);
+    return {};
+  }
+  if (graph) {
+    const auto out = graph->run({batch}, [&](const std::vector<data::Batch>& mb) {
+      return train_body(w, mb.front(), [](int) {}, lr_device);
+    });
+    mark(2);
+    return {out.loss_sum, out.targets};
+  }
+  const auto out = train_body(w, batch, mark, {});
+  return {out.loss_sum, out.targets};
 }
 
 }  // namespace
@@ -102,10 +126,18 @@ Measurement measure(Workload& w) {
     }
   }
 
-  for (int i = 0; i < w.warmup; ++i) step(w, loader, nullptr, i);
+  // A captured step: eager warm-up steps, then the capture, inside the untimed steps when
+  // --warmup allows (at least 2).
+  std::unique_ptr<train::CudaGraphStep> graph;
+  torch::Tensor lr_device;
+  if (w.cuda_graph) {
+    graph = std::make_unique<train::CudaGraphStep>(w.device, std::clamp(w.warmup - 1, 1, 3));
+    lr_device = torch::full({}, w.lr, torch::TensorOptions().dtype(torch::kFloat32).device(w.device));
+  }
+  for (int i = 0; i < w.warmup; ++i) step(w, loader, nullptr, i, graph.get(), lr_device);
   synchronize(w.device);
 
-  const int boundaries = w.train ? kTrainBoundaries : kInferBoundaries;
+  const int boundaries = w.train && !graph ? kTrainBoundaries : kInferBoundaries;
   StepMeter meter(w.device, w.iters, boundaries);
   synchronize(w.device);
   std::pair<torch::Tensor, torch::Tensor> last;
@@ -114,7 +146,7 @@ Measurement measure(Workload& w) {
     std::unique_ptr<KinetoProfile> profile;
     if (!w.profile.empty()) profile = std::make_unique<KinetoProfile>(w.profile, w.device);
     const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < w.iters; ++i) last = step(w, loader, &meter, i);
+    for (int i = 0; i < w.iters; ++i) last = step(w, loader, &meter, i, graph.get(), lr_device);
     synchronize(w.device);  // the one host sync of the timed steps
     m.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
@@ -123,6 +155,7 @@ Measurement measure(Workload& w) {
   const auto phases = meter.phase_ms();
   for (size_t p = 0; p < phases.size(); ++p) m.phase_ms[p] = phases[p];
   m.timer = meter.kind();
+  m.cuda_graph = graph && graph->captured();
   if (last.first.defined()) m.loss = last.first.item<double>() / std::max(1.0, last.second.item<double>());
   m.peak_memory_bytes = peak_memory_bytes(w.device);
   m.peak_memory_kind = peak_memory_kind(w.device, reset_ok);

@@ -3,6 +3,7 @@
 //   train: data (loader.next + count_targets) | forward (objective loss under autocast) |
 //          backward | optimizer (clip the global norm, fused AdamW step, zero_grad)
 //   infer: data | forward (no_grad, eval mode, autocast)
+//   train with cuda_graph: data | graph (the captured step replayed: forward to zero_grad)
 // No host sync inside the timed steps: phase boundaries are CUDA events (GPU) or clock reads
 // (CPU), read after one synchronize at the end.
 #pragma once
@@ -33,19 +34,21 @@ struct Workload {
   double clip_grad_norm = 1.0;     // <= 0: the norm is computed, not applied (as the trainer does)
   double lr = 3e-4;
   bool train = true;
+  bool cuda_graph = false;  // train.cuda_graph: capture the step during warm-up, replay it timed
   int warmup = 5, iters = 20;
   std::string profile;  // when set: LibTorch's per-op profiler over the timed steps, trace written here
 };
 
 struct Measurement {
   std::vector<double> step_ms;                        // per timed step
-  std::array<std::vector<double>, 4> phase_ms;        // data, forward, backward, optimizer (infer: first two)
+  std::array<std::vector<double>, 4> phase_ms;        // data, forward, backward, optimizer (infer, graph: first two)
   double wall_s = 0;                                  // timed steps, host clock, one sync at the end
   int64_t samples_per_step = 0, tokens_per_step = 0;  // tokens: 0 for image batches
   int64_t seq = 0;                                    // tokens per sample (0 for images)
   std::optional<double> loss;                         // mean loss of the last train step
   std::optional<int64_t> peak_memory_bytes;
   std::string peak_memory_kind, timer;
+  bool cuda_graph = false;  // the timed steps were graph replays (phase 1 is the replay)
 };
 
 Measurement measure(Workload& w);

@@ -40,23 +40,25 @@ Optimizer::Optimizer(const std::vector<std::pair<std::string, torch::Tensor>>& n
   }
 }
 
-void Optimizer::step_group(Group& g, double lr, const torch::Tensor& found_inf) {
+void Optimizer::step_group(Group& g, double lr, const torch::Tensor& lr_tensor, const torch::Tensor& found_inf) {
   if (g.params.empty()) return;
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> grads;
   for (auto& p : g.params) grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
   if (c_.type == "adamw") {
-    if (found_inf.defined()) {
-      // A skipped step leaves parameters, moments and the step count as they were, on the device.
+    // A skipped step (found_inf nonzero) leaves parameters, moments and the step count as they
+    // were, on the device.
+    if (found_inf.defined())
       at::_foreach_add_(g.steps, 1.0 - found_inf);
+    else
+      at::_foreach_add_(g.steps, 1.0);
+    const std::optional<torch::Tensor> inf = found_inf.defined() ? std::optional<torch::Tensor>(found_inf) : std::nullopt;
+    if (lr_tensor.defined())
+      at::_fused_adamw_(g.params, grads, g.exp_avg, g.exp_avg_sq, {}, g.steps, lr_tensor, c_.beta1, c_.beta2,
+                        g.weight_decay, c_.eps, /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/std::nullopt, inf);
+    else
       at::_fused_adamw_(g.params, grads, g.exp_avg, g.exp_avg_sq, {}, g.steps, lr, c_.beta1, c_.beta2,
-                        g.weight_decay, c_.eps, /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/std::nullopt,
-                        found_inf);
-      return;
-    }
-    at::_foreach_add_(g.steps, 1.0);
-    at::_fused_adamw_(g.params, grads, g.exp_avg, g.exp_avg_sq, {}, g.steps, lr, c_.beta1, c_.beta2,
-                      g.weight_decay, c_.eps, /*amsgrad=*/false, /*maximize=*/false);
+                        g.weight_decay, c_.eps, /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/std::nullopt, inf);
     return;
   }
   // SGD (PyTorch semantics): d = g + wd*p; buf = m*buf + d; d = nesterov ? d + m*buf : buf; p -= lr*d
@@ -69,14 +71,19 @@ void Optimizer::step_group(Group& g, double lr, const torch::Tensor& found_inf) 
       d = c_.nesterov ? d.add(buf, c_.momentum) : buf;
       g.momentum[i].copy_(skip.defined() ? torch::where(skip, g.momentum[i], buf) : buf);
     }
-    auto updated = g.params[i].sub(d, lr);
+    auto updated = lr_tensor.defined() ? g.params[i].sub(d * lr_tensor) : g.params[i].sub(d, lr);
     g.params[i].copy_(skip.defined() ? torch::where(skip, g.params[i], updated) : updated);
   }
 }
 
 void Optimizer::step(double lr, const torch::Tensor& found_inf) {
-  step_group(decay_, lr, found_inf);
-  step_group(no_decay_, lr, found_inf);
+  step_group(decay_, lr, {}, found_inf);
+  step_group(no_decay_, lr, {}, found_inf);
+}
+
+void Optimizer::step(const torch::Tensor& lr, const torch::Tensor& found_inf) {
+  step_group(decay_, 0, lr, found_inf);
+  step_group(no_decay_, 0, lr, found_inf);
 }
 
 void Optimizer::zero_grad() {

@@ -33,6 +33,9 @@ class Optimizer {
   // lr for this step (peak x schedule). `found_inf` (a float scalar on the parameters' device,
   // optional): where it is nonzero the step is skipped entirely, decided on the device.
   void step(double lr, const torch::Tensor& found_inf = {});
+  // The same with lr a float scalar tensor on the parameters' device, read on the device: a
+  // step captured in a CUDA graph follows the schedule when the tensor is refilled each step.
+  void step(const torch::Tensor& lr, const torch::Tensor& found_inf = {});
   void zero_grad();
   models::NamedTensors state() const;
   void load_state(const models::NamedTensors& state);  // IoError naming a missing/mismatched tensor
@@ -45,7 +48,8 @@ class Optimizer {
     std::vector<torch::Tensor> params, exp_avg, exp_avg_sq, steps, momentum;
     double weight_decay = 0;
   };
-  void step_group(Group& g, double lr, const torch::Tensor& found_inf);
+  // lr_tensor, when defined, replaces lr.
+  void step_group(Group& g, double lr, const torch::Tensor& lr_tensor, const torch::Tensor& found_inf);
 
   OptimizerConfig c_;
   Group decay_, no_decay_;

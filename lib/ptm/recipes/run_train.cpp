@@ -56,6 +56,9 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   const Recipe recipe = with_default_objective(given, task.default_objective);
 
   const std::string device = resolve_device(recipe.run.device);
+  // Before the run directory is touched: a graph-captured step needs a GPU.
+  if (recipe.train.cuda_graph && !torch::Device(device).is_cuda())
+    throw ConfigError(Origin{}, "train.cuda_graph", "needs a CUDA device (this run is on " + device + ")");
   set_threads(recipe.run.threads);
   log::Level level;
   if (log::parse_level(recipe.run.log_level, level)) log::set_level(level);
@@ -117,6 +120,7 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
                             {"trainable_parameters", trainable},
                             {"stopped_by_signal", r.stopped},
                             {"early_stopped", r.early_stopped}};
+  if (recipe.train.cuda_graph) summary["cuda_graph_replays"] = r.graph_replays;
   if (r.best_step >= 0) summary["best"] = {{"step", r.best_step}, {"metric", recipe.train.best_metric}, {"value", r.best_value}};
   // A PEFT run also leaves its final adapter alone (adapter_model.safetensors + adapter_config.json).
   if (recipe.peft && !r.stopped) peft::save_adapter(*setup.model, *recipe.peft, dir + "/adapter");

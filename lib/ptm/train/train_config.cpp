@@ -16,6 +16,8 @@ void bind(config::Section& s, TrainConfig& c) {
   s.opt("precision", c.precision, "numeric precision").one_of({"auto", "fp32", "bf16", "fp16"});
   s.opt("activation_checkpointing", c.activation_checkpointing,
         "recompute each transformer block in the backward pass: less memory, ~1/3 more compute (gpt, bert)");
+  s.opt("cuda_graph", c.cuda_graph,
+        "capture the training step in a CUDA graph and replay it (CUDA, fixed batch shapes)");
   s.opt("best_metric", c.best_metric, "evaluation metric that picks checkpoints/best (accuracy, macro_f1, loss, ...)");
   s.opt("best_mode", c.best_mode, "whether the best metric is minimised or maximised").one_of({"auto", "min", "max"});
   s.opt("early_stopping_patience", c.early_stopping_patience, "evaluations without improvement before stopping (0 = off)")
@@ -34,6 +36,11 @@ void bind(config::Section& s, TrainConfig& c) {
   s.opt("sample_tokenizer", c.sample_tokenizer, "tokenizer for samples (default: the data set's)");
   if (c.early_stopping_patience > 0 && c.best_metric.empty())
     s.problem("early_stopping_patience", "needs train.best_metric (the metric that must improve)");
+  if (c.cuda_graph && c.activation_checkpointing)
+    s.problem("cuda_graph", "cannot be combined with train.activation_checkpointing (its recompute resets the "
+                            "random generator, which a captured graph cannot)");
+  if (c.cuda_graph && c.grad_noise_eta > 0)
+    s.problem("cuda_graph", "cannot be combined with train.grad_noise_eta (its noise scale changes every step)");
   s.finish();
 }
 

@@ -22,6 +22,9 @@ struct TrainConfig {
   // Recompute each transformer block's activations in the backward pass (gpt, bert): less
   // memory for about a third more compute.
   bool activation_checkpointing = false;
+  // Capture the whole step (forward, backward, clipping, optimizer) in a CUDA graph after a few
+  // eager steps and replay it: no per-kernel launch cost. Needs CUDA and fixed batch shapes.
+  bool cuda_graph = false;
   // Best checkpoint and early stopping, judged on the evaluation metrics.
   std::string best_metric;           // e.g. accuracy, macro_f1, loss; empty: no best checkpoint
   std::string best_mode = "auto";    // auto (min for loss/mse/perplexity, else max) | min | max

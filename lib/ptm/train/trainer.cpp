@@ -14,6 +14,7 @@
 #include "ptm/train/autocast.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/train/checkpoint.h"
+#include "ptm/train/cuda_graph_step.h"
 #include "ptm/train/eval_metrics.h"
 #include "ptm/train/train_extras.h"
 
@@ -262,6 +263,44 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   int64_t interval_steps = 0, context = 0;
   const bool skip_nonfinite = tc.nan_policy == "skip";
 
+  // The optimizer step's device work (the micro-batches' losses are normalised by all of
+  // their targets), run directly or captured once in a CUDA graph and replayed (train.cuda_graph).
+  double lr = 0;
+  std::unique_ptr<CudaGraphStep> graph;
+  torch::Tensor lr_device;  // the graph's learning rate, refilled before each replay
+  if (tc.cuda_graph) {
+    graph = std::make_unique<CudaGraphStep>(device);
+    lr_device = torch::zeros({}, fopts);
+  }
+  const StepBody step_body = [&](const std::vector<data::Batch>& mb) {
+    StepTensors out;
+    out.targets = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+    for (const auto& b : mb) out.targets += s.objective->count_targets(b);
+    const auto denom = out.targets.to(torch::kFloat32).clamp_min(1.0);
+    out.loss_sum = torch::zeros({}, fopts);
+    for (const auto& batch : mb) {
+      torch::Tensor loss;
+      {
+        AutocastGuard autocast(device, tc.precision);
+        const auto parts = s.objective->loss(model, batch, true);
+        loss = parts.loss_sum.to(torch::kFloat32);
+      }
+      out.loss_sum += loss.detach();
+      (loss / denom).backward();
+    }
+    out.grad_norm = clip_gradients(params, tc.clip_grad_norm);
+    if (!graph) add_gradient_noise(params, tc.grad_noise_eta, tc.grad_noise_gamma, step);
+    // Decided on the device: a non-finite loss or gradient skips the optimizer step.
+    if (skip_nonfinite)
+      out.skipped = (~torch::isfinite(out.loss_sum) | ~torch::isfinite(out.grad_norm)).to(torch::kFloat32);
+    if (graph)
+      optimizer.step(lr_device, out.skipped);
+    else
+      optimizer.step(lr, out.skipped);
+    optimizer.zero_grad();
+    return out;
+  };
+
   for (;;) {
     // At max_steps this is also the final evaluation (the one after the loop then returns at once).
     if (tc.eval_every > 0 && step > first_step && step % tc.eval_every == 0 && run_eval(step, step >= tc.max_steps)) {
@@ -277,13 +316,10 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       break;
     }
 
-    // Sample every micro-batch first: the loss is normalised by all of their targets.
     auto t0 = Clock::now();
     std::vector<data::Batch> micro;
-    torch::Tensor total = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
     for (int64_t m = 0; m < tc.grad_accum_steps; ++m) {
       micro.push_back(*loader.next());
-      total += s.objective->count_targets(micro.back());
       const auto& b = micro.back();
       if (b.attention_mask.defined())
         interval_masked += b.attention_mask.sum();
@@ -294,34 +330,23 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     if (micro.front().input_ids.defined()) context = micro.front().input_ids.size(1);
     t_data += seconds_since(t0);
     t0 = Clock::now();
-    const auto denom = total.to(torch::kFloat32).clamp_min(1.0);
-    torch::Tensor step_loss = torch::zeros({}, fopts);
-    for (const auto& batch : micro) {
-      torch::Tensor loss;
-      {
-        AutocastGuard autocast(device, tc.precision);
-        const auto parts = s.objective->loss(model, batch, true);
-        loss = parts.loss_sum.to(torch::kFloat32);
-      }
-      step_loss += loss.detach();
-      (loss / denom).backward();
-    }
-    grad_norm = clip_gradients(params, tc.clip_grad_norm);
-    add_gradient_noise(params, tc.grad_noise_eta, tc.grad_noise_gamma, step);
-    const double lr = s.optimizer.lr * schedule->factor(step);
-    if (skip_nonfinite) {
-      // Decided on the device: a non-finite loss or gradient skips the optimizer step.
-      const auto bad = (~torch::isfinite(step_loss) | ~torch::isfinite(grad_norm)).to(torch::kFloat32);
-      skipped += bad;
-      interval_loss += torch::where(bad > 0, torch::zeros_like(step_loss), step_loss);
-      interval_targets += total * (1 - bad);
-      optimizer.step(lr, bad);
+    lr = s.optimizer.lr * schedule->factor(step);
+    StepTensors out;
+    if (graph) {
+      lr_device.fill_(lr);
+      out = graph->run(micro, step_body);
     } else {
-      interval_loss += step_loss;
-      interval_targets += total;
-      optimizer.step(lr);
+      out = step_body(micro);
     }
-    optimizer.zero_grad();
+    grad_norm = out.grad_norm;
+    if (skip_nonfinite) {
+      skipped += out.skipped;
+      interval_loss += torch::where(out.skipped > 0, torch::zeros_like(out.loss_sum), out.loss_sum);
+      interval_targets += out.targets * (1 - out.skipped);
+    } else {
+      interval_loss += out.loss_sum;
+      interval_targets += out.targets;
+    }
     if (ema) ema->update();
     t_compute += seconds_since(t0);
     ++step;
@@ -390,6 +415,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     save(step);
   }
   r.step = step;
+  if (graph) r.graph_replays = graph->replays();
   r.seconds = seconds_since(t_start);
   r.tokens_per_s = static_cast<double>(r.tokens - tokens_at_start) / std::max(r.seconds, 1e-9);
   r.targets_per_s = static_cast<double>(r.targets - targets_at_start) / std::max(r.seconds, 1e-9);

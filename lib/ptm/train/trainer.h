@@ -46,6 +46,7 @@ struct TrainResult {
   int64_t best_step = -1;      // step of checkpoints/best (-1: no best_metric)
   double best_value = 0;
   int64_t skipped_steps = 0;   // steps skipped for a non-finite loss (nan_policy skip)
+  int64_t graph_replays = 0;   // steps run as a replay of the captured step (train.cuda_graph)
   double seconds = 0;
   double tokens_per_s = 0;     // input tokens (images: samples) per second
   double targets_per_s = 0;

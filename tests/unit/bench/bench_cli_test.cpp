@@ -178,6 +178,7 @@ TEST_CASE("ptm bench rejects bad input with exit code 2 naming the option", "[in
       {"bench --model configs/models/gpt_tiny.yaml --device cpu --seq 4096", "--seq"},
       {"bench --batch 8", "--config/--model"},
       {"bench --model configs/models/gpt_tiny.yaml --compare /nonexistent/base.json", "base.json"},
+      {"bench --model configs/models/gpt_tiny.yaml --device cpu train.cuda_graph=true", "train.cuda_graph: needs a CUDA device"},
   };
   for (const auto& [args, needle] : cases) {
     const auto r = ptm::test::run_ptm(args);
