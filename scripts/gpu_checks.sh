@@ -11,6 +11,7 @@
 # PTM_GPU_BERT_CASES narrows them, a regex), and per-kernel profiles of ptm (eager and
 # graphed) and of the PyTorch peer (eager and compiled) at GPT-2 124M B=16.
 #   bash scripts/gpu_checks.sh [OUT_DIR]        (default: $OUT, else ./gpu_results)
+# PTM_GPU_STAGES (a regex over stage names) runs only the matching stages, after the build.
 # The peer is ../shared/peer/gpt_peer.py, or $PTM_PEER. Stages that fail or run out of time are
 # reported in summary.txt and the later ones still run. At most 8 files land in OUT_DIR.
 set -uo pipefail
@@ -24,6 +25,9 @@ deadline=$(($(date +%s) + ${PTM_GPU_DEADLINE:-540}))
 stage() {  # stage NAME CAP_S LOGFILE COMMAND...: runs it under min(CAP, time to the deadline)
   local name="$1" cap="$2" log="$3" start rc left
   shift 3
+  if [[ -n "${PTM_GPU_STAGES:-}" && "$name" != build* && ! "$name" =~ $PTM_GPU_STAGES ]]; then
+    echo "$name: not selected (PTM_GPU_STAGES)" >>"$summary"; return 1
+  fi
   start=$(date +%s)
   left=$((deadline - start))
   ((left < cap)) && cap=$left
