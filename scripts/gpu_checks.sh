@@ -86,6 +86,10 @@ for b in 16 32; do
   grep -E "^ +gpt2_124m" "$out/bench.txt" | tail -1 >>"$summary"
 done
 stage bench_bert 200 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only "${PTM_GPU_BERT_CASES:-BERT|distill}" --out "$work/bench_bert"
+# The fine-tuning step (B=32 T=128: little work per kernel launch) with the step in a CUDA graph.
+stage ptm_cls_cuda_graph 45 "$out/bench.txt" "$ptm" bench --config recipes/bench/bert_base_cls.yaml --device cuda \
+  --warmup 5 --iters 20 --json "$work/ptm_cls_cuda_graph.json" train.cuda_graph=true
+grep -E "^ +bert_base_cls" "$out/bench.txt" | tail -1 >>"$summary"
 
 # Per-kernel profiles, 3 steps each, same shapes: ptm, then the peer eager and compiled.
 prof="$out/profile.txt"
@@ -95,6 +99,9 @@ stage profile_ptm 60 "$prof" "$ptm" bench --config recipes/bench/gpt2_124m.yaml 
 stage profile_ptm_graph 60 "$prof" "$ptm" bench --config recipes/bench/gpt2_124m.yaml --device cuda --batch 16 \
   --warmup 4 --iters 3 --profile "$work/ptm_b16_graph.trace.json" train.cuda_graph=true &&
   "$py" scripts/peers/trace_top.py "$work/ptm_b16_graph.trace.json" --steps 3 >>"$prof" 2>&1
+stage profile_ptm_cls 60 "$prof" "$ptm" bench --config recipes/bench/bert_base_cls.yaml --device cuda \
+  --warmup 3 --iters 3 --profile "$work/ptm_cls.trace.json" &&
+  "$py" scripts/peers/trace_top.py "$work/ptm_cls.trace.json" --steps 3 >>"$prof" 2>&1
 stage profile_eager 60 "$prof" "$py" scripts/peers/profile_gpt_peer.py "$peer" --batch 16 --trace "$work/eager_b16.trace.json" &&
   "$py" scripts/peers/trace_top.py "$work/eager_b16.trace.json" --steps 3 >>"$prof" 2>&1
 stage profile_compile 120 "$prof" "$py" scripts/peers/profile_gpt_peer.py "$peer" --batch 16 --compile --trace "$work/compile_b16.trace.json" &&
