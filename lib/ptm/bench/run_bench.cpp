@@ -152,6 +152,10 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
     throw ConfigError(Origin{path}, "train.cuda_graph",
                       !train ? "captures the training step: use it with --mode train"
                              : "needs a CUDA device (this bench runs on " + device_str + ")");
+  if (recipe.train.cuda_graph && o.warmup < 2)
+    throw ConfigError(kCommandLine, "--warmup",
+                      "train.cuda_graph needs at least 2 warm-up steps (eager steps, then the capture), got " +
+                          std::to_string(o.warmup));
 
   torch::manual_seed(static_cast<uint64_t>(recipe.run.seed));
   auto model = recipe.model();

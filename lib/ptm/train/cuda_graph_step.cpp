@@ -47,7 +47,7 @@ void copy_into(data::Batch& dst, const data::Batch& src, size_t index) {
                         "a replayed step needs every batch shaped like the captured one: micro-batch " +
                             std::to_string(index) + "'s " + name + " is " + describe(s) + ", the captured " +
                             describe(d) +
-                            " (variable-length batches, e.g. padding to the longest example, cannot be replayed; "
+                            " (a graph replays fixed shapes: pad every batch alike, e.g. data.pad_to=max_length, or "
                             "set train.cuda_graph=false)");
     d.copy_(s, /*non_blocking=*/true);
   }
