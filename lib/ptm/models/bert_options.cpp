@@ -2,10 +2,10 @@
 #include "ptm/models/bert_options.h"
 
 #include <algorithm>
-#include <type_traits>
 
 #include "ptm/config/binder.h"
 #include "ptm/core/errors.h"
+#include "ptm/models/config_json.h"
 #include "ptm/models/bert.h"
 
 namespace ptm::models {
@@ -19,23 +19,6 @@ std::string choice_problem(const std::string& value, const std::vector<std::stri
   return msg + config::suggestion(value, choices);
 }
 
-// A typed value of config.json, or `fallback` when the key is absent or null.
-template <class T>
-T json_value(const nlohmann::json& j, const std::string& key, T fallback, const std::string& source) {
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  bool ok = false;
-  if constexpr (std::is_same_v<T, bool>)
-    ok = it->is_boolean();
-  else if constexpr (std::is_integral_v<T>)
-    ok = it->is_number_integer();
-  else if constexpr (std::is_floating_point_v<T>)
-    ok = it->is_number();
-  else
-    ok = it->is_string();
-  if (!ok) throw IoError(source + ": '" + key + "' has the wrong type (" + it->dump() + ")");
-  return it->get<T>();
-}
 
 }  // namespace
 
@@ -120,12 +103,8 @@ BertOptions BertOptions::from_hf_config(const nlohmann::json& j, const std::stri
   o.position_embeddings = positions == "absolute";
   o.head.classifier_dropout = json_value(j, "classifier_dropout", o.head.classifier_dropout, source);
 
-  std::string arch = "BertModel";
-  if (const auto it = j.find("architectures"); it != j.end() && it->is_array() && !it->empty() && (*it)[0].is_string())
-    arch = (*it)[0].get<std::string>();
-  const auto labels = j.find("id2label");
-  const int64_t given_labels = json_value<int64_t>(
-      j, "num_labels", labels != j.end() && labels->is_object() ? static_cast<int64_t>(labels->size()) : 0, source);
+  const std::string arch = hf_architecture_of(j, "BertModel");
+  const int64_t given_labels = hf_num_labels(j, 0, source);
   const bool regression = json_value<std::string>(j, "problem_type", "", source) == "regression" || given_labels == 1;
   if (arch == "BertForMaskedLM" || arch == "BertForPreTraining")
     o.head.type = "mlm";
@@ -135,12 +114,7 @@ BertOptions BertOptions::from_hf_config(const nlohmann::json& j, const std::stri
     o.head.type = "token_classification";
   o.head.num_labels = given_labels > 0 ? given_labels : (o.head.type == "regression" ? 1 : 2);
 
-  const auto problems = o.problems();
-  if (!problems.empty()) {
-    std::string msg = source + ": cannot build a BERT model from this config:";
-    for (const auto& [key, what] : problems) msg += "\n  " + key + ": " + what;
-    throw IoError(msg);
-  }
+  check_buildable(o.problems(), source, "a BERT model");
   return o;
 }
 

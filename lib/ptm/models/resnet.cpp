@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "ptm/core/errors.h"
+#include "ptm/models/config_json.h"
 #include "ptm/models/zoo.h"
 
 namespace ptm::models {
@@ -26,14 +27,6 @@ nn::Sequential shortcut(int64_t in, int64_t out, int64_t stride) {
 
 int64_t conv_out(int64_t size, int64_t k, int64_t stride) { return (size + 2 * (k / 2) - k) / stride + 1; }
 
-template <class T>
-T json_value(const nlohmann::json& j, const std::string& key, T fallback, const std::string& source) {
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  const bool ok = std::is_same_v<T, bool> ? it->is_boolean() : it->is_number_integer();
-  if (!ok) throw IoError(source + ": '" + key + "' has the wrong type (" + it->dump() + ")");
-  return it->get<T>();
-}
 
 // Forward MACs-based FLOPs per named block: "conv1" (stem), "layerS.i" for every block, "fc".
 std::vector<BlockSummary> flops_by_block(const ResNetOptions& o) {
@@ -96,12 +89,7 @@ ResNetOptions ResNetOptions::from_hf_config(const nlohmann::json& j, const std::
   o.small_input = json_value(j, "small_input", o.small_input, source);
   o.image_size = json_value(j, "image_size", o.image_size, source);
   o.base_planes = json_value(j, "base_planes", o.base_planes, source);
-  const auto problems = o.problems();
-  if (!problems.empty()) {
-    std::string msg = source + ": cannot build a ResNet from this config:";
-    for (const auto& [key, what] : problems) msg += "\n  " + key + ": " + what;
-    throw IoError(msg);
-  }
+  check_buildable(o.problems(), source, "a ResNet");
   return o;
 }
 

@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <type_traits>
 
 #include "ptm/config/binder.h"
 #include "ptm/core/errors.h"
+#include "ptm/models/config_json.h"
 #include "ptm/models/vit.h"
 
 namespace ptm::models {
@@ -17,22 +17,6 @@ using config::value_text;
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-template <class T>
-T json_value(const nlohmann::json& j, const std::string& key, T fallback, const std::string& source) {
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  bool ok = false;
-  if constexpr (std::is_same_v<T, bool>)
-    ok = it->is_boolean();
-  else if constexpr (std::is_integral_v<T>)
-    ok = it->is_number_integer();
-  else if constexpr (std::is_floating_point_v<T>)
-    ok = it->is_number();
-  else
-    ok = it->is_string();
-  if (!ok) throw IoError(source + ": '" + key + "' has the wrong type (" + it->dump() + ")");
-  return it->get<T>();
-}
 
 const std::vector<std::string> kActs = {"gelu", "gelu_new", "gelu_pytorch_tanh", "relu"};
 const std::vector<std::string> kHeads = {"classification", "none"};
@@ -101,19 +85,9 @@ ViTOptions ViTOptions::from_hf_config(const nlohmann::json& j, const std::string
   if (json_value<int64_t>(j, "pooler_output_size", o.hidden_size, source) != o.hidden_size ||
       json_value<std::string>(j, "pooler_act", "tanh", source) != "tanh")
     throw IoError(source + ": only pooler_output_size = hidden_size and pooler_act tanh are supported");
-  std::string arch = "ViTModel";
-  if (const auto it = j.find("architectures"); it != j.end() && it->is_array() && !it->empty() && (*it)[0].is_string())
-    arch = (*it)[0].get<std::string>();
-  o.head = arch == "ViTForImageClassification" ? "classification" : "none";
-  const auto labels = j.find("id2label");
-  o.num_labels = json_value<int64_t>(
-      j, "num_labels", labels != j.end() && labels->is_object() ? static_cast<int64_t>(labels->size()) : 2, source);
-  const auto problems = o.problems();
-  if (!problems.empty()) {
-    std::string msg = source + ": cannot build a ViT from this config:";
-    for (const auto& [key, what] : problems) msg += "\n  " + key + ": " + what;
-    throw IoError(msg);
-  }
+  o.head = hf_architecture_of(j, "ViTModel") == "ViTForImageClassification" ? "classification" : "none";
+  o.num_labels = hf_num_labels(j, 2, source);
+  check_buildable(o.problems(), source, "a ViT");
   return o;
 }
 

@@ -8,6 +8,8 @@
 #include "bert_test_util.h"
 #include "ptm/config/load.h"
 #include "ptm/core/errors.h"
+#include "ptm/models/resnet.h"
+#include "ptm/models/vit.h"
 #include "ptm/models/zoo.h"
 #include "ptm/train/autocast.h"
 
@@ -258,6 +260,35 @@ TEST_CASE("bert FLOPs and summary follow the stated formula", "[unit][models][be
   CHECK(blocks[1].params == 4 * 128 * 128 + 2 * 128 * 512 + 9 * 128 + 512);
   CHECK(m->hf_config()["architectures"][0] == "BertForMaskedLM");
   CHECK(BertOptions::from_hf_config(m->hf_config()).hidden_size == 128);
+}
+
+TEST_CASE("config.json readers take labels from id2label and name the file and every problem", "[unit][models]") {
+  const nlohmann::json cls = {{"architectures", {"BertForSequenceClassification"}},
+                              {"hidden_size", 128},
+                              {"num_attention_heads", 4},
+                              {"intermediate_size", 512},
+                              {"id2label", {{"0", "a"}, {"1", "b"}, {"2", "c"}}}};
+  const auto o = BertOptions::from_hf_config(cls, "cls.json");
+  CHECK(o.head.type == "classification");
+  CHECK(o.head.num_labels == 3);
+  auto bad = cls;
+  bad["num_attention_heads"] = 3;
+  const auto err = error_of([&] { BertOptions::from_hf_config(bad, "cls.json"); });
+  CHECK(contains(err, "cls.json: cannot build a BERT model from this config:\n  num_attention_heads"));
+  bad = cls;
+  bad["hidden_size"] = "128";
+  CHECK(contains(error_of([&] { BertOptions::from_hf_config(bad, "cls.json"); }),
+                 "cls.json: 'hidden_size' has the wrong type (\"128\")"));
+
+  const auto vit = ViTOptions::from_hf_config({{"architectures", {"ViTForImageClassification"}}, {"num_labels", 5}});
+  CHECK(vit.head == "classification");
+  CHECK(vit.num_labels == 5);
+  CHECK(ViTOptions::from_hf_config(nlohmann::json::object()).head == "none");
+
+  const auto resnet = error_of([] {
+    ResNetOptions::from_hf_config({{"model_type", "torchvision_resnet"}, {"depth", 19}}, "r.json");
+  });
+  CHECK(contains(resnet, "r.json: cannot build a ResNet from this config:\n  depth: must be one of 18, 34, 50, got 19"));
 }
 
 TEST_CASE("bert runs forward and backward on CUDA in bf16 close to fp32 on the CPU", "[gpu][models][bert]") {
