@@ -10,6 +10,7 @@ using ptm::test::contains;
 #include "ptm/models/gpt.h"
 #include "ptm/objectives/objective.h"
 #include "ptm/optim/optimizer.h"
+#include "ptm/train/checkpoint.h"
 #include "ptm/train/cuda_graph_step.h"
 #include "ptm/train/trainer.h"
 
@@ -77,22 +78,37 @@ class RandomWindows : public data::BatchStream {
   uint64_t seed_, cursor_ = 0;
 };
 
-// Trains the tiny GPT on CUDA for 8 steps (SGD with momentum, warm-up then cosine, clipping),
-// graphed or not; returns its parameters. SGD, because AdamW turns the rounding noise of
-// gradients that are zero in exact arithmetic (attention's key bias) into +-lr steps.
-torch::Tensor trained(bool graph, const ptm::test::TempDir& d, int64_t* replays) {
+struct Run {
+  std::string name;
+  bool graph = false;
+  int64_t batch = 4, accum = 1, max_steps = 8;
+  std::string resume_from;  // a checkpoint folder, or ""
+};
+
+struct Trained {
+  torch::Tensor params;  // flattened, on the CPU
+  int64_t replays = 0;
+  std::string run_dir;
+};
+
+// Trains the tiny GPT on CUDA (SGD with momentum, warm-up then cosine, clipping), graphed or
+// not. SGD, because AdamW turns the rounding noise of gradients that are zero in exact
+// arithmetic (attention's key bias) into +-lr steps.
+Trained trained(const Run& r, const ptm::test::TempDir& d) {
   train::TrainerSetup s;
-  s.run.name = graph ? "graph" : "eager";
+  s.run.name = r.name;
   s.device = "cuda";
-  s.train.max_steps = 8;
-  s.train.batch_size = 4;
+  s.train.max_steps = r.max_steps;
+  s.train.batch_size = r.batch;
+  s.train.grad_accum_steps = r.accum;
   s.train.log_every = 4;
   s.train.eval_batches = 1;
   s.train.clip_grad_norm = 0.5;
   s.train.precision = "fp32";
-  s.train.cuda_graph = graph;
+  s.train.cuda_graph = r.graph;
   s.optimizer.type = "sgd";
   s.optimizer.lr = 0.05;
+  s.resume_from = r.resume_from;
   torch::manual_seed(5);
   s.model = std::make_shared<models::GptImpl>(tiny_gpt(0.0));
   s.model->to(torch::kCUDA);
@@ -103,11 +119,14 @@ torch::Tensor trained(bool graph, const ptm::test::TempDir& d, int64_t* replays)
     w.warmup_steps = 3;
     return optim::make_cosine(w, total);
   };
-  const auto run = RunDir::open(d.file(s.run.name), RunDir::Mode::Fresh);
-  *replays = train::run_training(s, run).graph_replays;
+  Trained t;
+  t.run_dir = d.file(r.name);
+  const auto run = RunDir::open(t.run_dir, RunDir::Mode::Fresh);
+  t.replays = train::run_training(s, run).graph_replays;
   std::vector<torch::Tensor> flat;
   for (const auto& p : s.model->parameters()) flat.push_back(p.detach().flatten().cpu());
-  return torch::cat(flat);
+  t.params = torch::cat(flat);
+  return t;
 }
 
 }  // namespace
@@ -128,14 +147,29 @@ TEST_CASE("a CUDA-graph step refuses a CPU device", "[unit][train]") {
 TEST_CASE("a trainer run with the step in a CUDA graph ends with the eager run's weights", "[gpu][train]") {
   if (!cuda()) return;
   ptm::test::TempDir d;
-  int64_t eager_replays = -1, replays = -1;
-  const auto eager = trained(false, d, &eager_replays);
-  const auto graphed = trained(true, d, &replays);
-  CHECK(eager_replays == 0);
-  CHECK(replays == 5);
+  const auto eager = trained({"eager"}, d);
+  const auto graphed = trained({"graph", true}, d);
+  CHECK(eager.replays == 0);
   // 3 eager steps, the capture, 4 replays; the schedule changes the learning rate every step,
   // so a replay that kept the captured rate would end elsewhere.
-  CHECK(torch::allclose(graphed, eager, 1e-4, 1e-5));
+  CHECK(graphed.replays == 5);
+  CHECK(torch::allclose(graphed.params, eager.params, 1e-4, 1e-5));
+
+  // Two accumulated micro-batches per step: both are static inputs of the one graph.
+  const auto eager_accum = trained({"eager_accum", false, 2, 2}, d);
+  const auto graph_accum = trained({"graph_accum", true, 2, 2}, d);
+  CHECK(graph_accum.replays == 5);
+  CHECK(torch::allclose(graph_accum.params, eager_accum.params, 1e-4, 1e-5));
+  CHECK_FALSE(torch::allclose(graph_accum.params, graphed.params, 1e-4, 1e-5));  // other data per step
+
+  // Resumed from a checkpoint: the graph is captured again after three eager steps.
+  const auto first = trained({"first", false, 4, 1, 4}, d);
+  const auto checkpoint = train::latest_checkpoint(first.run_dir);
+  REQUIRE(checkpoint);
+  const auto resumed_eager = trained({"resumed_eager", false, 4, 1, 12, *checkpoint}, d);
+  const auto resumed_graph = trained({"resumed_graph", true, 4, 1, 12, *checkpoint}, d);
+  CHECK(resumed_graph.replays == 5);  // steps 4-6 eager, 7 captured, 8-11 replayed
+  CHECK(torch::allclose(resumed_graph.params, resumed_eager.params, 1e-4, 1e-5));
 }
 
 TEST_CASE("replays of a captured step draw fresh dropout and reject other shapes", "[gpu][train]") {
