@@ -90,6 +90,13 @@ stage bench_bert 200 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device 
 stage ptm_cls_cuda_graph 45 "$out/bench.txt" "$ptm" bench --config recipes/bench/bert_base_cls.yaml --device cuda \
   --warmup 5 --iters 20 --json "$work/ptm_cls_cuda_graph.json" train.cuda_graph=true
 grep -E "^ +bert_base_cls" "$out/bench.txt" | tail -1 >>"$summary"
+# Distillation (the teacher's forward inside the step) with the graph, when bench_bert made the teacher.
+if [[ -d "$work/bench_bert/teacher" ]]; then
+  stage ptm_distill_cuda_graph 45 "$out/bench.txt" "$ptm" bench --config recipes/bench/distill_bert_base_to_l6.yaml \
+    --device cuda --warmup 5 --iters 20 --json "$work/ptm_distill_cuda_graph.json" \
+    objective.teacher.checkpoint="$work/bench_bert/teacher" train.cuda_graph=true
+  grep -E "^ +distill" "$out/bench.txt" | tail -1 >>"$summary"
+fi
 
 # Per-kernel profiles, 3 steps each, same shapes: ptm, then the peer eager and compiled.
 prof="$out/profile.txt"
