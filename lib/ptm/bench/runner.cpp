@@ -13,7 +13,7 @@
 #include "ptm/data/loader.h"
 #include "ptm/train/autocast.h"
 #include "ptm/train/cuda_graph_step.h"
-#include "ptm/train/train_extras.h"
+#include "ptm/train/train_step.h"
 
 namespace ptm::bench {
 
@@ -48,38 +48,11 @@ class KinetoProfile {
   std::string path_;
 };
 
-// The train step's device work: loss under autocast, backward, clip, optimizer step, zero
-// grads; `mark` timestamps boundaries 2 (forward done), 3 (backward done) and 4. With
-// `lr_device` defined the optimizer reads its learning rate from there (a captured step).
-train::StepTensors train_body(Workload& w, const data::Batch& batch, const std::function<void(int)>& mark,
-                              const torch::Tensor& lr_device) {
-  train::StepTensors out;
-  out.targets = w.objective->count_targets(batch);
-  torch::Tensor loss;
-  {
-    train::AutocastGuard autocast(w.device, w.precision);
-    const auto parts = w.objective->loss(*w.model, batch, true);
-    loss = parts.loss_sum.to(torch::kFloat32);
-  }
-  const auto scaled = loss / out.targets.to(torch::kFloat32).clamp_min(1.0);
-  mark(2);
-  scaled.backward();
-  mark(3);
-  out.grad_norm = train::clip_gradients(w.params, w.clip_grad_norm);
-  if (lr_device.defined())
-    w.optimizer->step(lr_device);
-  else
-    w.optimizer->step(w.lr);
-  w.optimizer->zero_grad();
-  mark(4);
-  out.loss_sum = loss.detach();
-  return out;
-}
-
 // One step; `meter` null during warm-up. Returns the step's loss sum and target count (train).
 // A graphed step (`graph` set) marks only data | replay.
-std::pair<torch::Tensor, torch::Tensor> step(Workload& w, data::Loader& loader, StepMeter* meter, int i,
-                                             train::CudaGraphStep* graph, const torch::Tensor& lr_device) {
+std::pair<torch::Tensor, torch::Tensor> step(Workload& w, const train::StepParts& parts, data::Loader& loader,
+                                             StepMeter* meter, int i, train::CudaGraphStep* graph,
+                                             const train::StepLr& lr) {
   const std::function<void(int)> mark = [&](int b) {
     if (meter) meter->mark(i, b);
   };
@@ -94,13 +67,12 @@ std::pair<torch::Tensor, torch::Tensor> step(Workload& w, data::Loader& loader, 
     return {};
   }
   if (graph) {
-    const auto out = graph->run({batch}, [&](const std::vector<data::Batch>& mb) {
-      return train_body(w, mb.front(), [](int) {}, lr_device);
-    });
+    const auto out =
+        graph->run({batch}, [&](const std::vector<data::Batch>& mb) { return train::train_step(parts, mb, lr); });
     mark(2);
     return {out.loss_sum, out.targets};
   }
-  const auto out = train_body(w, batch, mark, {});
+  const auto out = train::train_step(parts, {batch}, lr, mark);
   return {out.loss_sum, out.targets};
 }
 
@@ -128,13 +100,23 @@ Measurement measure(Workload& w) {
 
   // A captured step: eager warm-up steps, then the capture, inside the untimed steps when
   // --warmup allows (at least 2).
+  train::StepParts parts;
+  if (w.train) {
+    parts.model = w.model;
+    parts.objective = w.objective;
+    parts.optimizer = w.optimizer;
+    parts.params = w.params;
+    parts.device = w.device;
+    parts.precision = w.precision;
+    parts.clip_grad_norm = w.clip_grad_norm;
+  }
+  train::StepLr lr{w.lr, {}};
   std::unique_ptr<train::CudaGraphStep> graph;
-  torch::Tensor lr_device;
   if (w.cuda_graph) {
     graph = std::make_unique<train::CudaGraphStep>(w.device, std::clamp(w.warmup - 1, 1, 3));
-    lr_device = torch::full({}, w.lr, torch::TensorOptions().dtype(torch::kFloat32).device(w.device));
+    lr.tensor = torch::full({}, w.lr, torch::TensorOptions().dtype(torch::kFloat32).device(w.device));
   }
-  for (int i = 0; i < w.warmup; ++i) step(w, loader, nullptr, i, graph.get(), lr_device);
+  for (int i = 0; i < w.warmup; ++i) step(w, parts, loader, nullptr, i, graph.get(), lr);
   synchronize(w.device);
 
   const int boundaries = w.train && !graph ? kTrainBoundaries : kInferBoundaries;
@@ -146,7 +128,7 @@ Measurement measure(Workload& w) {
     std::unique_ptr<KinetoProfile> profile;
     if (!w.profile.empty()) profile = std::make_unique<KinetoProfile>(w.profile, w.device);
     const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < w.iters; ++i) last = step(w, loader, &meter, i, graph.get(), lr_device);
+    for (int i = 0; i < w.iters; ++i) last = step(w, parts, loader, &meter, i, graph.get(), lr);
     synchronize(w.device);  // the one host sync of the timed steps
     m.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }

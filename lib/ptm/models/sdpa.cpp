@@ -5,6 +5,7 @@
 
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include "ptm/core/log.h"
 
@@ -31,18 +32,20 @@ std::string sdpa_backend(const torch::Tensor& q, const torch::Tensor& k, const t
 
 torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                    const std::optional<torch::Tensor>& mask, double dropout_p, bool is_causal, bool enable_gqa) {
-  // The kernel query runs only for a new kind of call (device, dtype, mask, dropout, causal,
-  // grouped): the steps after the first add no work.
+  // The kernel query and its log line only for a new kind of call (device, dtype, mask,
+  // dropout, causal, grouped): a step after the first adds a set lookup, no strings.
+  using Kind = std::tuple<int, int, int, bool, bool, bool, bool>;
   static std::mutex mutex;
-  static std::set<std::string> seen;
-  const std::string where = q.device().str() + ", " + std::string(c10::toString(q.scalar_type()));
-  const std::string kind = where + (mask ? " m" : "") + (dropout_p > 0 ? " d" : "") + (is_causal ? " c" : "") +
-                           (enable_gqa ? " g" : "");
+  static std::set<Kind> seen_kinds;
+  static std::set<std::string> logged;
+  const Kind kind{static_cast<int>(q.device().type()), q.device().index(), static_cast<int>(q.scalar_type()),
+                  mask.has_value(), dropout_p > 0, is_causal, enable_gqa};
   {
     const std::lock_guard<std::mutex> lock(mutex);
-    if (seen.insert(kind).second) {
+    if (seen_kinds.insert(kind).second) {
+      const std::string where = q.device().str() + ", " + std::string(c10::toString(q.scalar_type()));
       const std::string kernel = sdpa_backend(q, k, v, mask, dropout_p, is_causal, enable_gqa);
-      if (seen.insert(kernel + " on " + where).second) log::info("attention: SDPA uses " + kernel + " on " + where);
+      if (logged.insert(kernel + " on " + where).second) log::info("attention: SDPA uses " + kernel + " on " + where);
     }
   }
   return at::scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, std::nullopt, enable_gqa);

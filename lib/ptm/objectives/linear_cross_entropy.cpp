@@ -93,9 +93,7 @@ Result run_reduced(const Tensor& hidden, const Tensor& weight, const Tensor& tar
   const auto h = hidden.to(compute).contiguous();  // [N, C]
   const int64_t N = h.size(0), C = h.size(1), V = weight.size(0);
   const int64_t Vp = models::padded_width(V, 64);
-  auto w = torch::empty({Vp, C}, h.options());  // [Vp, C], the padding rows zero
-  w.narrow(0, 0, V).copy_(weight);
-  if (Vp > V) w.narrow(0, V, Vp - V).zero_();
+  const auto w = at::constant_pad_nd(weight.to(compute), {0, 0, 0, Vp - V});  // [Vp, C], the padding rows zero
   const int64_t rows = chunk_rows(o, N, Vp, h.device());
   const int64_t height = std::min(rows, N);
   const bool want_grad = want_grad_hidden || want_grad_weight;

@@ -17,6 +17,7 @@
 #include "ptm/train/cuda_graph_step.h"
 #include "ptm/train/eval_metrics.h"
 #include "ptm/train/train_extras.h"
+#include "ptm/train/train_step.h"
 
 namespace ptm::train {
 namespace {
@@ -263,42 +264,27 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   int64_t interval_steps = 0, context = 0;
   const bool skip_nonfinite = tc.nan_policy == "skip";
 
-  // The optimizer step's device work (the micro-batches' losses are normalised by all of
-  // their targets), run directly or captured once in a CUDA graph and replayed (train.cuda_graph).
-  double lr = 0;
+  // The step's device work (train_step.h), run directly or captured once in a CUDA graph and
+  // replayed (train.cuda_graph).
+  StepParts parts;
+  parts.model = &model;
+  parts.objective = s.objective.get();
+  parts.optimizer = &optimizer;
+  parts.params = params;
+  parts.device = device;
+  parts.precision = tc.precision;
+  parts.clip_grad_norm = tc.clip_grad_norm;
+  parts.skip_nonfinite = skip_nonfinite;
+  StepLr lr;
   std::unique_ptr<CudaGraphStep> graph;
-  torch::Tensor lr_device;  // the graph's learning rate, refilled before each replay
   if (tc.cuda_graph) {
     graph = std::make_unique<CudaGraphStep>(device);
-    lr_device = torch::zeros({}, fopts);
+    lr.tensor = torch::zeros({}, fopts);  // refilled before each replay
   }
+  // Gradient noise runs eagerly only: the recipe check keeps it out of graphed runs.
+  const auto noise = [&] { add_gradient_noise(params, tc.grad_noise_eta, tc.grad_noise_gamma, step); };
   const StepBody step_body = [&](const std::vector<data::Batch>& mb) {
-    StepTensors out;
-    out.targets = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
-    for (const auto& b : mb) out.targets += s.objective->count_targets(b);
-    const auto denom = out.targets.to(torch::kFloat32).clamp_min(1.0);
-    out.loss_sum = torch::zeros({}, fopts);
-    for (const auto& batch : mb) {
-      torch::Tensor loss;
-      {
-        AutocastGuard autocast(device, tc.precision);
-        const auto parts = s.objective->loss(model, batch, true);
-        loss = parts.loss_sum.to(torch::kFloat32);
-      }
-      out.loss_sum += loss.detach();
-      (loss / denom).backward();
-    }
-    out.grad_norm = clip_gradients(params, tc.clip_grad_norm);
-    if (!graph) add_gradient_noise(params, tc.grad_noise_eta, tc.grad_noise_gamma, step);
-    // Decided on the device: a non-finite loss or gradient skips the optimizer step.
-    if (skip_nonfinite)
-      out.skipped = (~torch::isfinite(out.loss_sum) | ~torch::isfinite(out.grad_norm)).to(torch::kFloat32);
-    if (graph)
-      optimizer.step(lr_device, out.skipped);
-    else
-      optimizer.step(lr, out.skipped);
-    optimizer.zero_grad();
-    return out;
+    return train_step(parts, mb, lr, {}, graph ? std::function<void()>() : noise);
   };
 
   for (;;) {
@@ -330,10 +316,10 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     if (micro.front().input_ids.defined()) context = micro.front().input_ids.size(1);
     t_data += seconds_since(t0);
     t0 = Clock::now();
-    lr = s.optimizer.lr * schedule->factor(step);
+    lr.value = s.optimizer.lr * schedule->factor(step);
     StepTensors out;
     if (graph) {
-      lr_device.fill_(lr);
+      lr.tensor.fill_(lr.value);
       out = graph->run(micro, step_body);
     } else {
       out = step_body(micro);
@@ -375,7 +361,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       const double tps = static_cast<double>(inputs) / std::max(dt, 1e-9);
       nlohmann::json rec = {{"step", step},
                             {"loss", mean},
-                            {"lr", lr},
+                            {"lr", lr.value},
                             {"grad_norm", grad_norm.item<double>()},
                             {r.unit + "_per_s", tps},
                             {r.unit + "_seen", r.tokens},
@@ -388,7 +374,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       const double remaining = (tc.max_steps - step) * dt / interval_steps;
       char line[256];
       std::snprintf(line, sizeof(line), "step %lld/%lld  loss %.4f  lr %.3g  %.0f %s/s  ETA %s",
-                    static_cast<long long>(step), static_cast<long long>(tc.max_steps), mean, lr, tps,
+                    static_cast<long long>(step), static_cast<long long>(tc.max_steps), mean, lr.value, tps,
                     r.unit == "tokens" ? "tok" : "samples", eta(remaining).c_str());
       log::info(line);
       interval_loss.zero_();

@@ -78,6 +78,17 @@ TEST_CASE("one batch of 8 and 4 accumulated batches of 2 give the same update", 
   CHECK(torch::allclose(whole, accumulated, 1e-6, 1e-6));
   const auto unnormalised_would_differ = after_one_step(2, 1, tokens);
   CHECK_FALSE(torch::allclose(whole, unnormalised_would_differ, 1e-6, 1e-6));
+  // The closed form: one SGD step of lr 0.5 on the mean loss over the step's targets.
+  auto model = tiny_model();
+  auto objective = objectives::make("causal_lm");
+  objective->attach(*model, torch::kCPU);
+  FixedSlices slices(tokens, 8);
+  const auto batch = *slices.next();
+  const auto parts = objective->loss(*model, batch, true);
+  (parts.loss_sum / parts.targets.to(torch::kFloat32)).backward();
+  const auto p0 = model->parameters()[0], p1 = model->parameters()[1];
+  const auto expected = torch::cat({(p0 - 0.5 * p0.grad()).flatten(), (p1 - 0.5 * p1.grad()).flatten()}).detach();
+  CHECK(torch::allclose(whole, expected, 1e-5, 1e-6));
 }
 
 TEST_CASE("fused AdamW follows the closed form and skips decay for 1-D and embeddings", "[unit][train]") {

@@ -1,0 +1,45 @@
+// One optimizer step's device work, shared by the trainer and `ptm bench` so that both run
+// (and the bench times) the same step: the micro-batches' losses under autocast, each
+// normalised by the targets of all of them, backward, clipping, the optimizer step (skipped
+// on the device for a non-finite loss or gradient when asked), zero_grad. No host sync, so the
+// step can also be captured in a CUDA graph (cuda_graph_step.h).
+#pragma once
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ptm/data/dataset.h"
+#include "ptm/models/model.h"
+#include "ptm/objectives/objective.h"
+#include "ptm/optim/optimizer.h"
+#include "ptm/train/cuda_graph_step.h"
+
+namespace ptm::train {
+
+struct StepParts {
+  models::ModelImpl* model = nullptr;
+  objectives::Objective* objective = nullptr;
+  optim::Optimizer* optimizer = nullptr;
+  std::vector<torch::Tensor> params;  // clipped together (the optimizer's tensors)
+  torch::Device device{torch::kCPU};
+  std::string precision = "fp32";  // AutocastGuard's
+  double clip_grad_norm = 1.0;     // <= 0: the norm is computed, not applied
+  bool skip_nonfinite = false;     // nan_policy skip: StepTensors::skipped is set
+};
+
+// The learning rate of a step: `tensor` (a float scalar on the device, read there: a captured
+// step) when defined, else `value`.
+struct StepLr {
+  double value = 0;
+  torch::Tensor tensor;
+};
+
+// `mark(b)`, when given, is called at boundary 2 (each micro-batch's forward done), 3 (its
+// backward done) and 4 (optimizer done); `after_clip`, when given, runs between clipping and
+// the optimizer step (gradient noise).
+StepTensors train_step(const StepParts& p, const std::vector<data::Batch>& micro, const StepLr& lr,
+                       const std::function<void(int)>& mark = {}, const std::function<void()>& after_clip = {});
+
+}  // namespace ptm::train
