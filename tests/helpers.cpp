@@ -32,6 +32,10 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   return p.string();
 }
 
+void record_skip(const std::string& test_name, const std::string& reason) {
+  std::ofstream(std::string(binary_dir()) + "/skipped.txt", std::ios::app) << test_name << ": " << reason << "\n";
+}
+
 std::string data_dir() { return std::string(source_dir()) + "/data"; }
 
 std::string read_text(const std::string& path) {

@@ -9,6 +9,7 @@ const char* ptm_binary();
 const char* source_dir();
 const char* fixtures_dir();
 const char* python_exe();  // Python with the reference packages; "" when unknown
+const char* binary_dir();  // <build>/tests
 // The fetched data (scripts/get-data.sh): <source>/data.
 std::string data_dir();
 

@@ -292,10 +292,7 @@ TEST_CASE("config.json readers take labels from id2label and name the file and e
 }
 
 TEST_CASE("bert runs forward and backward on CUDA in bf16 close to fp32 on the CPU", "[gpu][models][bert]") {
-  if (!torch::cuda::is_available()) {
-    WARN("no CUDA device: skipped");
-    return;
-  }
+  if (!torch::cuda::is_available()) PTM_SKIP("no CUDA device");
   const auto batch = random_batch({128, 77, 100, 31}, 128, 300, 1, 4);
   for (const char* head : {"mlm", "classification"}) {
     for (const bool explicit_attention : {false, true}) {

@@ -6,6 +6,7 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "skip.h"
 #include "ptm/config/load.h"
 #include "ptm/core/errors.h"
 #include "ptm/models/gpt.h"
@@ -280,10 +281,7 @@ TEST_CASE("gpt presets load and recipe problems are reported on their keys", "[u
 }
 
 TEST_CASE("gpt runs forward and backward on CUDA in bf16 close to fp32 on the CPU", "[gpu][models][gpt]") {
-  if (!torch::cuda::is_available()) {
-    WARN("no CUDA device: skipped");
-    return;
-  }
+  if (!torch::cuda::is_available()) PTM_SKIP("no CUDA device");
   for (const char* name : {"gpt_tiny.yaml", "llama_tiny.yaml"}) {
     INFO(name);
     const auto o = preset_options(name);

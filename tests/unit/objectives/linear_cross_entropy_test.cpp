@@ -4,6 +4,7 @@
 // (fused and unfused paths give the same loss and parameter gradients).
 #include "catch.h"
 #include "helpers.h"
+#include "skip.h"
 #include "ptm/models/gpt.h"
 #include "ptm/objectives/linear_cross_entropy.h"
 #include "ptm/objectives/objective.h"
@@ -179,10 +180,7 @@ TEST_CASE("fused linear cross entropy in bf16: the padded-vocabulary path of CUD
 
 TEST_CASE("fused linear cross entropy on CUDA: fp32 as on the CPU, bf16 autocast within bf16 error",
           "[gpu][objectives]") {
-  if (!torch::cuda::is_available()) {
-    WARN("no CUDA device: skipped");
-    return;
-  }
+  if (!torch::cuda::is_available()) PTM_SKIP("no CUDA device");
   // fp32 means fp32 here: no TF32 products (restored afterwards).
   const bool tf32 = at::globalContext().allowTF32CuBLAS();
   at::globalContext().setAllowTF32CuBLAS(false);

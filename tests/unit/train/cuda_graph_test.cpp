@@ -4,6 +4,7 @@
 // clear error for a batch of another shape.
 #include "catch.h"
 #include "helpers.h"
+#include "skip.h"
 
 using ptm::test::contains;
 #include "ptm/core/errors.h"
@@ -39,11 +40,7 @@ torch::Tensor after_step(const std::string& type, bool tensor_lr, const torch::D
   return torch::cat({w.detach().flatten(), b.detach().flatten()}).cpu();
 }
 
-bool cuda() {
-  if (torch::cuda::is_available()) return true;
-  WARN("no CUDA device: skipped");
-  return false;
-}
+bool cuda() { return torch::cuda::is_available(); }
 
 models::GptOptions tiny_gpt(double dropout) {
   models::GptOptions o;
@@ -145,7 +142,7 @@ TEST_CASE("a CUDA-graph step refuses a CPU device", "[unit][train]") {
 }
 
 TEST_CASE("a trainer run with the step in a CUDA graph ends with the eager run's weights", "[gpu][train]") {
-  if (!cuda()) return;
+  if (!cuda()) PTM_SKIP("no CUDA device");
   ptm::test::TempDir d;
   const auto eager = trained({"eager"}, d);
   const auto graphed = trained({"graph", true}, d);
@@ -173,7 +170,7 @@ TEST_CASE("a trainer run with the step in a CUDA graph ends with the eager run's
 }
 
 TEST_CASE("replays of a captured step draw fresh dropout and reject other shapes", "[gpu][train]") {
-  if (!cuda()) return;
+  if (!cuda()) PTM_SKIP("no CUDA device");
   torch::manual_seed(1);
   models::Gpt model(tiny_gpt(0.3));
   model->to(torch::kCUDA);
