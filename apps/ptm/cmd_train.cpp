@@ -16,13 +16,17 @@ void add_train_command(CLI::App& app, Action& action, const std::vector<std::str
   auto args = std::make_shared<RecipeArgs>();
   auto resume = std::make_shared<std::string>("auto");
   add_recipe_options(sub, *args);
+  auto allow_change = std::make_shared<bool>(false);
   sub->add_option("--resume", *resume, "auto (continue an unfinished run), never, or a checkpoint folder");
-  sub->callback([&action, args, resume, argv, task] {
-    action = [args, resume, argv, task] {
+  sub->add_flag("--allow-recipe-change", *allow_change,
+                "resume even though the recipe changed in keys that alter the run (recorded in recipe_changes.jsonl)");
+  sub->callback([&action, args, resume, allow_change, argv, task] {
+    action = [args, resume, allow_change, argv, task] {
       recipes::RunOptions o;
       o.argv = argv;
       o.overwrite = args->overwrite;
       o.resume = *resume;
+      o.allow_recipe_change = *allow_change;
       const auto summary = recipes::run_train(recipes::load(args->source()), o, task);
       std::cout << summary.dump(2) << "\n";
       return 0;

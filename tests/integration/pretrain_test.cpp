@@ -12,7 +12,7 @@
 
 #include "catch.h"
 #include "helpers.h"
-#include "ptm/data/sha256.h"
+#include "ptm/core/sha256.h"
 
 namespace fs = std::filesystem;
 using ptm::test::contains;
@@ -71,10 +71,10 @@ TEST_CASE("a run resumed after a crash ends bit-identical to an uninterrupted on
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(contains(read_text(tmp.file("b/log.txt")), "resumed from"));
-  CHECK(ptm::data::sha256_file(tmp.file("a/checkpoints/step_00000020/model.safetensors")) ==
-        ptm::data::sha256_file(tmp.file("b/checkpoints/step_00000020/model.safetensors")));
-  CHECK(ptm::data::sha256_file(tmp.file("a/checkpoints/step_00000020/optimizer.safetensors")) ==
-        ptm::data::sha256_file(tmp.file("b/checkpoints/step_00000020/optimizer.safetensors")));
+  CHECK(ptm::sha256_file(tmp.file("a/checkpoints/step_00000020/model.safetensors")) ==
+        ptm::sha256_file(tmp.file("b/checkpoints/step_00000020/model.safetensors")));
+  CHECK(ptm::sha256_file(tmp.file("a/checkpoints/step_00000020/optimizer.safetensors")) ==
+        ptm::sha256_file(tmp.file("b/checkpoints/step_00000020/optimizer.safetensors")));
 }
 
 TEST_CASE("SIGTERM saves a checkpoint and exits 143 and the run resumes from it", "[integration][train]") {
@@ -105,7 +105,9 @@ TEST_CASE("SIGTERM saves a checkpoint and exits 143 and the run resumes from it"
   const auto state = nlohmann::json::parse(read_text(dir + "/checkpoints/latest/trainer_state.json"));
   const int64_t stopped_at = state["step"];
   CHECK(stopped_at > 0);
-  const auto r = run_ptm(kRecipe + " --run-dir " + dir + " train.max_steps=" + std::to_string(stopped_at + 5));
+  // A shorter run than the one started (max_steps is the schedule's length): allowed, recorded.
+  const auto r = run_ptm(kRecipe + " --run-dir " + dir + " train.max_steps=" + std::to_string(stopped_at + 5) +
+                         " --allow-recipe-change");
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(contains(read_text(dir + "/log.txt"), "at step " + std::to_string(stopped_at)));

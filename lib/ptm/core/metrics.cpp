@@ -4,7 +4,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include <filesystem>
+#include <sstream>
+
 #include "ptm/core/errors.h"
+#include "ptm/core/fs_util.h"
 
 namespace ptm {
 
@@ -21,6 +25,25 @@ void MetricsWriter::write(const nlohmann::json& record) {
   const std::string line = record.dump() + "\n";
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
     throw IoError("cannot write metrics file '" + path_ + "': " + std::strerror(errno));
+}
+
+void truncate_jsonl_after_step(const std::string& path, int64_t step) {
+  if (!std::filesystem::exists(path)) return;
+  std::istringstream in(fs_util::read_file(path));
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json record;
+    try {
+      record = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      continue;  // torn by a kill mid-write
+    }
+    if (record.is_object() && record.contains("step") && record["step"].is_number_integer() &&
+        record["step"].get<int64_t>() > step)
+      continue;
+    kept += line + "\n";
+  }
+  fs_util::write_file_atomic(path, kept);
 }
 
 }  // namespace ptm

@@ -49,6 +49,10 @@ class BatchStream {
   virtual void load_state(const nlohmann::json& s) = 0;
   virtual int64_t examples() const = 0;               // examples (or windows) in this split
   virtual std::string describe() const = 0;           // one line for the log
+  // What the batches need of a model, checked before training (0: nothing to check): token
+  // ids below vocab_size(), inputs of at most sequence_length() tokens.
+  virtual int64_t vocab_size() const { return 0; }
+  virtual int64_t sequence_length() const { return 0; }
 };
 
 using StreamBuilder = std::function<std::unique_ptr<BatchStream>(const StreamOptions&)>;

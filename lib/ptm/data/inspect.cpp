@@ -7,7 +7,7 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
-#include "ptm/data/sha256.h"
+#include "ptm/core/sha256.h"
 #include "ptm/data/shard.h"
 #include "ptm/data/tokenizer.h"
 

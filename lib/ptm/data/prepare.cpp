@@ -21,7 +21,7 @@
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
 #include "ptm/core/version.h"
-#include "ptm/data/sha256.h"
+#include "ptm/core/sha256.h"
 #include "ptm/data/shard.h"
 
 namespace fs = std::filesystem;

@@ -46,6 +46,8 @@ class Synthetic : public BatchStream {
   nlohmann::json state() const override { return {{"batches", cursor_}}; }
   void load_state(const nlohmann::json& s) override { cursor_ = s.at("batches").get<int64_t>(); }
   int64_t examples() const override { return o_.examples; }
+  int64_t vocab_size() const override { return o_.kind == "images" ? 0 : o_.vocab_size; }
+  int64_t sequence_length() const override { return o_.kind == "images" ? 0 : o_.seq_len; }
   std::string describe() const override { return "synthetic " + o_.kind + " [" + s_.split + "]"; }
 
  private:

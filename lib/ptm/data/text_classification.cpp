@@ -115,6 +115,8 @@ class TextClassification : public ExampleStream {
     for (size_t i = 0; i < names_.size(); ++i) s += " " + names_[i] + "=" + std::to_string(counts_[i]);
     return s;
   }
+  int64_t vocab_size() const override { return tok_->vocab_size(); }
+  int64_t sequence_length() const override { return o_.max_length; }
 
  protected:
   Batch gather(const std::vector<int64_t>& index) override {

@@ -65,6 +65,8 @@ class TokenWindows : public BatchStream {
   nlohmann::json state() const override { return {{"batches", cursor_}}; }
   void load_state(const nlohmann::json& s) override { cursor_ = s.at("batches").get<int64_t>(); }
   int64_t examples() const override { return total_ / o_.seq_len; }
+  int64_t vocab_size() const override { return vocab_; }
+  int64_t sequence_length() const override { return o_.seq_len; }
   std::string describe() const override {
     return "tokens " + o_.path + " [" + s_.split + "]: " + std::to_string(total_) + " tokens in " +
            std::to_string(shards_.size()) + " shard(s), vocab " + std::to_string(vocab_) + ", windows of " +

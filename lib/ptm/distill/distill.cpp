@@ -7,7 +7,7 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/core/log.h"
-#include "ptm/data/sha256.h"
+#include "ptm/core/sha256.h"
 #include "ptm/distill/losses.h"
 #include "ptm/distill/teacher_cache.h"
 #include "ptm/models/bert.h"
@@ -36,7 +36,7 @@ std::string teacher_source(const DistillOptions& o) {
 // The teacher's path alone does not name its weights (a teacher retrained into the same run
 // folder would reuse stale cached logits), so the cache identity adds a hash of the weights.
 std::string weights_fingerprint(models::ModelImpl& m) {
-  data::Sha256 h;
+  Sha256 h;
   for (const auto& item : m.named_parameters()) {
     const auto c = item.value().detach().to(torch::kCPU).contiguous();
     h.update(item.key());

@@ -27,6 +27,8 @@ class BertImpl : public ModelImpl {
   ModelOutput forward_qkv(const data::Batch& batch, const ForwardOptions& options,
                           std::vector<std::array<torch::Tensor, 3>>* qkv);
   std::string arch() const override { return "bert"; }
+  int64_t vocab_size() const override { return o_.vocab_size; }
+  int64_t max_positions() const override { return o_.max_position_embeddings; }
   // FLOPs = 2 x MACs per example of T tokens (H hidden, I intermediate, L layers, V vocab, C labels):
   //   per layer  8*T*H^2 (Q, K, V, output projections) + 4*T^2*H (scores and mixing) + 4*T*H*I (FFN)
   //   pooler     2*H^2;  heads: MLM 2*T*H^2 + 2*T*H*V, classification/regression 2*H*C,

@@ -38,6 +38,8 @@ class ElectraImpl : public ModelImpl {
   // ([M] indices into B*T): [M, V]. The head runs on those rows only (the masked 15%).
   torch::Tensor generator_logits(const data::Batch& batch, const torch::Tensor& rows);
   std::string arch() const override { return "electra"; }
+  int64_t vocab_size() const override { return o_.discriminator.vocab_size; }
+  int64_t max_positions() const override { return o_.discriminator.max_position_embeddings; }
   double forward_flops(int64_t seq_len) const override;  // discriminator + generator
   std::vector<BlockSummary> summary(int64_t seq_len) const override;
   nlohmann::json hf_config() const override;  // the discriminator as a BertModel config

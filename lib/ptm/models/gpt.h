@@ -76,6 +76,8 @@ class GptImpl : public ModelImpl {
   ModelOutput forward_ids(const torch::Tensor& input_ids, const ForwardOptions& options = {},
                           const torch::Tensor& keep = {});
   std::string arch() const override { return "gpt"; }
+  int64_t vocab_size() const override { return options_.vocab_size; }
+  int64_t max_positions() const override { return options_.position == "rotary" ? 0 : options_.n_positions; }
   // Per example of T tokens, counting a multiply-add as 2 FLOPs:
   //   2 T (P_blocks + P_ln_f)       every weight of the blocks and ln_f is used once per token
   // + 2 T n_embd V                  the LM head (when tied, its weight counts as an embedding)

@@ -147,6 +147,7 @@ LoadReport GptImpl::load_hf_state_dict(const NamedTensors& tensors, bool strict)
   std::map<std::string, torch::Tensor> own;
   for (const auto& p : named_parameters()) own[p.key()] = p.value();
   for (const auto& [name, t] : own) {
+    r.model_values += t.numel();
     const auto it = given.find(name);
     const auto want = hf_shape(name, t);
     if (it == given.end())
@@ -164,6 +165,7 @@ LoadReport GptImpl::load_hf_state_dict(const NamedTensors& tensors, bool strict)
     if (it == given.end() || it->second.tensor->sizes() != torch::IntArrayRef(hf_shape(name, t))) continue;
     const auto& src = *it->second.tensor;
     t.copy_(is_conv1d_weight(name) ? src.t() : src);
+    r.loaded_values += t.numel();
   }
   return r;
 }

@@ -38,6 +38,7 @@ NamedTensors ModelImpl::hf_state_dict() const {
 void match_and_copy(std::map<std::string, torch::Tensor>& own, const RenamedTensors& given, bool strict,
                     LoadReport& r, const std::function<std::string(const std::string&)>& shown_name) {
   for (const auto& [name, t] : own) {
+    r.model_values += t.numel();
     const auto it = given.find(name);
     if (it == given.end())
       r.missing.push_back(shown_name ? shown_name(name) : name);
@@ -51,7 +52,10 @@ void match_and_copy(std::map<std::string, torch::Tensor>& own, const RenamedTens
   torch::NoGradGuard no_grad;
   for (auto& [name, t] : own) {
     const auto it = given.find(name);
-    if (it != given.end() && it->second.second.sizes() == t.sizes()) t.copy_(it->second.second);
+    if (it != given.end() && it->second.second.sizes() == t.sizes()) {
+      t.copy_(it->second.second);
+      r.loaded_values += t.numel();
+    }
   }
 }
 

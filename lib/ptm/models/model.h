@@ -52,6 +52,7 @@ struct LoadReport {
   std::vector<std::string> missing;     // model tensors absent from the checkpoint
   std::vector<std::string> unexpected;  // checkpoint tensors the model does not have
   std::vector<std::string> mismatched;  // "name: checkpoint [a, b] vs model [c, d]"
+  int64_t model_values = 0, loaded_values = 0;  // elements of the model's tensors, and of those loaded
   bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
   std::string str() const;  // one line per problem
 };
@@ -70,6 +71,10 @@ class ModelImpl : public torch::nn::Module {
  public:
   virtual ModelOutput forward(const data::Batch& batch, const ForwardOptions& options = {}) = 0;
   virtual std::string arch() const = 0;  // "gpt", "bert", "vit", "resnet", "mlp"
+  // The token ids the model embeds and the longest input its positions cover (0: no such
+  // limit, e.g. images or rotary positions); data are checked against them before training.
+  virtual int64_t vocab_size() const { return 0; }
+  virtual int64_t max_positions() const { return 0; }
   // Analytic forward FLOPs per example for inputs of `seq_len` tokens (ignored by image models).
   virtual double forward_flops(int64_t seq_len) const = 0;
   virtual std::vector<BlockSummary> summary(int64_t seq_len) const = 0;

@@ -164,28 +164,28 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
   return out;
 }
 
-void save_safetensors(const std::string& path, const NamedTensors& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+std::string save_safetensors(const std::string& path, const NamedTensors& tensors,
+                             const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
-  std::vector<torch::Tensor> data;
   size_t offset = 0;
   for (const auto& [name, t] : tensors) {
     if (header.contains(name)) throw RuntimeError("save_safetensors: tensor '" + name + "' given twice");
-    auto c = t.detach().to(torch::kCPU).contiguous();
-    const size_t bytes = c.numel() * c.element_size();
-    header[name] = {{"dtype", dtype_name(c.scalar_type())}, {"shape", c.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    const size_t bytes = t.numel() * t.element_size();
+    header[name] = {{"dtype", dtype_name(t.scalar_type())}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
-    data.push_back(c);
   }
   std::string json = header.dump();
   json.append((8 - (8 + json.size()) % 8) % 8, ' ');  // align the buffer to 8 bytes
-  std::string out(8, '\0');
-  for (int b = 0; b < 8; ++b) out[b] = static_cast<char>((uint64_t(json.size()) >> (8 * b)) & 0xff);
-  out += json;
-  out.reserve(out.size() + offset);
-  for (const auto& c : data) out.append(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size());
-  fs_util::write_file_atomic(path, out);
+  std::string head(8, '\0');
+  for (int b = 0; b < 8; ++b) head[b] = static_cast<char>((uint64_t(json.size()) >> (8 * b)) & 0xff);
+  fs_util::AtomicFile out(path);
+  out.write(head + json);
+  for (const auto& [name, t] : tensors) {
+    const auto c = t.detach().to(torch::kCPU).contiguous();
+    out.write(c.data_ptr(), c.numel() * c.element_size());
+  }
+  return out.commit();
 }
 
 NamedTensors load_safetensors(const std::string& path) {

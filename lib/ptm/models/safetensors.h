@@ -48,8 +48,10 @@ class SafetensorsFile {
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
-// Writes tensors (moved to CPU, contiguous) in the given order; atomic (temporary name + rename).
-void save_safetensors(const std::string& path, const NamedTensors& tensors,
+// Writes tensors in the given order, streamed one at a time to the file (each moved to the CPU
+// only while it is written, so memory never holds the whole file); atomic (temporary name +
+// fsync + rename). Returns the file's SHA-256 (hex).
+std::string save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
 // Every tensor of a file, or of a sharded checkpoint (a folder or index with

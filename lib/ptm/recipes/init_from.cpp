@@ -2,6 +2,7 @@
 #include "ptm/recipes/init_from.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <regex>
 
@@ -40,6 +41,7 @@ void bind(config::Section& s, InitFrom& c) {
   if (s.opt("checkpoint", c.checkpoint, "ptm checkpoint folder").ok() && !c.checkpoint.empty() &&
       !fs::exists(c.checkpoint + "/model.safetensors"))
     s.problem("checkpoint", "'" + c.checkpoint + "' holds no model.safetensors");
+  s.opt("min_loaded", c.min_loaded, "share of the model's weights that must come from the file").min(0.0).max(1.0);
   s.opt("layers", c.layers, "source layer index for each model layer (e.g. every k-th: [0, 2, 4])");
   for (const auto l : c.layers)
     if (l < 0) s.problem("layers", "layer indices must be >= 0, got " + std::to_string(l));
@@ -58,6 +60,21 @@ void apply_init_from(const InitFrom& init, models::ModelImpl& model) {
   const auto report = model.load_hf_state_dict(tensors, /*strict=*/false);
   if (!report.mismatched.empty() || (init.strict && !report.ok()))
     throw IoError("init_from '" + src + "' does not fit the model:\n" + report.str());
+  // Names that match nothing (another architecture, a prefix the loader does not know) load
+  // nothing without a mismatch: a run would silently train from scratch.
+  const double share = report.model_values > 0 ? double(report.loaded_values) / double(report.model_values) : 0.0;
+  if (share < init.min_loaded) {
+    char pct[32];
+    std::snprintf(pct, sizeof(pct), "%.1f%%", 100.0 * share);
+    throw IoError("init_from '" + src + "' loads " + pct + " of the " + model.arch() + " model's " +
+                  std::to_string(report.model_values) + " weights (" + std::to_string(tensors.size()) +
+                  " tensors in the file, " + std::to_string(report.missing.size()) + " model tensors not found, e.g. " +
+                  (report.missing.empty() ? std::string("-") : report.missing.front()) + "; " +
+                  std::to_string(report.unexpected.size()) + " file tensors unused, e.g. " +
+                  (report.unexpected.empty() ? std::string("-") : report.unexpected.front()) +
+                  "); init_from.min_loaded is " + std::to_string(init.min_loaded) +
+                  ": check that the file is for this model");
+  }
   for (const auto& m : report.missing) log::warn("init_from: " + m + " not in " + src + "; keeps its initialisation");
   for (const auto& u : report.unexpected) log::info("init_from: " + u + " in " + src + " is not used by the model");
   log::info("init_from: weights loaded from " + src);

@@ -100,7 +100,7 @@ nlohmann::json evaluate_recipe(const Recipe& recipe, models::ModelImpl& model, c
   model.to(torch::Device(device));
   objective->attach(model, torch::Device(device));
   auto result = train::evaluate(model, *objective, *stream, torch::Device(device),
-                                max_batches > 0 ? max_batches : INT64_MAX);
+                                max_batches > 0 ? max_batches : INT64_MAX, recipe.train.precision);
   result["objective"] = objective->name();
   return result;
 }

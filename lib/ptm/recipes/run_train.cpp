@@ -1,12 +1,16 @@
 // Recipe -> parts -> Trainer, with the run-directory contract around it.
 #include "ptm/recipes/run_train.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "ptm/config/diff.h"
 #include "ptm/config/emit.h"
+#include "ptm/config/load.h"
 #include "ptm/config/overrides.h"
 #include "ptm/core/environment.h"
 #include "ptm/core/errors.h"
+#include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
 #include "ptm/core/run_dir.h"
 #include "ptm/peft/peft.h"
@@ -33,6 +37,60 @@ std::string sample_tokenizer(const Recipe& recipe) {
     return path->text() + "/tokenizer.json";
   log::warn("train.sample_every is set but the data set has no tokenizer.json: set train.sample_tokenizer");
   return "";
+}
+
+// Keys whose change keeps a resumed run the same run: where and how often it logs, evaluates,
+// saves and samples, and how the process runs (run.*, but the seed). Any other change (batch
+// size, data, model, optimizer, schedule length through max_steps, ...) makes the rest of the
+// run differ from the run that was started.
+bool keeps_exactness(const std::string& path) {
+  if (path == "run.seed") return false;
+  static const char* const kFree[] = {"run.", "train.log_every", "train.eval_every", "train.eval_batches",
+                                      "train.save_every", "train.keep_last", "train.sample_",
+                                      "train.write_predictions", "train.early_stopping_patience"};
+  for (const char* prefix : kFree)
+    if (path.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+// Resuming under a recipe that differs from the run's config.yaml: refused (all keys named,
+// before anything in the run directory changes) unless allowed, then recorded in
+// recipe_changes.jsonl.
+void check_recipe_change(const std::string& dir, const std::string& resume_from, const config::Node& resolved,
+                         bool allowed) {
+  const std::string previous = dir + "/config.yaml";
+  if (!std::filesystem::exists(previous)) return;
+  std::vector<config::Change> breaking;
+  // Both sides as config.yaml holds them (emitted and parsed), so only values differ, not quoting.
+  const auto now = config::parse_yaml(config::to_yaml(resolved), "the recipe");
+  for (auto& c : config::diff(config::parse_yaml(fs_util::read_file(previous), previous), now))
+    if (!keeps_exactness(c.path)) breaking.push_back(std::move(c));
+  if (breaking.empty()) return;
+  if (!allowed) {
+    std::vector<Diagnostic> problems;
+    // Point at where the new value comes from (the recipe line or the override).
+    const auto origin_of = [&](const std::string& path) {
+      const config::Node* n = &resolved;
+      for (size_t start = 0; n && start <= path.size();) {
+        const auto dot = std::min(path.find('.', start), path.size());
+        n = n->is_map() ? n->find(path.substr(start, dot - start)) : nullptr;
+        start = dot + 1;
+      }
+      return n ? n->origin() : Origin{previous};
+    };
+    for (const auto& c : breaking)
+      problems.push_back({origin_of(c.path), c.path,
+                          "was " + c.before + " in the run being resumed (" + previous + "), now " + c.after +
+                              ": the rest of the run would not be the run that was started; restore it, start a "
+                              "new run (--run-dir, --overwrite), or pass --allow-recipe-change"});
+    throw ConfigError(problems);
+  }
+  nlohmann::json record = {{"resumed_from", resume_from}, {"changes", nlohmann::json::array()}};
+  for (const auto& c : breaking) {
+    record["changes"].push_back({{"key", c.path}, {"before", c.before}, {"after", c.after}});
+    log::warn("--allow-recipe-change: " + c.str());
+  }
+  fs_util::append_file(dir + "/recipe_changes.jsonl", record.dump() + "\n");
 }
 
 }  // namespace
@@ -73,8 +131,15 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   } else if (options.resume == "auto" && !options.overwrite && RunDir::holds_any_run(dir) &&
              !RunDir::holds_finished_run(dir)) {
     mode = RunDir::Mode::Resume;
-    if (const auto latest = train::latest_checkpoint(dir)) resume_from = *latest;
+    if (const auto latest = train::latest_checkpoint(dir, /*verify=*/true)) resume_from = *latest;
   }
+  if (!resume_from.empty() && options.resume != "auto") {
+    if (const auto problem = train::verify_checkpoint(resume_from); !problem.empty())
+      throw IoError("checkpoint '" + resume_from + "' is damaged: " + problem);
+  }
+  // Without a checkpoint nothing is continued: the run starts over under the recipe given.
+  if (mode == RunDir::Mode::Resume && !resume_from.empty())
+    check_recipe_change(dir, resume_from, recipe.resolved, options.allow_recipe_change);
   const RunDir run = RunDir::open(dir, mode);
   run.attach_log();
   run.write_config(config::to_yaml(recipe.resolved));

@@ -16,6 +16,7 @@ struct RunOptions {
   std::vector<std::string> argv;  // for cmdline.txt
   bool overwrite = false;         // --overwrite
   std::string resume = "auto";    // --resume auto|never|<checkpoint folder>
+  bool allow_recipe_change = false;  // --allow-recipe-change: resume despite changes that break exactness
 };
 
 // What a subcommand adds to the shared run: its name (for messages) and the objective used

@@ -34,6 +34,11 @@ void bind(config::Section& s, TrainConfig& c) {
   s.opt("sample_temperature", c.sample_temperature, "sampling temperature (0 = greedy)").min(0.0);
   s.opt("sample_top_k", c.sample_top_k, "sample among the k most likely tokens (0 = all)").min(0);
   s.opt("sample_tokenizer", c.sample_tokenizer, "tokenizer for samples (default: the data set's)");
+  // fp16 gradients underflow without dynamic loss scaling, which ptm does not do: a run would
+  // train silently worse. bf16 has fp32's range.
+  if (c.precision == "fp16")
+    s.problem("precision", "fp16 training needs dynamic loss scaling, which ptm does not do; use bf16 (same speed "
+                           "on Ampere and newer GPUs, no scaling needed) or fp32");
   if (c.early_stopping_patience > 0 && c.best_metric.empty())
     s.problem("early_stopping_patience", "needs train.best_metric (the metric that must improve)");
   if (c.cuda_graph && c.activation_checkpointing)

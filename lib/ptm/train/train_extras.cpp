@@ -100,4 +100,30 @@ std::string sample_text(models::ModelImpl& model, const data::Tokenizer& tokeniz
   return tokenizer.decode(std::vector<int32_t>(ids.begin() + static_cast<std::ptrdiff_t>(prompt_len), ids.end()));
 }
 
+void check_data_fits_model(const data::BatchStream& data, const models::ModelImpl& model) {
+  std::vector<Diagnostic> problems;
+  const int64_t data_vocab = data.vocab_size(), model_vocab = model.vocab_size();
+  if (data_vocab > 0 && model_vocab > 0 && data_vocab > model_vocab)
+    problems.push_back({Origin{}, "model.vocab_size",
+                        std::to_string(model_vocab) + " is smaller than the data's vocabulary of " +
+                            std::to_string(data_vocab) + " tokens (" + data.describe() +
+                            "): ids from " + std::to_string(model_vocab) + " up would index past the embedding; set "
+                            "model.vocab_size to at least " + std::to_string(data_vocab)});
+  const int64_t length = data.sequence_length(), positions = model.max_positions();
+  if (length > 0 && positions > 0 && length > positions)
+    problems.push_back({Origin{}, "data",
+                        "inputs of " + std::to_string(length) + " tokens (data.seq_len or data.max_length) are longer "
+                        "than the " + std::to_string(positions) + " positions of the " + model.arch() +
+                        " model (model.n_positions or max_position_embeddings); shorten the inputs"});
+  if (!problems.empty()) throw ConfigError(problems);
+}
+
+bool all_finite(models::ModelImpl& model, const models::NamedTensors& extra) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> flags;
+  for (const auto& p : model.parameters()) flags.push_back(torch::isfinite(p).all());
+  for (const auto& [name, t] : extra) flags.push_back(torch::isfinite(t).all());
+  return flags.empty() || torch::stack(flags).all().item<bool>();
+}
+
 }  // namespace ptm::train

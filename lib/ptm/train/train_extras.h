@@ -7,10 +7,20 @@
 #include <string>
 #include <vector>
 
+#include "ptm/data/dataset.h"
 #include "ptm/data/tokenizer.h"
 #include "ptm/models/model.h"
 
 namespace ptm::train {
+
+// Token ids past the model's embedding or inputs longer than its positions fail deep inside a
+// CUDA kernel ("device-side assert"); this says which keys disagree, before the first step.
+// ConfigError naming both sides.
+void check_data_fits_model(const data::BatchStream& data, const models::ModelImpl& model);
+
+// True when every parameter of `model` and every tensor of `extra` is finite (one host sync):
+// the check before weights are written to a checkpoint.
+bool all_finite(models::ModelImpl& model, const models::NamedTensors& extra = {});
 
 // shadow = decay * shadow + (1 - decay) * param after every optimizer step (one fused
 // foreach call). swap() exchanges shadow and live weights (evaluate/save with the average,

@@ -36,11 +36,12 @@ std::string eta(double seconds) {
 }  // namespace
 
 nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objective, data::BatchStream& stream,
-                        const torch::Device& device, int64_t max_batches, std::vector<nlohmann::json>* predictions) {
+                        const torch::Device& device, int64_t max_batches, const std::string& precision,
+                        std::vector<nlohmann::json>* predictions) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
-  AutocastGuard autocast(device, "auto");
+  AutocastGuard autocast(device, precision);
   torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(device)), count = loss.clone();
   std::map<std::string, torch::Tensor> sums;
   std::vector<torch::Tensor> predicted, gold, probs;
@@ -146,6 +147,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   train_opts.seed = s.run.seed;
   auto stream = s.data(train_opts);
   log::info("data: " + stream->describe());
+  check_data_fits_model(*stream, model);
 
   TrainResult r;
   int64_t step = 0, bad_evals = 0;
@@ -165,6 +167,10 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     if (ema) ema->load(models::load_safetensors(s.resume_from + "/ema.safetensors"));
     log::info("resumed from " + s.resume_from + " at step " + std::to_string(step));
   }
+  // Steps after the checkpoint (all of them when there is none yet) are run again: their
+  // records go, so each step is logged once.
+  if (run_dir.resumed())
+    for (const char* log_file : {"metrics.jsonl", "samples.jsonl"}) truncate_jsonl_after_step(run_dir.file(log_file), step);
   data::Loader loader(std::move(stream), device, 4);
 
   auto eval_stream = [&] {
@@ -186,16 +192,27 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     if (r.best_step >= 0) st["best"] = {{"step", r.best_step}, {"value", r.best_value}, {"bad_evals", bad_evals}};
     return st;
   };
-  auto write_ema = [&](const std::string& dir) {
-    if (ema) models::save_safetensors(dir + "/ema.safetensors", ema->state(), {{"format", "pt"}});
+  const auto extra_files = [&] {
+    ExtraFiles files = {{"objective.safetensors", objective_params}};
+    if (ema) files.emplace_back("ema.safetensors", ema->state());
+    return files;
+  };
+  // Non-finite weights (an update that overflowed between log lines) must never replace good
+  // checkpoints, through keep_last or as best: the run stops instead.
+  auto check_weights_finite = [&](int64_t at_step, const std::string& what) {
+    if (all_finite(model, objective_params)) return;
+    const auto good = latest_checkpoint(run_dir.path());
+    throw RuntimeError("the weights hold non-finite values at step " + std::to_string(at_step) + "; " + what +
+                       " not written (newest checkpoint: " + (good ? *good : std::string("none")) +
+                       "); lower optimizer.lr, set train.clip_grad_norm, or check the data");
   };
   int64_t last_saved = -1, last_eval = -1;
   bool last_eval_final = false;  // it wrote predictions.jsonl
   auto save = [&](int64_t at_step) {
     if (at_step == last_saved) return;
     last_saved = at_step;
-    const auto dir = save_checkpoint(run_dir.path(), at_step, model, optimizer, trainer_state(at_step), objective_params);
-    write_ema(dir);
+    check_weights_finite(at_step, "checkpoint");
+    const auto dir = save_checkpoint(run_dir.path(), at_step, model, optimizer, trainer_state(at_step), extra_files());
     prune_checkpoints(run_dir.path(), tc.keep_last);
     log::info("checkpoint " + dir);
   };
@@ -208,7 +225,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     auto es = eval_stream();
     std::vector<nlohmann::json> rows;
     if (ema) ema->swap();
-    r.eval = evaluate(model, *s.objective, *es, device, tc.eval_batches, final && tc.write_predictions ? &rows : nullptr);
+    r.eval = evaluate(model, *s.objective, *es, device, tc.eval_batches, tc.precision,
+                      final && tc.write_predictions ? &rows : nullptr);
     r.eval_loss = r.eval["loss"].get<double>();
     nlohmann::json rec = {{"step", at_step}, {"split", "val"}};
     for (const auto& [k, v] : r.eval.items()) rec["eval_" + k] = v;
@@ -228,14 +246,16 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
         throw ConfigError(Origin{}, "train.best_metric",
                           "'" + tc.best_metric + "' is not among the evaluation metrics (" + known + ")");
       }
-      const double value = r.eval[tc.best_metric].get<double>();
-      const bool better = r.best_step < 0 || (tc.minimize_best() ? value < r.best_value : value > r.best_value);
+      const double value = r.eval[tc.best_metric].is_number() ? r.eval[tc.best_metric].get<double>() : NAN;
+      const bool better = std::isfinite(value) &&
+                          (r.best_step < 0 || (tc.minimize_best() ? value < r.best_value : value > r.best_value));
       if (better) {
         r.best_step = at_step;
         r.best_value = value;
         bad_evals = 0;
         // checkpoints/best holds the weights that scored best (the EMA weights when enabled).
-        save_checkpoint(run_dir.path(), at_step, model, optimizer, trainer_state(at_step), objective_params, "best");
+        check_weights_finite(at_step, "checkpoints/best");
+        save_checkpoint(run_dir.path(), at_step, model, optimizer, trainer_state(at_step), extra_files(), "best");
         log::info("new best " + tc.best_metric + " " + std::to_string(value) + " at step " + std::to_string(at_step));
       } else if (tc.early_stopping_patience > 0 && ++bad_evals >= tc.early_stopping_patience) {
         log::info("early stopping: " + tc.best_metric + " has not improved for " + std::to_string(bad_evals) +

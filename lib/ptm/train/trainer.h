@@ -60,9 +60,10 @@ TrainResult run_training(TrainerSetup& setup, const RunDir& run_dir);
 // One evaluation pass of at most `max_batches` batches: loss, perplexity (LMs), the
 // objective's summed metrics (accuracy, ...) and, for objectives with per-example outputs,
 // macro-F1/MCC/precision/recall or MSE/Pearson/Spearman. `predictions`, when given, receives
-// one row per example: {index, label, prediction[, probabilities]}.
+// one row per example: {index, label, prediction[, probabilities]}. `precision` is the run's
+// train.precision (autocast as in training: an fp32 run evaluates in fp32).
 nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objective, data::BatchStream& stream,
-                        const torch::Device& device, int64_t max_batches,
+                        const torch::Device& device, int64_t max_batches, const std::string& precision,
                         std::vector<nlohmann::json>* predictions = nullptr);
 
 }  // namespace ptm::train

@@ -9,7 +9,7 @@
 #include "ptm/config/load.h"
 #include "ptm/core/errors.h"
 #include "ptm/data/prepare.h"
-#include "ptm/data/sha256.h"
+#include "ptm/core/sha256.h"
 #include "ptm/data/shard.h"
 
 using namespace ptm::data;

@@ -1,11 +1,11 @@
-// SHA-256 (FIPS 180-4) for data manifests and provenance hashes: streaming and one-shot.
+// SHA-256 (FIPS 180-4) for data manifests, checkpoint checksums and provenance hashes: streaming and one-shot.
 #pragma once
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace ptm::data {
+namespace ptm {
 
 class Sha256 {
  public:
@@ -26,4 +26,4 @@ std::string sha256_hex(std::string_view data);
 // Hash of a file's bytes; throws IoError naming the file when unreadable.
 std::string sha256_file(const std::string& path);
 
-}  // namespace ptm::data
+}  // namespace ptm

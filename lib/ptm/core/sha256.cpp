@@ -1,5 +1,5 @@
 // Straightforward SHA-256; fast enough for manifests (a few hundred MB/s).
-#include "ptm/data/sha256.h"
+#include "ptm/core/sha256.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -8,7 +8,7 @@
 
 #include "ptm/core/errors.h"
 
-namespace ptm::data {
+namespace ptm {
 namespace {
 
 constexpr uint32_t kK[64] = {
@@ -94,4 +94,4 @@ std::string sha256_file(const std::string& path) {
   return h.hex();
 }
 
-}  // namespace ptm::data
+}  // namespace ptm

@@ -2,9 +2,9 @@
 #include "catch.h"
 #include "helpers.h"
 #include "ptm/core/errors.h"
-#include "ptm/data/sha256.h"
+#include "ptm/core/sha256.h"
 
-using ptm::data::sha256_hex;
+using ptm::sha256_hex;
 
 TEST_CASE("sha256 matches the NIST vectors", "[unit][data]") {
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -17,10 +17,10 @@ TEST_CASE("sha256 matches the NIST vectors", "[unit][data]") {
 
 TEST_CASE("streaming in odd pieces equals one shot and files hash their bytes", "[unit][data]") {
   const std::string text = "The quick brown fox jumps over the lazy dog, again and again and again.";
-  ptm::data::Sha256 h;
+  ptm::Sha256 h;
   for (size_t i = 0; i < text.size(); i += 7) h.update(text.substr(i, 7));
   CHECK(h.hex() == sha256_hex(text));
   ptm::test::TempDir d;
-  CHECK(ptm::data::sha256_file(d.write("f.txt", text)) == sha256_hex(text));
-  CHECK_THROWS_AS(ptm::data::sha256_file(d.file("missing")), ptm::IoError);
+  CHECK(ptm::sha256_file(d.write("f.txt", text)) == sha256_hex(text));
+  CHECK_THROWS_AS(ptm::sha256_file(d.file("missing")), ptm::IoError);
 }
