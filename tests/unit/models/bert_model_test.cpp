@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "bert_test_util.h"
+#include "skip.h"
 #include "ptm/config/load.h"
 #include "ptm/core/errors.h"
 #include "ptm/models/resnet.h"
