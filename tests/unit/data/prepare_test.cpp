@@ -13,6 +13,8 @@
 #include "ptm/data/shard.h"
 
 using namespace ptm::data;
+using ptm::sha256_file;
+using ptm::sha256_hex;
 namespace fs = std::filesystem;
 
 namespace {
