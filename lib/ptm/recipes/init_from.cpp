@@ -45,9 +45,11 @@ void bind(config::Section& s, InitFrom& c) {
   s.opt("layers", c.layers, "source layer index for each model layer (e.g. every k-th: [0, 2, 4])");
   for (const auto l : c.layers)
     if (l < 0) s.problem("layers", "layer indices must be >= 0, got " + std::to_string(l));
+  // The default depends on the source; set before binding, so config.yaml records the value
+  // used (a re-check of the resolved recipe must not turn an hf init strict).
   c.strict_given = s.node() && s.node()->find("strict");
-  s.opt("strict", c.strict, "every model tensor must come from the checkpoint");
   if (!c.strict_given) c.strict = c.hf.empty();
+  s.opt("strict", c.strict, "every model tensor must come from the checkpoint");
   if (!c.hf.empty() && !c.checkpoint.empty()) s.problem("hf", "give either hf or checkpoint, not both");
   if (c.empty()) s.problem("hf", "init_from needs hf: or checkpoint:");
   s.finish();
@@ -64,15 +66,16 @@ void apply_init_from(const InitFrom& init, models::ModelImpl& model) {
   // nothing without a mismatch: a run would silently train from scratch.
   const double share = report.model_values > 0 ? double(report.loaded_values) / double(report.model_values) : 0.0;
   if (share < init.min_loaded) {
-    char pct[32];
+    char pct[32], min[32];
     std::snprintf(pct, sizeof(pct), "%.1f%%", 100.0 * share);
+    std::snprintf(min, sizeof(min), "%g", init.min_loaded);
     throw IoError("init_from '" + src + "' loads " + pct + " of the " + model.arch() + " model's " +
                   std::to_string(report.model_values) + " weights (" + std::to_string(tensors.size()) +
                   " tensors in the file, " + std::to_string(report.missing.size()) + " model tensors not found, e.g. " +
                   (report.missing.empty() ? std::string("-") : report.missing.front()) + "; " +
                   std::to_string(report.unexpected.size()) + " file tensors unused, e.g. " +
                   (report.unexpected.empty() ? std::string("-") : report.unexpected.front()) +
-                  "); init_from.min_loaded is " + std::to_string(init.min_loaded) +
+                  "); init_from.min_loaded is " + min +
                   ": check that the file is for this model");
   }
   for (const auto& m : report.missing) log::warn("init_from: " + m + " not in " + src + "; keeps its initialisation");
