@@ -108,6 +108,8 @@ def probe():
         lo = lower.normalize_str(ch)
         if lo != ch:
             lowercase[cp] = [ord(x) for x in lo]
+    if p["letter"] & p["number"] or p["letter"] & p["other"] or p["number"] & p["other"]:
+        fail("the GPT-2 regex's classes overlap")
     p["gpt2_space"] = set(code_points()) - p["letter"] - p["number"] - p["other"]
     return p, decomposition, lowercase
 
