@@ -67,13 +67,14 @@ def main():
                                           lowercase=a.bert_words == "uncased")
         split = pre_tokenizers.BertPreTokenizer()
         for line in lines:
-            out.append(json.dumps([w for w, _ in split.pre_tokenize_str(norm.normalize_str(line))]))
+            words = [w for w, _ in split.pre_tokenize_str(norm.normalize_str(line))]
+            out.append(json.dumps(words, ensure_ascii=False))
     elif a.pieces:
         pt = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-        dec = byte_decoder()
+        to_bytes = str.maketrans({c: chr(b) for c, b in byte_decoder().items()})  # then latin-1 gives the bytes
         for line in lines:
-            pieces = [bytes(dec[c] for c in p).decode("utf-8") for p, _ in pt.pre_tokenize_str(line)]
-            out.append(json.dumps(pieces))
+            pieces = [p.translate(to_bytes).encode("latin-1").decode("utf-8") for p, _ in pt.pre_tokenize_str(line)]
+            out.append(json.dumps(pieces, ensure_ascii=False))
     else:
         tok = Tokenizer.from_file(a.tokenizer) if a.tokenizer != "-" else None
         if a.decode:

@@ -372,7 +372,7 @@ TEST_CASE("BERT normalizers equal tokenizers on every code point", "[tokenizer][
 }
 
 // The whole MiniLM tokenizer on every code point, with an added single_word token "zqz" that
-// matches only where no word character (\w) touches it.
+// matches only where no word character (\w) touches it (the normalizer: the test above).
 TEST_CASE("WordPiece ids and single_word added tokens equal tokenizers on every code point",
           "[tokenizer][integration]") {
   auto j = nlohmann::json::parse(read_all(data_path("models/minilm/tokenizer.json")));
@@ -386,7 +386,7 @@ TEST_CASE("WordPiece ids and single_word added tokens equal tokenizers on every 
   test::TempDir dir;
   const std::string json = dir.write("tokenizer.json", j.dump());
   const auto tok = load_tokenizer(json);
-  const auto lines = code_point_lines([](const std::string& c) { return c + "zqz zqz" + c + " a" + c + "b "; });
+  const auto lines = code_point_lines([](const std::string& c) { return c + "zqz zqz" + c + " "; });
   const auto ref = reference(json, lines);
   Lists mine, expected;  // as tokens, for readable differences
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -399,9 +399,10 @@ TEST_CASE("WordPiece ids and single_word added tokens equal tokenizers on every 
   expect_same_lists(mine, expected);
 }
 
-// The GPT-2 regex's \p{L}, \p{N} and \s on every code point.
+// The GPT-2 regex's \p{L}, \p{N} and \s on every code point: a letter joins "a" before it, a
+// number "1", other characters "!" after them; a space stands alone.
 TEST_CASE("GPT-2 pre-tokenizer equals tokenizers on every code point", "[tokenizer][integration]") {
-  const auto lines = code_point_lines([](const std::string& c) { return "a" + c + "1 " + c + c + "x  " + c + "'s "; });
+  const auto lines = code_point_lines([](const std::string& c) { return "a" + c + "1" + c + "! "; });
   Lists mine;
   std::vector<std::string_view> pieces;
   for (const auto& line : lines) {
