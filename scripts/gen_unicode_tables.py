@@ -2,8 +2,10 @@
 """Generates lib/ptm/data/unicode_tables.{h,cpp}: the Unicode data ptm's tokenizers need, as
 compact sorted tables, read off Hugging Face `tokenizers` itself, one code point at a time.
 
-Usage (with the project venv, which has `tokenizers`):
+Usage (with the project venv, which has `tokenizers`; about 30 s):
     $PTM_VENV/bin/python scripts/gen_unicode_tables.py [OUT_DIR]     (default: lib/ptm/data)
+Rerun it when the venv's `tokenizers` changes version; the parity tests on every code point
+(tests/unit/data/tokenizer_parity_test.cpp) fail when the tables no longer match it.
 
 Why ask `tokenizers` instead of a Unicode database: its pieces use different Unicode versions.
 In 0.23 the GPT-2 regex classes come from Oniguruma (Unicode 16), White_Space and lower-casing
@@ -19,7 +21,7 @@ each table from the piece that uses it, so every table below is what `tokenizers
   kBertDrop            what BertNormalizer's clean_text removes (NUL, U+FFFD, controls)
   kNonspacingMark      what strip_accents removes after NFD (Mn)
   kCjk                 what handle_chinese_chars surrounds with spaces
-  kWord                \\w for single_word added tokens (a letter before or after blocks a match)
+  kWord                the regex crate's \\w beside a single_word added token (blocks a match)
   kDecomposition       normalizers.NFD() of one code point (Hangul syllables: by algorithm)
   kLowercase           normalizers.Lowercase() of one code point
   kCombiningClass      canonical combining classes for NFD's reordering: the values of Python's
