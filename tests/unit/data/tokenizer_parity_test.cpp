@@ -1,6 +1,7 @@
 // Exact parity with Hugging Face `tokenizers` on real text: MiniLM's WordPiece and a byte-level
-// BPE trained by ptm (exported, then loaded by `tokenizers`). The reference ids come from
-// tests/golden/tokenize_reference.py, run here with the project's Python; never from ptm.
+// BPE trained by ptm (exported, then loaded by `tokenizers`), and on generated text with every
+// code point (the Unicode tables). The references come from tests/golden/tokenize_reference.py,
+// run here with the project's Python; never from ptm.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
