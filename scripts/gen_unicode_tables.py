@@ -1,48 +1,166 @@
 #!/usr/bin/env python3
-"""Generates lib/ptm/data/unicode_tables.{h,cpp}: the Unicode data the tokenizers need
-(letters, numbers, White_Space, punctuation, control/format, nonspacing marks, canonical
-combining classes, NFD decompositions, lower-case mappings, BERT's CJK ranges), as compact
-sorted range tables, from Python's `unicodedata`.
+"""Generates lib/ptm/data/unicode_tables.{h,cpp}: the Unicode data ptm's tokenizers need, as
+compact sorted tables, read off Hugging Face `tokenizers` itself, one code point at a time.
 
-Usage:
-    python3 scripts/gen_unicode_tables.py [OUT_DIR]     (default: lib/ptm/data)
+Usage (with the project venv, which has `tokenizers`; about 30 s):
+    $PTM_VENV/bin/python scripts/gen_unicode_tables.py [OUT_DIR]     (default: lib/ptm/data)
+Rerun it when the venv's `tokenizers` changes version; the parity tests on every code point
+(tests/unit/data/tokenizer_parity_test.cpp) fail when the tables no longer match it.
 
-Which Unicode version: the `unicodedata2` backport when it is importable, else the standard
-library's. The committed tables were made with unicodedata2 16.0.0, the version that Hugging
-Face `tokenizers` 0.23 uses for its GPT-2 regex classes (Oniguruma) and lower-casing (Rust):
-    pip install --target /tmp/ud2 unicodedata2==16.0.0
-    PYTHONPATH=/tmp/ud2 python3 scripts/gen_unicode_tables.py
-(`tokenizers`' BERT normalizer takes punctuation, control and nonspacing-mark categories from
-an older Unicode, so characters assigned or re-categorised since about Unicode 9 can differ
-there; see lib/ptm/data/unicode.h.)
+Why ask `tokenizers` instead of a Unicode database: its pieces use different Unicode versions.
+In 0.23 the GPT-2 regex classes come from Oniguruma (Unicode 16), White_Space and lower-casing
+from Rust's standard library (Unicode 17), the BERT normalizer's control, punctuation and
+nonspacing-mark categories from the `unicode_categories` crate (about Unicode 8) and its NFD
+from `unicode-normalization-alignments` (before Unicode 13). Parity on every code point needs
+each table from the piece that uses it, so every table below is what `tokenizers` does:
+
+  kLetter, kNumber     \\p{L}, \\p{N} of the ByteLevel pre-tokenizer's regex
+  kWhiteSpace          what BertPreTokenizer splits on (Rust char::is_whitespace); checked to
+                       equal the regex's \\s and BertNormalizer's clean_text whitespace
+  kBertPunctuation     what BertPreTokenizer isolates (ASCII punctuation or P*)
+  kBertDrop            what BertNormalizer's clean_text removes (NUL, U+FFFD, controls)
+  kNonspacingMark      what strip_accents removes after NFD (Mn)
+  kCjk                 what handle_chinese_chars surrounds with spaces
+  kWord                the regex crate's \\w beside a single_word added token (blocks a match)
+  kDecomposition       normalizers.NFD() of one code point (Hangul syllables: by algorithm)
+  kLowercase           normalizers.Lowercase() of one code point
+  kCombiningClass      canonical combining classes for NFD's reordering: the values of Python's
+                       unicodedata, kept for the code points `tokenizers`' NFD reorders (checked)
 """
 import os
 import sys
+import unicodedata
 
-try:
-    import unicodedata2 as ud
-except ImportError:
-    import unicodedata as ud
+import tokenizers
+from tokenizers import AddedToken, Tokenizer, models, normalizers, pre_tokenizers
 
 MAX_CP = 0x110000
 HANGUL_FIRST, HANGUL_LAST = 0xAC00, 0xD7A3  # decomposed algorithmically in unicode.cpp
 
-# Hugging Face's BertNormalizer::is_chinese_char (fixed ranges, not a Unicode property).
-CJK_RANGES = [
-    (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-    (0x2B740, 0x2B81F), (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
-]
+
+def code_points():
+    return (cp for cp in range(MAX_CP) if not 0xD800 <= cp <= 0xDFFF)  # Python strs only
 
 
-def is_white_space(cp):
-    # The White_Space property: str.isspace() also accepts U+001C..U+001F (bidi class B/S).
-    return chr(cp).isspace() and not (0x1C <= cp <= 0x1F)
+def byte_decoder():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(bs, cs)}
 
 
-def ranges_of(pred):
+def fail(msg):
+    sys.exit(f"gen_unicode_tables.py: {msg}")
+
+
+def probe():
+    """Each property as a set of code points, from `tokenizers`' behaviour on short strings."""
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    dec = byte_decoder()
+
+    def gpt2_pieces(s):
+        return [bytes(dec[c] for c in p).decode("utf-8") for p, _ in byte_level.pre_tokenize_str(s)]
+
+    bert_split = pre_tokenizers.BertPreTokenizer()
+    clean = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False, lowercase=False)
+    cjk = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=True, strip_accents=False, lowercase=False)
+    strip = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True, lowercase=False)
+    nfd = normalizers.NFD()
+    lower = normalizers.Lowercase()
+    word = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    word.add_tokens([AddedToken("X", single_word=True)])  # id 1: matched only after a non-\w
+
+    p = {k: set() for k in ("letter", "number", "other", "space", "clean_space", "punct", "drop", "mark", "cjk", "word")}
+    decomposition, lowercase = {}, {}
+    for cp in code_points():
+        ch = chr(cp)
+        # ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: a letter joins "a", a number "1", other "!".
+        if len(gpt2_pieces("a" + ch)) == 1:
+            p["letter"].add(cp)
+        if len(gpt2_pieces("1" + ch)) == 1:
+            p["number"].add(cp)
+        if len(gpt2_pieces("!" + ch)) == 1:
+            p["other"].add(cp)
+        words = [w for w, _ in bert_split.pre_tokenize_str("a" + ch + "b")]
+        if words == ["a", "b"]:
+            p["space"].add(cp)
+        elif words == ["a", ch, "b"]:
+            p["punct"].add(cp)
+        elif words != ["a" + ch + "b"]:
+            fail(f"BertPreTokenizer splits 'a' U+{cp:04X} 'b' as {words!r}")
+        cleaned = clean.normalize_str("a" + ch + "b")
+        if cleaned == "ab":
+            p["drop"].add(cp)
+        elif cleaned == "a b":
+            p["clean_space"].add(cp)
+        if cjk.normalize_str(ch) == " " + ch + " ":
+            p["cjk"].add(cp)
+        if 1 not in word.encode(ch + "X").ids:
+            p["word"].add(cp)
+        d = nfd.normalize_str(ch)
+        if d != ch:
+            decomposition[cp] = [ord(x) for x in d]
+        elif strip.normalize_str(ch) == "":
+            p["mark"].add(cp)  # decomposable code points never reach the Mn filter
+        lo = lower.normalize_str(ch)
+        if lo != ch:
+            lowercase[cp] = [ord(x) for x in lo]
+    if p["letter"] & p["number"] or p["letter"] & p["other"] or p["number"] & p["other"]:
+        fail("the GPT-2 regex's classes overlap")
+    p["gpt2_space"] = set(code_points()) - p["letter"] - p["number"] - p["other"]
+    return p, decomposition, lowercase
+
+
+def hangul(cp):
+    s = cp - HANGUL_FIRST
+    out = [0x1100 + s // 588, 0x1161 + (s % 588) // 28]
+    return out + [0x11A7 + s % 28] if s % 28 else out
+
+
+def combining_classes(decomposition):
+    """(lo, hi, ccc) ranges: Python's values where `tokenizers`' NFD reorders the code point."""
+    nfd = normalizers.NFD()
+    low, high = "\u0334", "\u0301"  # canonical combining classes 1 and 230
+    known = {}
+    for cp in code_points():
+        c = unicodedata.combining(chr(cp))
+        if not c:
+            continue
+        ch = chr(cp)
+        d = "".join(map(chr, decomposition.get(cp, [cp])))
+        # A mark after one of a lower class (or before one of a higher class) moves past it.
+        got, moved = (nfd.normalize_str("a" + ch + low), "a" + low + d) if c > 1 else \
+                     (nfd.normalize_str("a" + high + ch), "a" + d + high)
+        if got == moved:
+            known[cp] = c
+        elif got not in ("a" + d + low, "a" + high + d):
+            fail(f"NFD reorders U+{cp:04X} (class {c}) unexpectedly: {[hex(ord(x)) for x in got]}")
+    # Python's classes must cover `tokenizers`': nothing Python puts in class 0 may move.
+    plain = [chr(cp) for cp in code_points() if not unicodedata.combining(chr(cp)) and cp not in decomposition
+             and not HANGUL_FIRST <= cp <= HANGUL_LAST]
+    for mark, before in ((low, False), (high, True)):
+        s = "".join(("a" + mark + ch) if before else ("a" + ch + mark) for ch in plain)
+        if nfd.normalize_str(s) != s:
+            fail(f"`tokenizers`' NFD knows combining classes that Python's unicodedata "
+                 f"{unicodedata.unidata_version} lacks: generate with a newer Python")
+    ranges = []
+    for cp in sorted(known):
+        if ranges and ranges[-1][1] == cp - 1 and ranges[-1][2] == known[cp]:
+            ranges[-1] = (ranges[-1][0], cp, known[cp])
+        else:
+            ranges.append((cp, cp, known[cp]))
+    return ranges
+
+
+def ranges_of(members):
     out, start = [], None
     for cp in range(MAX_CP + 1):
-        inside = cp < MAX_CP and pred(cp)
+        inside = cp in members
         if inside and start is None:
             start = cp
         elif not inside and start is not None:
@@ -51,20 +169,10 @@ def ranges_of(pred):
     return out
 
 
-def category(cp):
-    return ud.category(chr(cp))
-
-
 def fmt_ranges(name, ranges):
     lines = [f"const Range {name}[] = {{"]
-    row = []
-    for lo, hi in ranges:
-        row.append(f"{{0x{lo:X}, 0x{hi:X}}}")
-        if len(row) == 6:
-            lines.append("    " + ", ".join(row) + ",")
-            row = []
-    if row:
-        lines.append("    " + ", ".join(row) + ",")
+    for i in range(0, len(ranges), 6):
+        lines.append("    " + ", ".join(f"{{0x{lo:X}, 0x{hi:X}}}" for lo, hi in ranges[i:i + 6]) + ",")
     lines.append("};")
     lines.append(f"const size_t {name}Size = {len(ranges)};")
     return "\n".join(lines)
@@ -91,42 +199,31 @@ def mapping_table(name, pairs):
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "lib", "ptm", "data")
-    version = ud.unidata_version
-    cats = [None] * MAX_CP
-    for cp in range(MAX_CP):
-        cats[cp] = category(cp)
+    source = f"tokenizers {tokenizers.__version__}"
+    p, decomposition, lowercase = probe()
+    if p["gpt2_space"] != p["space"] or p["clean_space"] != p["space"] - p["drop"]:
+        fail("the GPT-2 regex's \\s, BertPreTokenizer's and clean_text's whitespace differ: "
+             "ptm has one whitespace table")
+    for cp in range(HANGUL_FIRST, HANGUL_LAST + 1):
+        if decomposition.pop(cp, None) != hangul(cp):
+            fail(f"NFD of Hangul syllable U+{cp:04X} is not the algorithmic one")
+    ccc = combining_classes(decomposition)
 
     tables = [
-        ("kLetter", ranges_of(lambda c: cats[c][0] == "L")),
-        ("kNumber", ranges_of(lambda c: cats[c][0] == "N")),
-        ("kWhiteSpace", ranges_of(is_white_space)),
-        ("kPunctuation", ranges_of(lambda c: cats[c][0] == "P")),
-        ("kControl", ranges_of(lambda c: cats[c] in ("Cc", "Cf", "Co", "Cs"))),
-        ("kNonspacingMark", ranges_of(lambda c: cats[c] == "Mn")),
-        ("kCjk", sorted(CJK_RANGES)),
+        ("kLetter", ranges_of(p["letter"])),
+        ("kNumber", ranges_of(p["number"])),
+        ("kWhiteSpace", ranges_of(p["space"])),
+        ("kBertPunctuation", ranges_of(p["punct"])),
+        ("kBertDrop", ranges_of(p["drop"])),
+        ("kNonspacingMark", ranges_of(p["mark"])),
+        ("kCjk", ranges_of(p["cjk"])),
+        ("kWord", ranges_of(p["word"])),
     ]
-    ccc = []
-    for cp in range(MAX_CP):
-        c = ud.combining(chr(cp))
-        if c:
-            if ccc and ccc[-1][1] == cp - 1 and ccc[-1][2] == c:
-                ccc[-1] = (ccc[-1][0], cp, c)
-            else:
-                ccc.append((cp, cp, c))
-    decomp, lower = [], []
-    for cp in range(MAX_CP):
-        if 0xD800 <= cp <= 0xDFFF:
-            continue
-        ch = chr(cp)
-        if not (HANGUL_FIRST <= cp <= HANGUL_LAST):
-            d = ud.normalize("NFD", ch)
-            if d != ch:
-                decomp.append((cp, [ord(x) for x in d]))
-        lo = ch.lower()
-        if lo != ch:
-            lower.append((cp, [ord(x) for x in lo]))
+    decomp = sorted(decomposition.items())
+    lower = sorted(lowercase.items())
 
-    header = f"""// Generated by scripts/gen_unicode_tables.py from Python's unicodedata (Unicode {version}).
+    note = f"// Generated by scripts/gen_unicode_tables.py from the behaviour of {source}."
+    header = f"""{note}
 // Do not edit: rerun the script. Compact sorted tables for lib/ptm/data/unicode.cpp.
 #pragma once
 #include <cstddef>
@@ -134,7 +231,7 @@ def main():
 
 namespace ptm::data::unicode_tables {{
 
-constexpr const char* kUnicodeVersion = "{version}";
+constexpr const char* kSource = "{source}";
 
 struct Range {{
   uint32_t lo, hi;  // inclusive
@@ -157,19 +254,15 @@ extern const size_t kCombiningClassSize;
 extern const uint32_t kDecompositionPool[];
 extern const Mapping kDecomposition[];
 extern const size_t kDecompositionSize;
-// Full lower-case mapping (str.lower() of one code point; no context-dependent rules).
+// Full lower-case mapping of one code point (no context-dependent rules).
 extern const uint32_t kLowercasePool[];
 extern const Mapping kLowercase[];
 extern const size_t kLowercaseSize;
 
 }  // namespace ptm::data::unicode_tables
 """
-    body = [f"// Generated by scripts/gen_unicode_tables.py from Python's unicodedata (Unicode {version}).",
-            "// Do not edit: rerun the script.",
-            '#include "ptm/data/unicode_tables.h"',
-            "",
-            "namespace ptm::data::unicode_tables {",
-            ""]
+    body = [note, "// Do not edit: rerun the script.", '#include "ptm/data/unicode_tables.h"', "",
+            "namespace ptm::data::unicode_tables {", ""]
     for name, rs in tables:
         body.append(fmt_ranges(name, rs))
         body.append("")
@@ -188,7 +281,7 @@ extern const size_t kLowercaseSize;
         f.write(header)
     with open(os.path.join(out_dir, "unicode_tables.cpp"), "w") as f:
         f.write("\n".join(body) + "\n")
-    print(f"Unicode {version}: " + ", ".join(f"{n} {len(r)} ranges" for n, r in tables) +
+    print(f"{source}: " + ", ".join(f"{n} {len(r)} ranges" for n, r in tables) +
           f", {len(ccc)} ccc ranges, {len(decomp)} decompositions, {len(lower)} lower-case mappings")
 
 

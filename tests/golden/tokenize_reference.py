@@ -14,6 +14,8 @@ OUT_FILE gets one line per input line:
                      mapped back to raw text), as a JSON list of strings per line
   --decode           LINES_FILE holds space-separated ids; prints json.dumps(decode(ids))
                      (skip_special_tokens=True; --keep-special for False)
+  --bert-words MODE  BertNormalizer (MODE uncased: lowercase and strip accents; cased: neither)
+                     then BertPreTokenizer; the words as a JSON list per line (TOKENIZER is "-")
 The tokenizer.json's own truncation and padding are switched off unless asked for.
 """
 import argparse
@@ -22,7 +24,7 @@ import os
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
-from tokenizers import Tokenizer, pre_tokenizers  # noqa: E402
+from tokenizers import Tokenizer, normalizers, pre_tokenizers  # noqa: E402
 
 
 def byte_decoder():
@@ -49,6 +51,7 @@ def main():
     ap.add_argument("--pieces", action="store_true")
     ap.add_argument("--decode", action="store_true")
     ap.add_argument("--keep-special", action="store_true")
+    ap.add_argument("--bert-words", choices=["uncased", "cased"])
     a = ap.parse_args()
 
     with open(a.lines, "rb") as f:
@@ -58,12 +61,20 @@ def main():
         lines.pop()
 
     out = []
-    if a.pieces:
-        pt = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-        dec = byte_decoder()
+    if a.bert_words:
+        # strip_accents=None follows lowercase, as in BERT's tokenizer.json files.
+        norm = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None,
+                                          lowercase=a.bert_words == "uncased")
+        split = pre_tokenizers.BertPreTokenizer()
         for line in lines:
-            pieces = [bytes(dec[c] for c in p).decode("utf-8") for p, _ in pt.pre_tokenize_str(line)]
-            out.append(json.dumps(pieces))
+            words = [w for w, _ in split.pre_tokenize_str(norm.normalize_str(line))]
+            out.append(json.dumps(words, ensure_ascii=False))
+    elif a.pieces:
+        pt = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        to_bytes = str.maketrans({c: chr(b) for c, b in byte_decoder().items()})  # then latin-1 gives the bytes
+        for line in lines:
+            pieces = [p.translate(to_bytes).encode("latin-1").decode("utf-8") for p, _ in pt.pre_tokenize_str(line)]
+            out.append(json.dumps(pieces, ensure_ascii=False))
     else:
         tok = Tokenizer.from_file(a.tokenizer) if a.tokenizer != "-" else None
         if a.decode:

@@ -115,9 +115,8 @@ struct BertAscii {
   BertAscii() {
     for (uint32_t c = 0; c < 128; ++c) {
       const uint16_t f = unicode::flags(c);
-      const bool tab_nl_cr = c == '\t' || c == '\n' || c == '\r';
       raw[c] = (f & unicode::kWhiteSpace) ? Bert::kSpace : (f & unicode::kBertPunctuation) ? Bert::kPunct : Bert::kWord;
-      clean[c] = (c == 0 || ((f & unicode::kControl) && !tab_nl_cr)) ? Bert::kDrop : raw[c];
+      clean[c] = (f & unicode::kBertDrop) ? Bert::kDrop : raw[c];
     }
   }
 };
@@ -175,8 +174,7 @@ void bert_words(std::string_view text, const BertNormalizerOptions& o, std::stri
     if (cp == unicode::kInvalid) cp = unicode::kReplacement;
     const uint16_t f = unicode::flags(cp);
     if (o.clean_text) {
-      const bool tab_nl_cr = cp == '\t' || cp == '\n' || cp == '\r';
-      if (cp == 0 || cp == unicode::kReplacement || ((f & unicode::kControl) && !tab_nl_cr)) continue;
+      if (f & unicode::kBertDrop) continue;
       if (f & unicode::kWhiteSpace) cp = ' ';
     }
     if (o.handle_chinese_chars && (f & unicode::kCjk)) {

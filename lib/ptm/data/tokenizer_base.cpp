@@ -23,12 +23,12 @@ size_t char_before(std::string_view s, size_t i) {
   return j;
 }
 
-// \w for single_word tokens: letters, numbers, marks and '_'.
+// \w for single_word tokens (the regex crate's: letters, marks, digits, connectors...).
 bool word_char_at(std::string_view s, size_t i) {
   size_t len = 0;
   const uint32_t cp = unicode::decode_utf8(reinterpret_cast<const unsigned char*>(s.data()) + i, s.size() - i, len);
   if (cp == unicode::kInvalid) return false;
-  return cp == '_' || (unicode::flags(cp) & (unicode::kLetter | unicode::kNumber | unicode::kNonspacingMark));
+  return unicode::flags(cp) & unicode::kWord;
 }
 
 }  // namespace

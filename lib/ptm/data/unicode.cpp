@@ -25,10 +25,6 @@ const t::Mapping* find_mapping(const t::Mapping* m, size_t n, uint32_t cp) {
   return it != end && it->cp == cp ? it : nullptr;
 }
 
-bool is_ascii_punctuation(uint32_t cp) {
-  return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
-}
-
 constexpr uint32_t kHangulBase = 0xAC00, kHangulCount = 11172;
 constexpr uint32_t kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7, kVCount = 21, kTCount = 28;
 
@@ -37,11 +33,11 @@ uint16_t compute_flags(uint32_t cp) {
   if (in_ranges(t::kLetter, t::kLetterSize, cp)) f |= kLetter;
   if (in_ranges(t::kNumber, t::kNumberSize, cp)) f |= kNumber;
   if (in_ranges(t::kWhiteSpace, t::kWhiteSpaceSize, cp)) f |= kWhiteSpace;
-  if (in_ranges(t::kPunctuation, t::kPunctuationSize, cp)) f |= kPunctuation | kBertPunctuation;
-  if (is_ascii_punctuation(cp)) f |= kBertPunctuation;
-  if (in_ranges(t::kControl, t::kControlSize, cp)) f |= kControl;
+  if (in_ranges(t::kBertPunctuation, t::kBertPunctuationSize, cp)) f |= kBertPunctuation;
+  if (in_ranges(t::kBertDrop, t::kBertDropSize, cp)) f |= kBertDrop;
   if (in_ranges(t::kNonspacingMark, t::kNonspacingMarkSize, cp)) f |= kNonspacingMark;
   if (in_ranges(t::kCjk, t::kCjkSize, cp)) f |= kCjk;
+  if (in_ranges(t::kWord, t::kWordSize, cp)) f |= kWord;
   if ((cp >= kHangulBase && cp < kHangulBase + kHangulCount) ||
       find_mapping(t::kDecomposition, t::kDecompositionSize, cp))
     f |= kHasDecomposition;
@@ -144,6 +140,6 @@ void append_lowercase(uint32_t cp, std::vector<uint32_t>& out) {
   }
 }
 
-const char* version() { return t::kUnicodeVersion; }
+const char* tables_source() { return t::kSource; }
 
 }  // namespace ptm::data::unicode

@@ -1,12 +1,11 @@
 // Unicode helpers for the tokenizers: UTF-8 decoding, character classes, NFD and lower-casing,
 // over the generated tables in unicode_tables.cpp (scripts/gen_unicode_tables.py).
 //
-// Versions: the tables are Unicode 16.0, as Hugging Face `tokenizers` 0.23 uses for the GPT-2
-// regex (\p{L}, \p{N}, \s) and for lower-casing, so those match on every code point. Its BERT
-// normalizer takes punctuation, control and nonspacing-mark categories (and NFD) from older
-// Unicode versions; characters assigned or re-categorised since then (rare scripts, a few
-// recent punctuation marks) can tokenize differently. Unassigned code points are never
-// "control", as in `tokenizers`.
+// Versions: Hugging Face `tokenizers` mixes Unicode versions (Oniguruma's for the GPT-2 regex,
+// Rust's for whitespace and lower-casing, much older crates for the BERT normalizer's categories
+// and NFD), so the generator reads every table off `tokenizers` itself and each flag below is
+// what the named piece of `tokenizers` does on that code point (tables_source() says which
+// version). tests/unit/data/tokenizer_parity_test.cpp checks them on every code point.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -16,14 +15,14 @@
 namespace ptm::data::unicode {
 
 enum Flag : uint16_t {
-  kLetter = 1 << 0,           // L*
-  kNumber = 1 << 1,           // N*
-  kWhiteSpace = 1 << 2,       // White_Space
-  kPunctuation = 1 << 3,      // P*
-  kBertPunctuation = 1 << 4,  // P* or ASCII 33-47, 58-64, 91-96, 123-126
-  kControl = 1 << 5,          // Cc Cf Co Cs (BERT's "control", minus tab/newline/CR)
-  kNonspacingMark = 1 << 6,   // Mn
-  kCjk = 1 << 7,              // BERT's CJK ideograph ranges
+  kLetter = 1 << 0,           // \p{L} of the GPT-2 regex
+  kNumber = 1 << 1,           // \p{N} of the GPT-2 regex
+  kWhiteSpace = 1 << 2,       // White_Space (the regex's \s, BERT's split, Rust's is_whitespace)
+  kBertPunctuation = 1 << 3,  // split off alone by BertPreTokenizer (ASCII punctuation or P*)
+  kBertDrop = 1 << 4,         // removed by BertNormalizer's clean_text (NUL, U+FFFD, controls)
+  kNonspacingMark = 1 << 5,   // removed by strip_accents after NFD (Mn)
+  kCjk = 1 << 6,              // spaced by handle_chinese_chars
+  kWord = 1 << 7,             // \w beside a single_word added token
   kHasDecomposition = 1 << 8,
   kHasLowercase = 1 << 9,
   kCombining = 1 << 10,  // canonical combining class != 0
@@ -75,6 +74,7 @@ void canonical_order(std::vector<uint32_t>& cps);
 // Appends the full lower-case mapping of cp (U+0130 gives two code points).
 void append_lowercase(uint32_t cp, std::vector<uint32_t>& out);
 
-const char* version();
+// The `tokenizers` version the tables were read from.
+const char* tables_source();
 
 }  // namespace ptm::data::unicode

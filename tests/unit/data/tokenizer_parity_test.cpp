@@ -1,7 +1,9 @@
 // Exact parity with Hugging Face `tokenizers` on real text: MiniLM's WordPiece and a byte-level
-// BPE trained by ptm (exported, then loaded by `tokenizers`). The reference ids come from
-// tests/golden/tokenize_reference.py, run here with the project's Python; never from ptm.
+// BPE trained by ptm (exported, then loaded by `tokenizers`), and on generated text with every
+// code point (the Unicode tables). The references come from tests/golden/tokenize_reference.py,
+// run here with the project's Python; never from ptm.
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include "helpers.h"
 #include "ptm/data/pretokenize.h"
 #include "ptm/data/tokenizer.h"
+#include "ptm/data/unicode.h"
 
 namespace fs = std::filesystem;
 using namespace ptm;
@@ -270,32 +273,143 @@ TEST_CASE("byte-level BPE decode of encode is byte-exact on the whole corpus", "
   CHECK(failures == 0);
 }
 
-TEST_CASE("GPT-2 pre-tokenizer equals tokenizers on sampled code points", "[tokenizer][integration]") {
-  std::vector<std::string> lines;
-  for (uint32_t cp = 1; cp < 0x110000; cp += 17) {
+namespace {
+
+// Every code point of planes 0-3 and 14 (where all assigned characters are; 15 and 16 are private
+// use), every 61st elsewhere; no surrogates (not UTF-8) and no '\n' (the reference's line break).
+std::vector<uint32_t> test_code_points() {
+  std::vector<uint32_t> out;
+  for (uint32_t cp = 1; cp < 0x110000; ++cp) {
+    const uint32_t plane = cp >> 16;
     if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == '\n') continue;
-    std::string c;
-    if (cp < 0x80)
-      c = std::string(1, static_cast<char>(cp));
-    else if (cp < 0x800)
-      c = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
-    else if (cp < 0x10000)
-      c = {static_cast<char>(0xE0 | (cp >> 12)), static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
-           static_cast<char>(0x80 | (cp & 0x3F))};
-    else
-      c = {static_cast<char>(0xF0 | (cp >> 18)), static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
-           static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), static_cast<char>(0x80 | (cp & 0x3F))};
-    lines.push_back("a" + c + "1 " + c + c + "x  " + c + "'s");
+    if (plane <= 3 || plane == 14 || cp % 61 == 0) out.push_back(cp);
   }
-  const auto ref = reference("-", lines, "--pieces");
+  return out;
+}
+
+std::string utf8(uint32_t cp) {
+  std::string s;
+  unicode::append_utf8(s, cp);
+  return s;
+}
+
+// Lines of `chunk(c)` for every test code point, 4096 code points a line (batched: one reference run).
+template <class Chunk>
+std::vector<std::string> code_point_lines(Chunk chunk) {
+  const auto cps = test_code_points();
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < cps.size(); i += 4096) {
+    std::string line;
+    for (size_t j = i; j < std::min(cps.size(), i + 4096); ++j) line += chunk(utf8(cps[j]));
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+std::string hex_code_points(const std::string& s) {
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  char buf[16];
+  for (size_t i = 0, len = 0; i < s.size(); i += len) {
+    std::snprintf(buf, sizeof buf, "%sU+%04X", out.empty() ? "" : " ", unicode::decode_utf8(p + i, s.size() - i, len));
+    out += buf;
+  }
+  return out;
+}
+
+using Lists = std::vector<std::vector<std::string>>;
+
+Lists parse_lists(const std::vector<std::string>& json_lines) {
+  Lists out;
+  for (const auto& l : json_lines) out.push_back(nlohmann::json::parse(l).get<std::vector<std::string>>());
+  return out;
+}
+
+// Compares lists of strings (words, pieces or tokens) line by line; shows the first difference
+// of up to five lines as code points (the lines themselves are long).
+void expect_same_lists(const Lists& mine, const Lists& expected) {
+  REQUIRE(mine.size() == expected.size());
   size_t differ = 0;
-  std::vector<std::string_view> pieces;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    pieces.clear();
-    split_gpt2(lines[i], pieces);
-    const auto expected = nlohmann::json::parse(ref[i]).get<std::vector<std::string>>();
-    if (std::vector<std::string>(pieces.begin(), pieces.end()) != expected && ++differ <= 5)
-      FAIL_CHECK("line " << i << ": " << lines[i]);
+  for (size_t i = 0; i < mine.size(); ++i) {
+    if (mine[i] == expected[i] || ++differ > 5) continue;
+    size_t k = 0;
+    while (k < mine[i].size() && k < expected[i].size() && mine[i][k] == expected[i][k]) ++k;
+    const auto at = [](const std::vector<std::string>& v, size_t k) {
+      return k < v.size() ? "[" + hex_code_points(v[k]) + "]" : std::string("(end)");
+    };
+    FAIL_CHECK("line " << i << ", item " << k << " (after " << (k ? at(expected[i], k - 1) : "(start)") << "): ptm "
+                       << at(mine[i], k) << ", tokenizers " << at(expected[i], k));
   }
+  INFO(differ << " of " << mine.size() << " lines differ");
   CHECK(differ == 0);
+}
+
+}  // namespace
+
+// The Unicode tables (scripts/gen_unicode_tables.py) against `tokenizers` on every code point:
+// alone between letters (clean_text, whitespace, punctuation, CJK, NFD, Mn, lower-case) and
+// among combining marks of classes 226 and 216 that no normalizer strips (canonical order).
+TEST_CASE("BERT normalizers equal tokenizers on every code point", "[tokenizer][integration]") {
+  auto lines = code_point_lines([](const std::string& c) { return "a" + c + "b\U0001D16D" + c + "\U0001D165 "; });
+  std::string ascii;  // and the ASCII fast path
+  for (int c = 1; c < 128; ++c)
+    if (c != '\n') ascii += "a" + std::string(1, static_cast<char>(c)) + "b ";
+  lines.push_back(ascii);
+  for (const bool uncased : {true, false}) {
+    INFO((uncased ? "uncased (lowercase, strip accents)" : "cased"));
+    BertNormalizerOptions o;
+    o.lowercase = o.strip_accents = uncased;
+    Lists mine;
+    for (const auto& line : lines) {
+      std::string buffer;
+      std::vector<std::pair<uint32_t, uint32_t>> words;
+      bert_words(line, o, buffer, words);
+      auto& out = mine.emplace_back();
+      for (const auto& [b, e] : words) out.push_back(buffer.substr(b, e - b));
+    }
+    expect_same_lists(mine,
+                      parse_lists(reference("-", lines, uncased ? "--bert-words uncased" : "--bert-words cased")));
+  }
+}
+
+// The whole MiniLM tokenizer on every code point, with an added single_word token "zqz" that
+// matches only where no word character (\w) touches it (the normalizer: the test above).
+TEST_CASE("WordPiece ids and single_word added tokens equal tokenizers on every code point",
+          "[tokenizer][integration]") {
+  auto j = nlohmann::json::parse(read_all(data_path("models/minilm/tokenizer.json")));
+  j["added_tokens"].push_back({{"id", 30522},
+                               {"content", "zqz"},
+                               {"single_word", true},
+                               {"lstrip", false},
+                               {"rstrip", false},
+                               {"normalized", false},
+                               {"special", false}});
+  test::TempDir dir;
+  const std::string json = dir.write("tokenizer.json", j.dump());
+  const auto tok = load_tokenizer(json);
+  const auto lines = code_point_lines([](const std::string& c) { return c + "zqz zqz" + c + " "; });
+  const auto ref = reference(json, lines);
+  Lists mine, expected;  // as tokens, for readable differences
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto& m = mine.emplace_back();
+    for (const int32_t id : tok->encode(lines[i])) m.push_back(tok->id_to_token(id));
+    auto& e = expected.emplace_back();
+    std::istringstream is(ref[i]);
+    for (int32_t id; is >> id;) e.push_back(tok->id_to_token(id));
+  }
+  expect_same_lists(mine, expected);
+}
+
+// The GPT-2 regex's \p{L}, \p{N} and \s on every code point: a letter joins "a" before it, a
+// number "1", other characters "!" after them; a space stands alone.
+TEST_CASE("GPT-2 pre-tokenizer equals tokenizers on every code point", "[tokenizer][integration]") {
+  const auto lines = code_point_lines([](const std::string& c) { return "a" + c + "1" + c + "! "; });
+  Lists mine;
+  std::vector<std::string_view> pieces;
+  for (const auto& line : lines) {
+    pieces.clear();
+    split_gpt2(line, pieces);
+    mine.emplace_back(pieces.begin(), pieces.end());
+  }
+  expect_same_lists(mine, parse_lists(reference("-", lines, "--pieces")));
 }
