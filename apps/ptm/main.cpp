@@ -9,6 +9,7 @@
 #include "ptm/core/environment.h"
 #include "ptm/core/errors.h"
 #include "ptm/core/signals.h"
+#include "ptm/core/text.h"
 #include "ptm/core/version.h"
 
 namespace {
@@ -22,6 +23,33 @@ std::string without_backtrace(const std::string& what) {
 int report(const std::string& message, int code) {
   std::cerr << "ptm: error: " << message << "\n";
   return code;
+}
+
+// CLI11 takes an unknown command word for a stray argument ("A subcommand is required"), and
+// `ptm <unknown> --help` prints the top-level help and exits 0. Where a command is required,
+// the first word must name one: otherwise "unknown command 'X' (did you mean 'Y'?)", or "".
+std::string unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* level = &app;
+  std::string path = "ptm";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--" || level->get_require_subcommand_min() == 0) break;
+    if (!arg.empty() && arg[0] == '-') continue;  // --help, --version: CLI11 handles them
+    std::vector<std::string> names;
+    CLI::App* next = nullptr;
+    for (CLI::App* sub : level->get_subcommands([](CLI::App*) { return true; })) {
+      names.push_back(sub->get_name());
+      if (sub->check_name(arg)) next = sub;
+    }
+    if (!next) {
+      const std::string near = ptm::text::closest(arg, names);
+      return "unknown command '" + arg + "'" + (level == &app ? "" : " for '" + path + "'") +
+             (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; commands: " + ptm::text::join(names, ", ");
+    }
+    level = next;
+    path += " " + next->get_name();
+  }
+  return "";
 }
 
 }  // namespace
@@ -48,6 +76,10 @@ int main(int argc, char** argv) {
   ptm::cli::add_bench(app, action, std::vector<std::string>(argv, argv + argc));
   ptm::cli::add_train_commands(app, action, std::vector<std::string>(argv, argv + argc));
 
+  if (const std::string unknown = unknown_command(app, argc, argv); !unknown.empty()) {
+    std::cerr << "ptm: error: " << unknown << "\nRun `ptm --help` or `ptm <command> --help`.\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

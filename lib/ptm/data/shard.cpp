@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -125,6 +126,40 @@ uint32_t ShardReader::at(int64_t i) const {
   const uint8_t* p = tokens_ + i * bytes_;
   return bytes_ == 2 ? uint32_t(p[0]) | (uint32_t(p[1]) << 8)
                      : uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
+}
+
+int64_t ShardReader::first_id_at_least(uint32_t limit) const {
+  ::madvise(const_cast<uint8_t*>(map_), map_size_, MADV_SEQUENTIAL);
+  uint32_t largest = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  // The token area starts 1024 bytes into a page-aligned map, so it is aligned for both widths;
+  // a plain max loop over it vectorises.
+  if (bytes_ == 2) {
+    const auto* p = reinterpret_cast<const uint16_t*>(tokens_);
+    uint16_t m = 0;
+    for (int64_t i = 0; i < count_; ++i) m = std::max(m, p[i]);
+    largest = m;
+  } else {
+    const auto* p = reinterpret_cast<const uint32_t*>(tokens_);
+    for (int64_t i = 0; i < count_; ++i) largest = std::max(largest, p[i]);
+  }
+#else
+  for (int64_t i = 0; i < count_; ++i) largest = std::max(largest, at(i));
+#endif
+  ::madvise(const_cast<uint8_t*>(map_), map_size_, MADV_RANDOM);
+  if (largest < limit) return -1;
+  for (int64_t i = 0; i < count_; ++i)
+    if (at(i) >= limit) return i;
+  return -1;
+}
+
+void ShardReader::check_ids(int64_t vocab_size, const std::string& vocab_source) const {
+  if (vocab_size > int64_t{UINT32_MAX}) return;  // every stored id fits
+  const int64_t pos = first_id_at_least(static_cast<uint32_t>(std::max<int64_t>(vocab_size, 0)));
+  if (pos < 0) return;
+  throw IoError("token shard '" + path_ + "': the token at position " + std::to_string(pos) + " has id " +
+                std::to_string(at(pos)) + ", outside the vocabulary of " + std::to_string(vocab_size) + " in '" +
+                vocab_source + "' (a shard made with another tokenizer, or a damaged one)");
 }
 
 void ShardReader::read(int64_t start, int64_t n, int64_t* out) const {

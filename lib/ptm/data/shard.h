@@ -58,6 +58,12 @@ class ShardReader {
   int token_bytes() const { return bytes_; }
   const std::string& path() const { return path_; }
   uint32_t at(int64_t i) const;
+  // The position of the first token whose id is `limit` or more, or -1: one sequential pass
+  // for the largest id, a second only when that is too large.
+  int64_t first_id_at_least(uint32_t limit) const;
+  // IoError naming this file and the first position whose id is `vocab_size` or more (the
+  // vocabulary `vocab_source` declares); a model would fail later with "index out of range".
+  void check_ids(int64_t vocab_size, const std::string& vocab_source) const;
   // Copies tokens [start, start+n) widened to int64 (what embeddings take).
   void read(int64_t start, int64_t n, int64_t* out) const;
 

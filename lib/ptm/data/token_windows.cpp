@@ -4,8 +4,8 @@
 #include <filesystem>
 
 #include "ptm/core/errors.h"
-#include "ptm/core/fs_util.h"
 #include "ptm/data/dataset.h"
+#include "ptm/data/manifest.h"
 #include "ptm/data/shard.h"
 #include "ptm/data/token_windows.h"
 
@@ -15,21 +15,14 @@ namespace {
 class TokenWindows : public BatchStream {
  public:
   TokenWindows(const TokenWindowsOptions& o, const StreamOptions& s) : o_(o), s_(s) {
-    const std::string manifest_path = o.path + "/manifest.json";
-    nlohmann::json m;
-    try {
-      m = nlohmann::json::parse(fs_util::read_file(manifest_path));
-    } catch (const nlohmann::json::exception& e) {
-      throw IoError("'" + manifest_path + "' is not valid JSON: " + e.what());
-    }
-    if (!m.contains(s.split) || !m[s.split].contains("shards"))
-      throw IoError("'" + manifest_path + "' has no split '" + s.split + "'");
-    for (const auto& sh : m[s.split]["shards"]) {
-      shards_.emplace_back(o.path + "/" + sh["file"].get<std::string>());
+    const Manifest m = read_manifest(o.path);
+    vocab_ = m.vocab_size;
+    for (const auto& sh : m.shards(s.split)) {
+      shards_.emplace_back(sh.file);
+      shards_.back().check_ids(vocab_, m.path);  // now, not as "index out of range" in training
       starts_.push_back(total_);
       total_ += shards_.back().size();
     }
-    vocab_ = m["tokenizer"]["vocab_size"].get<int64_t>();
     if (total_ < o.seq_len + 1)
       throw IoError("split '" + s.split + "' of '" + o.path + "' has " + std::to_string(total_) +
                     " tokens, fewer than seq_len+1 = " + std::to_string(o.seq_len + 1));

@@ -1,7 +1,9 @@
 // load_tokenizer: Hugging Face tokenizer.json (BPE with ByteLevel, WordPiece with BERT's
 // normalizer and pre-tokenizer), BERT's vocab.txt, GPT-2's vocab.json + merges.txt, or a
 // directory holding one of them.
+#include <algorithm>
 #include <filesystem>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "ptm/core/errors.h"
@@ -26,18 +28,93 @@ std::string type_of(const json& j) {
   return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : "";
 }
 
-// id -> token from a {token: id} object.
+// id -> token from a {token: id} object; ids absent from the object are "" (see check_ids).
 std::vector<std::string> vocab_by_id(const json& vocab, const std::string& file, const std::string& key) {
   if (!vocab.is_object()) throw bad(file, key, "expected an object of token: id");
   std::vector<std::string> out;
+  std::vector<bool> seen;
   for (const auto& [token, id] : vocab.items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (int64_t{1} << 30))
       throw bad(file, key + "." + token, "expected a non-negative integer id");
     const auto i = id.get<size_t>();
-    if (out.size() <= i) out.resize(i + 1);
+    if (out.size() <= i) out.resize(i + 1), seen.resize(i + 1);
+    if (seen[i])  // two tokens, one id: one of them could never be decoded
+      throw bad(file, key + "." + token, "id " + std::to_string(i) + " is also the id of \"" + out[i] + "\"");
     out[i] = token;
+    seen[i] = true;
   }
   if (out.empty()) throw bad(file, key, "the vocabulary is empty");
+  return out;
+}
+
+// Every id below the vocabulary size needs a token (from `vocab` or `added`): an id without one
+// would make the model's embedding larger than the tokenizer and fail to decode.
+void check_ids(const std::vector<std::string>& vocab, const std::vector<AddedToken>& added, const std::string& file,
+               const std::string& key) {
+  int64_t size = static_cast<int64_t>(vocab.size());
+  for (const auto& a : added) size = std::max<int64_t>(size, int64_t{a.id} + 1);
+  std::vector<bool> has(static_cast<size_t>(size));
+  for (size_t i = 0; i < vocab.size(); ++i) has[i] = !vocab[i].empty();
+  for (const auto& a : added) has[static_cast<size_t>(a.id)] = true;
+  for (int64_t i = 0; i < size; ++i) {
+    if (has[static_cast<size_t>(i)]) continue;
+    int64_t next = i;  // the first id after the gap
+    while (!has[static_cast<size_t>(next)]) ++next;
+    const std::string gap = next == i + 1 ? "id " + std::to_string(i) : "ids " + std::to_string(i) + " to " +
+                                                                            std::to_string(next - 1);
+    for (size_t k = 0; k < added.size(); ++k)
+      if (added[k].id == next && next >= static_cast<int64_t>(vocab.size()))
+        throw bad(file, "added_tokens[" + std::to_string(k) + "]",
+                  "\"" + added[k].content + "\" has id " + std::to_string(next) + ", which leaves " + gap +
+                      " without a token (the vocabulary has " + std::to_string(vocab.size()) +
+                      " ids; added tokens continue it)");
+    throw bad(file, key, "no token has " + gap + " (ids must run from 0 to " + std::to_string(size - 1) +
+                             " without gaps)");
+  }
+}
+
+// Added tokens as tokenizer.json lists them. Each is either a token of the model's vocabulary
+// with the same id, or a new token on an id no other token has.
+std::vector<AddedToken> added_tokens(const json& j, const std::vector<std::string>& vocab, const std::string& file) {
+  std::vector<AddedToken> out;
+  if (!j.contains("added_tokens") || j["added_tokens"].is_null()) return out;
+  if (!j["added_tokens"].is_array()) throw bad(file, "added_tokens", "expected a list");
+  std::unordered_map<std::string, int32_t> in_vocab;
+  for (size_t i = 0; i < vocab.size(); ++i)
+    if (!vocab[i].empty()) in_vocab.emplace(vocab[i], static_cast<int32_t>(i));
+  std::unordered_map<int32_t, size_t> by_id;
+  std::unordered_map<std::string, size_t> by_content;
+  for (size_t k = 0; k < j["added_tokens"].size(); ++k) {
+    const json& a = j["added_tokens"][k];
+    const std::string where = "added_tokens[" + std::to_string(k) + "]";
+    if (!a.is_object() || !a.contains("content") || !a["content"].is_string() || !a.contains("id") ||
+        !a["id"].is_number_integer())
+      throw bad(file, where, "expected an object with \"id\" and \"content\"");
+    if (a["id"].get<int64_t>() < 0 || a["id"].get<int64_t>() > (int64_t{1} << 30))
+      throw bad(file, where, "id " + a["id"].dump() + " is out of range (expected 0 to 2^30)");
+    AddedToken t;
+    t.content = a["content"];
+    t.id = a["id"];
+    const std::string self = "\"" + t.content + "\" (id " + std::to_string(t.id) + ")";
+    if (const auto v = in_vocab.find(t.content); v != in_vocab.end() && v->second != t.id)
+      throw bad(file, where, self + " is id " + std::to_string(v->second) + " in model.vocab");
+    if (t.id < static_cast<int32_t>(vocab.size()) && !vocab[t.id].empty() && vocab[t.id] != t.content)
+      throw bad(file, where, self + ": id " + std::to_string(t.id) + " is \"" + vocab[t.id] + "\" in model.vocab");
+    if (const auto d = by_id.find(t.id); d != by_id.end() && out[d->second].content != t.content)
+      throw bad(file, where, self + ": id " + std::to_string(t.id) + " is also added_tokens[" +
+                                 std::to_string(d->second) + "] \"" + out[d->second].content + "\"");
+    if (const auto d = by_content.find(t.content); d != by_content.end() && out[d->second].id != t.id)
+      throw bad(file, where, self + " is also added_tokens[" + std::to_string(d->second) + "] with id " +
+                                 std::to_string(out[d->second].id));
+    t.special = a.value("special", false);
+    t.lstrip = a.value("lstrip", false);
+    t.rstrip = a.value("rstrip", false);
+    t.single_word = a.value("single_word", false);
+    t.normalized = a.value("normalized", !t.special);
+    by_id.emplace(t.id, out.size());
+    by_content.emplace(t.content, out.size());
+    out.push_back(std::move(t));
+  }
   return out;
 }
 
@@ -87,9 +164,16 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
   const json& norm = j.contains("normalizer") ? j["normalizer"] : null_json;
 
   std::unique_ptr<BaseTokenizer> tok;
+  std::vector<AddedToken> added;
+  auto read_vocab = [&] {  // the model's vocabulary, checked together with the added tokens
+    auto vocab = vocab_by_id(model.value("vocab", json()), file, "model.vocab");
+    added = added_tokens(j, vocab, file);
+    check_ids(vocab, added, file, "model.vocab");
+    return vocab;
+  };
   if (type == "BPE") {
     BpeSpec spec;
-    spec.vocab = vocab_by_id(model.value("vocab", json()), file, "model.vocab");
+    spec.vocab = read_vocab();
     std::vector<std::pair<std::string, std::string>> merges;
     const json& m = model.contains("merges") ? model["merges"] : null_json;
     if (!m.is_array()) throw bad(file, "model.merges", "expected a list of merges");
@@ -123,7 +207,7 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
     tok = make_bpe_tokenizer(std::move(spec), file);
   } else if (type == "WordPiece") {
     WordPieceSpec spec;
-    spec.vocab = vocab_by_id(model.value("vocab", json()), file, "model.vocab");
+    spec.vocab = read_vocab();
     spec.unk_token = model.value("unk_token", std::string("[UNK]"));
     spec.continuing_subword_prefix = model.value("continuing_subword_prefix", std::string("##"));
     spec.max_input_chars_per_word = model.value("max_input_chars_per_word", int64_t{100});
@@ -151,27 +235,27 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
     throw bad(file, "model.type", "unsupported \"" + type + "\" (expected BPE or WordPiece)");
   }
 
-  if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
-    if (!j["added_tokens"].is_array()) throw bad(file, "added_tokens", "expected a list");
-    for (const auto& a : j["added_tokens"]) {
-      if (!a.is_object() || !a.contains("content") || !a["content"].is_string() || !a.contains("id") ||
-          !a["id"].is_number_integer())
-        throw bad(file, "added_tokens", "expected objects with \"id\" and \"content\"");
-      AddedToken t;
-      t.content = a["content"];
-      t.id = a["id"];
-      t.special = a.value("special", false);
-      t.lstrip = a.value("lstrip", false);
-      t.rstrip = a.value("rstrip", false);
-      t.single_word = a.value("single_word", false);
-      t.normalized = a.value("normalized", !t.special);
-      tok->add_token(t);
-    }
+  for (const auto& t : added) tok->add_token(t);
+  PostProcessor post;
+  try {
+    post = parse_post_processor(j.contains("post_processor") ? j["post_processor"] : null_json, *tok, file);
+  } catch (const json::exception& e) {  // a field of the wrong type or missing
+    throw bad(file, "post_processor", e.what());
   }
-  tok->set_post_processor(
-      parse_post_processor(j.contains("post_processor") ? j["post_processor"] : null_json, *tok, file));
-  if (j.contains("padding") && j["padding"].is_object() && j["padding"].contains("pad_id"))
-    tok->set_pad_id(j["padding"]["pad_id"].get<int32_t>());
+  for (const auto* pieces : {&post.single, &post.pair})
+    for (const auto& piece : *pieces)
+      for (const int32_t id : piece.ids)
+        if (id < 0 || id >= tok->vocab_size())
+          throw bad(file, "post_processor", "special token id " + std::to_string(id) + " is outside the vocabulary of " +
+                                                std::to_string(tok->vocab_size()));
+  tok->set_post_processor(post);
+  if (j.contains("padding") && j["padding"].is_object() && j["padding"].contains("pad_id")) {
+    const json& pad = j["padding"]["pad_id"];
+    if (!pad.is_number_integer() || pad.get<int64_t>() < 0 || pad.get<int64_t>() >= tok->vocab_size())
+      throw bad(file, "padding.pad_id",
+                "expected a token id from 0 to " + std::to_string(tok->vocab_size() - 1) + ", got " + pad.dump());
+    tok->set_pad_id(pad.get<int32_t>());
+  }
   return tok;
 }
 
@@ -207,6 +291,7 @@ std::unique_ptr<Tokenizer> from_gpt2_files(const std::string& vocab_file, const 
   }
   BpeSpec spec;
   spec.vocab = vocab_by_id(vocab, vocab_file, "vocab");
+  check_ids(spec.vocab, {}, vocab_file, "vocab");
   const std::string text = fs_util::read_file(merges_file);
   std::vector<std::pair<std::string, std::string>> merges;
   size_t start = 0, line_no = 0;

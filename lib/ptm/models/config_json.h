@@ -4,13 +4,13 @@
 #pragma once
 #include <cstdint>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "ptm/core/errors.h"
+#include "ptm/core/json_fields.h"
 
 namespace ptm::models {
 
@@ -18,19 +18,7 @@ namespace ptm::models {
 // `source` and the key when it has another type.
 template <class T>
 T json_value(const nlohmann::json& j, const std::string& key, T fallback, const std::string& source) {
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  bool ok = false;
-  if constexpr (std::is_same_v<T, bool>)
-    ok = it->is_boolean();
-  else if constexpr (std::is_integral_v<T>)
-    ok = it->is_number_integer();
-  else if constexpr (std::is_floating_point_v<T>)
-    ok = it->is_number();
-  else
-    ok = it->is_string();
-  if (!ok) throw IoError(source + ": '" + key + "' has the wrong type (" + it->dump() + ")");
-  return it->get<T>();
+  return json_fields::Field(j, source).get<T>(key, std::move(fallback));
 }
 
 // The first name of "architectures", or `fallback`.

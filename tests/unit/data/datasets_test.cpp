@@ -48,6 +48,46 @@ TEST_CASE("token windows: targets are inputs shifted by one across shard borders
   }
 }
 
+TEST_CASE("token windows refuse shard ids outside the manifest's vocabulary, naming shard and position",
+          "[unit][data][messages]") {
+  ptm::test::TempDir d;
+  make_prepared(d, 1000);  // ids 0..999 in shards of a 60000-token vocabulary
+  d.write("manifest.json", R"({"tokenizer": {"vocab_size": 600},
+    "train": {"shards": [{"file": "train_000000.bin"}, {"file": "train_000001.bin"}]},
+    "val": {"shards": [{"file": "val_000000.bin"}]}})");
+  StreamOptions s;
+  const std::string m = ptm::test::error_of([&] { make_token_windows({d.path(), 16}, s); });
+  // train_000000.bin holds 0..499, train_000001.bin 500..999: the first id >= 600 is its 100th.
+  CHECK(m == "token shard '" + d.file("train_000001.bin") + "': the token at position 100 has id 600, outside the "
+             "vocabulary of 600 in '" + d.file("manifest.json") + "' (a shard made with another tokenizer, or a "
+             "damaged one)");
+  s.split = "val";
+  CHECK(ptm::test::contains(ptm::test::error_of([&] { make_token_windows({d.path(), 16}, s); }),
+                            "token shard '" + d.file("val_000000.bin") + "': the token at position 600 has id 600"));
+}
+
+TEST_CASE("token windows name a manifest field of the wrong type", "[unit][data][messages]") {
+  ptm::test::TempDir d;
+  make_prepared(d, 1000);
+  const std::string manifest = d.file("manifest.json");
+  StreamOptions s;
+  auto message = [&](const std::string& json) {
+    d.write("manifest.json", json);
+    return ptm::test::error_of([&] { make_token_windows({d.path(), 16}, s); });
+  };
+  const std::string shards = R"("train": {"shards": [{"file": "train_000000.bin"}]})";
+  CHECK(message(R"({"tokenizer": {"vocab_size": "60000"}, )" + shards + "}") ==
+        manifest + ": 'tokenizer.vocab_size' has the wrong type (\"60000\"), expected an integer");
+  CHECK(message(R"({"tokenizer": {}, )" + shards + "}") ==
+        manifest + ": 'tokenizer.vocab_size' is missing (expected an integer)");
+  CHECK(message(R"({"tokenizer": 7, )" + shards + "}") ==
+        manifest + ": 'tokenizer' has the wrong type (7), expected an object");
+  CHECK(message(R"({"tokenizer": {"vocab_size": 60000}, "train": {"shards": {"file": "a.bin"}}})") ==
+        manifest + ": 'train.shards' has the wrong type ({\"file\":\"a.bin\"}), expected a list");
+  CHECK(message(R"({"tokenizer": {"vocab_size": 60000}, "train": {"shards": [{"file": "train_000000.bin"}, {"file": 1}]}})") ==
+        manifest + ": 'train.shards[1].file' has the wrong type (1), expected a string");
+}
+
 TEST_CASE("token windows resume exactly from a saved cursor", "[unit][data]") {
   ptm::test::TempDir d;
   TokenWindowsOptions o{make_prepared(d, 5000), 8};

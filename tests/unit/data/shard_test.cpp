@@ -74,3 +74,28 @@ TEST_CASE("truncated and foreign shards are reported by name", "[unit][data]") {
   CHECK(message("foreign.bin").find("is not a token shard") != std::string::npos);
   CHECK(message("absent.bin").find("cannot open token shard") != std::string::npos);
 }
+
+TEST_CASE("the first id outside a vocabulary is found by position in both widths", "[unit][data][messages]") {
+  ptm::test::TempDir d;
+  std::vector<int32_t> ids(5000);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i % 1000);
+  ids[4321] = 65535;
+  ids[4500] = 2000;
+  for (const int64_t vocab : {65536, 100000}) {  // uint16, uint32
+    const std::string file = d.file("v" + std::to_string(vocab) + ".bin");
+    {
+      ShardWriter w(file, vocab);
+      w.append(ids);
+      w.close();
+    }
+    ShardReader r(file);
+    CHECK(r.first_id_at_least(1000) == 4321);
+    CHECK(r.first_id_at_least(65535) == 4321);
+    CHECK(r.first_id_at_least(65536) == -1);
+    CHECK(r.first_id_at_least(2001) == 4321);
+    CHECK_NOTHROW(r.check_ids(65536, "m.json"));
+    const std::string m = ptm::test::error_of([&] { r.check_ids(1000, "m.json"); });
+    CHECK(m == "token shard '" + file + "': the token at position 4321 has id 65535, outside the vocabulary of 1000 in "
+               "'m.json' (a shard made with another tokenizer, or a damaged one)");
+  }
+}

@@ -266,3 +266,43 @@ TEST_CASE("bad tokenizer files give errors that name the file", "[unit][tokenize
   CHECK_THROWS_AS(load_tokenizer(no_unk), ConfigError);
   CHECK(test::contains(message([&] { load_tokenizer(no_unk); }), "vocab.txt"));
 }
+
+TEST_CASE("tokenizer ids: duplicates, gaps and conflicting added tokens name the entry", "[unit][tokenizer][messages]") {
+  test::TempDir dir;
+  int n = 0;
+  // A WordPiece tokenizer.json with this vocabulary and these extra top-level fields; the error
+  // message when loading it (or "no error").
+  auto load = [&](const std::string& vocab, const std::string& extra) {
+    const std::string file = dir.write("t" + std::to_string(n++) + ".json",
+                                       "{\"model\": {\"type\": \"WordPiece\", \"vocab\": " + vocab +
+                                           "}, \"normalizer\": {\"type\": \"BertNormalizer\"}, "
+                                           "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}" + extra + "}");
+    return test::error_of([&] { load_tokenizer(file); });
+  };
+  const std::string ab = R"({"[UNK]": 0, "a": 1})";
+  CHECK(test::contains(load(R"({"[UNK]": 0, "a": 1, "b": 1})", ""), "t0.json: model.vocab.b: id 1 is also the id of \"a\""));
+  CHECK(test::contains(load(R"({"[UNK]": 0, "a": 1, "b": 3})", ""),
+                       "t1.json: model.vocab: no token has id 2 (ids must run from 0 to 3 without gaps)"));
+  // An added token may fill a gap.
+  CHECK(load(R"({"[UNK]": 0, "a": 1, "b": 3})", R"(, "added_tokens": [{"id": 2, "content": "[X]"}])") == "no error");
+  CHECK(test::contains(load(ab, R"(, "added_tokens": [{"id": 5, "content": "[X]"}])"),
+                       "t3.json: added_tokens[0]: \"[X]\" has id 5, which leaves ids 2 to 4 without a token"));
+  CHECK(test::contains(load(ab, R"(, "added_tokens": [{"id": 1, "content": "[X]"}])"),
+                       "t4.json: added_tokens[0]: \"[X]\" (id 1): id 1 is \"a\" in model.vocab"));
+  CHECK(test::contains(load(ab, R"(, "added_tokens": [{"id": 0, "content": "[UNK]"}, {"id": 2, "content": "a"}])"),
+                       "t5.json: added_tokens[1]: \"a\" (id 2) is id 1 in model.vocab"));
+  CHECK(test::contains(load(ab, R"(, "added_tokens": [{"id": 2, "content": "[X]"}, {"id": 2, "content": "[Y]"}])"),
+                       "t6.json: added_tokens[1]: \"[Y]\" (id 2): id 2 is also added_tokens[0] \"[X]\""));
+  CHECK(test::contains(load(ab, R"(, "added_tokens": [{"id": -1, "content": "[X]"}])"),
+                       "t7.json: added_tokens[0]: id -1 is out of range"));
+  CHECK(test::contains(load(ab, R"(, "padding": {"pad_id": 99})"),
+                       "t8.json: padding.pad_id: expected a token id from 0 to 1, got 99"));
+  CHECK(test::contains(load(ab, R"(, "post_processor": {"type": "BertProcessing", "cls": ["[CLS]", 50], "sep": ["[SEP]", 1]})"),
+                       "t9.json: post_processor: special token id 50 is outside the vocabulary of 2"));
+
+  // GPT-2's vocab.json + merges.txt: the same gap check.
+  dir.write("gpt2/vocab.json", R"({"a": 0, "c": 2})");
+  dir.write("gpt2/merges.txt", "#version: 0.2\n");
+  CHECK(test::contains(test::error_of([&] { load_tokenizer(dir.file("gpt2")); }),
+                       "vocab.json: vocab: no token has id 1"));
+}
