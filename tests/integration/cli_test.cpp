@@ -17,7 +17,7 @@ namespace {
 const std::string kGood = "tests/fixtures/recipes/good.yaml";
 }
 
-TEST_CASE("ptm --help lists the subcommands; --version names ptm and torch", "[integration][cli]") {
+TEST_CASE("ptm --help lists the subcommands and --version names ptm and torch", "[integration][cli]") {
   auto r = run_ptm("--help");
   CHECK(r.exit_code == 0);
   for (const char* sub : {"info", "list", "validate", "config"}) CHECK(contains(r.out, sub));
@@ -50,7 +50,7 @@ TEST_CASE("ptm info reports torch 2.11.0 and the devices", "[integration][cli]")
   CHECK(env["cpu"]["intra_op_threads"].get<int>() >= 1);
 }
 
-TEST_CASE("ptm list shows areas and entries; unknown areas are usage errors", "[integration][cli]") {
+TEST_CASE("ptm list shows areas and entries and unknown areas are usage errors", "[integration][cli]") {
   auto r = run_ptm("list");
   REQUIRE(r.exit_code == 0);
   CHECK(contains(r.out, "schedules:"));

@@ -93,7 +93,7 @@ TEST_CASE("resuming under a recipe changed in keys that alter the run is refused
   CHECK(nlohmann::json::parse(read_text(dir + "/summary.json"))["steps"] == 30);
 }
 
-TEST_CASE("--resume auto passes over a damaged newest checkpoint and ends as an uninterrupted run",
+TEST_CASE("resuming passes over a damaged newest checkpoint and ends as an uninterrupted run",
           "[integration][train][resume]") {
   ptm::test::TempDir tmp;
   REQUIRE(run_ptm(kRecipe + " --run-dir " + tmp.file("a")).exit_code == 0);

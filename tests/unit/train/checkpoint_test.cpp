@@ -56,7 +56,7 @@ void flip_byte(const std::string& path, size_t at) {
 
 }  // namespace
 
-TEST_CASE("DONE records checksums; a damaged newest checkpoint is passed over", "[unit][train][checkpoint]") {
+TEST_CASE("DONE records checksums and a damaged newest checkpoint is passed over", "[unit][train][checkpoint]") {
   test::TempDir d;
   auto p = tiny_parts();
   const auto first = save(d.path(), 10, p);
