@@ -34,9 +34,9 @@ void add_export(CLI::App& app, Action& action) {
 }
 
 void add_eval(CLI::App& app, Action& action) {
-  auto* sub = app.add_subcommand("eval", "Evaluate a run's model on its validation split; prints JSON");
+  auto* sub = app.add_subcommand("eval", "Evaluate a run's model on its validation (or test) split; prints JSON");
   struct Args {
-    std::string from, config, device = "auto", out;
+    std::string from, config, device = "auto", out, split = "val";
     int64_t batches = 0;
     std::vector<std::string> overrides;
   };
@@ -49,6 +49,8 @@ void add_eval(CLI::App& app, Action& action) {
   from->excludes(config);
   sub->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
   sub->add_option("--batches", a->batches, "evaluate at most this many batches (default: the whole split)");
+  sub->add_option("--split", a->split, "val (the validation split) or test (data.test, or t10k with val_fraction)")
+      ->check(CLI::IsMember({"val", "test"}));
   sub->add_option("--out", a->out, "also write the JSON here (default: <run>/eval.json)");
   sub->callback([&action, a] {
     action = [a] {
@@ -57,7 +59,7 @@ void add_eval(CLI::App& app, Action& action) {
       const bool recipe = !a->config.empty();
       const auto run = recipe ? recipes::load_recipe_model(a->config, a->overrides)
                               : recipes::load_run_model(a->from, a->overrides);
-      auto result = recipes::evaluate_recipe(run.recipe, *run.model, resolve_device(a->device), a->batches);
+      auto result = recipes::evaluate_recipe(run.recipe, *run.model, resolve_device(a->device), a->batches, a->split);
       if (recipe)
         result["init_from"] = run.recipe.init_from.hf.empty() ? run.recipe.init_from.checkpoint : run.recipe.init_from.hf;
       else

@@ -126,6 +126,23 @@ TEST_CASE("Fashion-MNIST loads 60000 + 10000 balanced images", "[integration][da
   }
 }
 
+TEST_CASE("Fashion-MNIST with val_fraction: a held-out share of train validates, t10k tests", "[integration][data]") {
+  require_data("fashion-mnist/train-images-idx3-ubyte");
+  ptm::data::IdxImagesOptions o;
+  o.path = ptm::test::data_dir() + "/fashion-mnist";
+  ptm::data::StreamOptions s;
+  s.train = false;
+  s.split = "test";
+  CHECK(ptm::data::make_idx_images(o, s) == nullptr);  // without val_fraction, t10k is the validation split
+  o.val_fraction = 0.1;
+  for (const auto& [split, n] : std::map<std::string, int64_t>{{"train", 54000}, {"val", 6000}, {"test", 10000}}) {
+    s.split = split;
+    const auto stream = ptm::data::make_idx_images(o, s);
+    REQUIRE(stream);
+    CHECK(stream->examples() == n);
+  }
+}
+
 TEST_CASE("ptm data prepare input errors exit 2 and write nothing", "[integration][data]") {
   ptm::test::TempDir tmp;
   const std::string out = tmp.file("out");
@@ -156,7 +173,7 @@ TEST_CASE("text classification rejects labels outside the label map", "[integrat
   ptm::data::StreamOptions s;
   s.split = "val";
   CHECK(contains(ptm::test::error_of([&] { ptm::data::make_text_classification(o, s); }),
-                 "val.tsv: example 1 has label 'meh', not one of the labels"));
+                 "val.tsv:2: label 'meh' is not one of the labels (2 known)"));
   o.val = tmp.write("val2.tsv", "text\tscore\nfine\tgreat\n");
   CHECK(contains(ptm::test::error_of([&] { ptm::data::make_text_classification(o, s); }),
                  "val2.tsv:1: no column 'label' in the TSV header"));

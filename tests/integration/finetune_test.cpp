@@ -1,7 +1,8 @@
 // `ptm finetune` end to end on the real MiniLM and the fine-food reviews, kept to seconds:
 // a linear probe leaves the backbone bit-identical to the Hugging Face weights, the whole-
 // evaluation metrics and predictions file are written, checkpoints/best follows the best
-// metric, early stopping stops, and a typo in freeze: is refused before any work.
+// metric on the validation split and the test split is evaluated once, on checkpoints/best,
+// early stopping stops, and a typo in freeze: is refused before any work.
 #include <filesystem>
 #include <fstream>
 
@@ -27,6 +28,17 @@ std::string quick(const std::string& dir) {
          " train.save_every=0 train.log_every=1";
 }
 
+// The evaluation records of metrics.jsonl for one split, in order.
+std::vector<nlohmann::json> evaluations(const std::string& dir, const std::string& split) {
+  std::ifstream m(dir + "/metrics.jsonl");
+  std::vector<nlohmann::json> out;
+  for (std::string l; std::getline(m, l);) {
+    auto j = nlohmann::json::parse(l);
+    if (j.value("split", "") == split) out.push_back(std::move(j));
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("a MiniLM linear probe trains only the classifier and writes metrics and predictions",
@@ -44,13 +56,8 @@ TEST_CASE("a MiniLM linear probe trains only the classifier and writes metrics a
   CHECK(summary["tokens"].get<int64_t>() > 3 * 8 * 8);
   CHECK(summary["tokens"].get<int64_t>() <= 3 * 8 * 32);
   CHECK(summary["tokens_per_s"].get<double>() > summary["targets_per_s"].get<double>());
-  int evals = 0;
-  {
-    std::ifstream m(dir + "/metrics.jsonl");
-    std::string l;
-    while (std::getline(m, l)) evals += nlohmann::json::parse(l).contains("split") ? 1 : 0;
-  }
-  CHECK(evals == 1);
+  CHECK(evaluations(dir, "val").size() == 1);
+  CHECK(evaluations(dir, "test").size() == 1);
   for (const char* k : {"accuracy", "macro_f1", "mcc", "precision", "recall", "f1", "loss"})
     CHECK(summary["eval"].contains(k));
   CHECK(summary["best"]["metric"] == "accuracy");
@@ -85,6 +92,41 @@ TEST_CASE("a MiniLM linear probe trains only the classifier and writes metrics a
     ++rows;
   }
   CHECK(rows == 16);
+}
+
+TEST_CASE("model selection reads the validation split; the test split is evaluated once, on checkpoints/best",
+          "[integration][finetune]") {
+  ptm::test::TempDir tmp;
+  const std::string dir = tmp.file("run");
+  // best_mode max on the loss keeps the weights of an early evaluation (the probe lowers the
+  // loss), so checkpoints/best and the final weights differ.
+  const auto r = run_ptm(quick(dir) + " freeze.backbone=true train.max_steps=4 train.eval_every=1"
+                                      " train.best_metric=loss train.best_mode=max optimizer.lr=1e-2");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto summary = nlohmann::json::parse(read_text(dir + "/summary.json"));
+  const auto val = evaluations(dir, "val"), test = evaluations(dir, "test");
+  CHECK(val.size() == 4);
+  REQUIRE(test.size() == 1);
+  CHECK(test[0]["step"] == 4);
+  const int64_t best = summary["best"]["step"];
+  REQUIRE(best < 4);
+  CHECK(summary["test"]["weights_step"] == best);
+  CHECK(test[0]["eval_loss"] == summary["test"]["loss"]);
+  CHECK(summary["test"]["targets"] == 16);  // train.eval_batches=2 batches of 8 test reviews
+  CHECK(summary["eval"]["loss"] == val.back()["eval_loss"]);  // "eval" stays the validation split
+
+  // ptm eval of checkpoints/best on the test split gives the same figures; the final weights do not.
+  const auto e = run_ptm("eval --from " + dir + "/checkpoints/best --split test --batches 2 --out " + tmp.file("best.json"));
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  const auto best_eval = nlohmann::json::parse(read_text(tmp.file("best.json")));
+  CHECK(best_eval["split"] == "test");
+  CHECK(best_eval["loss"].get<double>() == Approx(summary["test"]["loss"].get<double>()).epsilon(1e-6));
+  const auto f = run_ptm("eval --from " + dir + " --split test --batches 2 --out " + tmp.file("final.json"));
+  REQUIRE(f.exit_code == 0);
+  const auto final_eval = nlohmann::json::parse(read_text(tmp.file("final.json")));
+  CHECK(final_eval["loss"].get<double>() != Approx(summary["test"]["loss"].get<double>()).epsilon(1e-6));
 }
 
 TEST_CASE("early stopping ends a fine-tuning run whose metric stops improving", "[integration][finetune]") {

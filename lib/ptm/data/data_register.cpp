@@ -3,6 +3,7 @@
 #include "ptm/data/dataset.h"
 #include "ptm/data/idx_images.h"
 #include "ptm/data/text_classification.h"
+#include "ptm/data/token_classification.h"
 #include "ptm/data/token_windows.h"
 
 namespace ptm::data {
@@ -15,6 +16,9 @@ Registry<DataFactory>& datasets() {
     r.add("tokens", "language-modelling windows from prepared token shards (ptm data prepare)", token_windows_factory);
     r.add("text_classification", "TSV/JSONL text (or pairs) with labels, encoded by a tokenizer",
           text_classification_factory);
+    r.add("token_classification",
+          "CoNLL-style word/tag files (NER, POS, chunks), tags aligned to word pieces as Hugging Face does",
+          token_classification_factory);
     r.add("idx_images", "MNIST-format IDX images (Fashion-MNIST, MNIST), normalised", idx_images_factory);
     r.add("synthetic", "seeded random batches (lm, classification, images) for tests and benchmarks",
           synthetic_factory);

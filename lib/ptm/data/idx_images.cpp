@@ -6,6 +6,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/data/example_stream.h"
+#include "ptm/data/split_files.h"
 
 namespace ptm::data {
 
@@ -41,18 +42,30 @@ torch::Tensor read_idx(const std::string& path) {
 
 namespace {
 
-std::string idx_file(const std::string& dir, const std::string& split, const char* kind) {
-  return dir + "/" + (split == "train" ? "train" : "t10k") + "-" + kind + "-ubyte";
+// `set` is "train" or "t10k".
+std::string idx_file(const std::string& dir, const std::string& set, const char* kind) {
+  return dir + "/" + set + "-" + kind + "-ubyte";
 }
 
 class IdxImages : public ExampleStream {
  public:
   IdxImages(const IdxImagesOptions& o, const StreamOptions& s) : ExampleStream(s), o_(o) {
-    images_ = read_idx(idx_file(o.path, s.split, "images-idx3"));
-    labels_ = read_idx(idx_file(o.path, s.split, "labels-idx1")).to(torch::kInt64);
+    if (s.split != "train" && s.split != "val" && s.split != "test")
+      throw IoError("idx_images: unknown split '" + s.split + "' (train, val or test)");
+    const bool held_out = o.val_fraction > 0 && s.split != "test";
+    const std::string set = s.split == "train" || held_out ? "train" : "t10k";
+    images_ = read_idx(idx_file(o.path, set, "images-idx3"));
+    labels_ = read_idx(idx_file(o.path, set, "labels-idx1")).to(torch::kInt64);
     if (images_.size(0) != labels_.size(0))
       throw IoError("'" + o.path + "': " + std::to_string(images_.size(0)) + " images but " +
                     std::to_string(labels_.size(0)) + " labels in split " + s.split);
+    if (held_out) {
+      const auto keep = torch::tensor(
+          holdout_split(images_.size(0), o.val_fraction, o.val_seed, s.split, "'" + idx_file(o.path, set, "images-idx3") + "'"),
+          torch::kInt64);
+      images_ = images_.index_select(0, keep);
+      labels_ = labels_.index_select(0, keep);
+    }
     set_count(images_.size(0));
   }
 
@@ -79,6 +92,7 @@ class IdxImages : public ExampleStream {
 }  // namespace
 
 std::unique_ptr<BatchStream> make_idx_images(const IdxImagesOptions& o, const StreamOptions& s) {
+  if (s.split == "test" && o.val_fraction <= 0) return nullptr;
   return std::make_unique<IdxImages>(o, s);
 }
 
@@ -89,6 +103,11 @@ StreamBuilder idx_images_factory(config::Section& s) {
     s.problem("path", "'" + o.path + "' holds no train-images-idx3-ubyte (run scripts/get-data.sh)");
   s.opt("mean", o.mean, "normalisation mean (of x/255)");
   s.opt("std", o.std, "normalisation standard deviation").above(0.0);
+  s.opt("val_fraction", o.val_fraction,
+        "share of the training images held out as the validation split (t10k then becomes the test split)")
+      .min(0.0)
+      .max(0.5);
+  s.opt("val_seed", o.val_seed, "seed of the held-out share (the same for every run.seed)").min(0);
   s.finish();
   return [o](const StreamOptions& so) { return make_idx_images(o, so); };
 }

@@ -68,7 +68,10 @@ StreamBuilder synthetic_factory(config::Section& s) {
   s.opt("channels", o.channels, "image channels").min(1);
   s.opt("examples", o.examples, "examples in an evaluation pass").min(1);
   s.finish();
-  return [o](const StreamOptions& so) { return std::make_unique<Synthetic>(o, so); };
+  return [o](const StreamOptions& so) -> std::unique_ptr<BatchStream> {
+    if (so.split == "test") return nullptr;  // train and val only
+    return std::make_unique<Synthetic>(o, so);
+  };
 }
 
 }  // namespace ptm::data

@@ -2,6 +2,8 @@
 #include "ptm/data/text_classification.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -29,6 +31,7 @@ std::vector<TextRecord> read_text_records(const std::string& path, const TextCla
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     TextRecord r;
+    r.line = lineno;
     if (jsonl) {
       nlohmann::json j;
       try {
@@ -73,36 +76,56 @@ std::vector<TextRecord> read_text_records(const std::string& path, const TextCla
   return out;
 }
 
+float numeric_label(const TextRecord& r, const std::string& path) {
+  const std::string& t = r.label;
+  double v = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || end != t.data() + t.size() || !std::isfinite(v))
+    throw IoError(path + ":" + std::to_string(r.line) + ": label '" + t +
+                  "' is not a number (label_type number, as objective regression needs)");
+  return static_cast<float>(v);
+}
+
 namespace {
 
 class TextClassification : public ExampleStream {
  public:
   TextClassification(const TextClassificationOptions& o, const StreamOptions& s) : ExampleStream(s), o_(o) {
-    const std::string file = s.split == "train" ? o.train : o.val;
-    if (file.empty()) throw IoError("text_classification: no file for split '" + s.split + "'");
-    const auto records = read_text_records(file, o);
+    const std::string file = split_file(o, s.split, "text_classification");
+    auto records = read_text_records(file, o);
+    {  // the split's share of the file (a held-out validation share, or all of it)
+      std::vector<TextRecord> kept;
+      for (const auto i : split_examples(o, s.split, static_cast<int64_t>(records.size())))
+        kept.push_back(std::move(records[i]));
+      records = std::move(kept);
+    }
+    tok_ = load_tokenizer(o.tokenizer);
+    EncodeOptions eo;
+    eo.max_length = o.max_length;
+    numeric_ = o.label_type == "number";
     std::vector<std::string> names = o.labels;
-    if (names.empty()) {  // sorted unique labels of the training file: same ids for every split
+    if (names.empty() && !numeric_) {  // sorted unique labels of the training file: same ids for every split
       std::set<std::string> seen;
       for (const auto& r : read_text_records(o.train, o)) seen.insert(r.label);
       names.assign(seen.begin(), seen.end());
     }
     std::map<std::string, int64_t> id;
     for (size_t i = 0; i < names.size(); ++i) id[names[i]] = static_cast<int64_t>(i);
-    tok_ = load_tokenizer(o.tokenizer);
-    EncodeOptions eo;
-    eo.max_length = o.max_length;
     std::vector<int64_t> counts(names.size(), 0);
     for (size_t i = 0; i < records.size(); ++i) {
       const auto& r = records[i];
-      const auto it = id.find(r.label);
-      if (it == id.end())
-        throw IoError(file + ": example " + std::to_string(i + 1) + " has label '" + r.label +
-                      "', not one of the labels (" + std::to_string(names.size()) + " known)");
+      if (numeric_) {
+        value_.push_back(numeric_label(r, file));
+      } else {
+        const auto it = id.find(r.label);
+        if (it == id.end())
+          throw IoError(file + ":" + std::to_string(r.line) + ": label '" + r.label + "' is not one of the labels (" +
+                        std::to_string(names.size()) + " known)");
+        label_.push_back(it->second);
+        ++counts[it->second];
+      }
       enc_.push_back(encode_for_model(*tok_, r.text,
                                       o.pair_field.empty() ? std::nullopt : std::optional<std::string_view>(r.pair), eo));
-      label_.push_back(it->second);
-      ++counts[it->second];
     }
     pad_id_ = tok_->pad_id();
     names_ = names;
@@ -112,6 +135,10 @@ class TextClassification : public ExampleStream {
 
   std::string describe() const override {
     std::string s = "text_classification [" + s_.split + "]: " + std::to_string(enc_.size()) + " examples;";
+    if (numeric_ && !value_.empty()) {
+      const auto [lo, hi] = std::minmax_element(value_.begin(), value_.end());
+      return s + " numeric labels in [" + std::to_string(*lo) + ", " + std::to_string(*hi) + "]";
+    }
     for (size_t i = 0; i < names_.size(); ++i) s += " " + names_[i] + "=" + std::to_string(counts_[i]);
     return s;
   }
@@ -129,7 +156,7 @@ class TextClassification : public ExampleStream {
     auto ids = torch::full({B, T}, pad_id_, torch::kInt64);
     auto mask = torch::zeros({B, T}, torch::kInt64);
     auto types = torch::zeros({B, T}, torch::kInt64);
-    auto labels = torch::empty({B}, torch::kInt64);
+    auto labels = torch::empty({B}, numeric_ ? torch::kFloat32 : torch::kInt64);
     auto* pi = ids.data_ptr<int64_t>();
     auto* pm = mask.data_ptr<int64_t>();
     auto* pt = types.data_ptr<int64_t>();
@@ -141,7 +168,10 @@ class TextClassification : public ExampleStream {
         pm[b * T + t] = 1;
         pt[b * T + t] = t < static_cast<int64_t>(e.type_ids.size()) ? e.type_ids[t] : 0;
       }
-      labels[b] = label_[index[b]];
+      if (numeric_)
+        labels[b] = value_[index[b]];
+      else
+        labels[b] = label_[index[b]];
     }
     Batch out;
     out.input_ids = ids;
@@ -156,13 +186,16 @@ class TextClassification : public ExampleStream {
   std::unique_ptr<Tokenizer> tok_;
   std::vector<Encoding> enc_;
   std::vector<int64_t> label_, counts_;
+  std::vector<float> value_;  // label_type number
   std::vector<std::string> names_;
+  bool numeric_ = false;
   int64_t pad_id_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<BatchStream> make_text_classification(const TextClassificationOptions& o, const StreamOptions& s) {
+  if (s.split == "test" && o.test.empty()) return nullptr;
   auto stream = std::make_unique<TextClassification>(o, s);
   log::info(stream->describe());
   return stream;
@@ -170,17 +203,20 @@ std::unique_ptr<BatchStream> make_text_classification(const TextClassificationOp
 
 StreamBuilder text_classification_factory(config::Section& s) {
   TextClassificationOptions o;
+  bind_split_files(s, o, "TSV with a header row, or JSONL");
   auto must_exist = [&](const char* key, const std::string& path) {
     if (!path.empty() && !std::filesystem::exists(path))
       s.problem(key, "'" + path + "' does not exist" + (path.rfind("data/", 0) == 0 ? " (run scripts/get-data.sh)" : ""));
   };
-  if (s.req("train", o.train, "training file (TSV with a header row, or JSONL)").ok()) must_exist("train", o.train);
-  if (s.opt("val", o.val, "evaluation file").ok()) must_exist("val", o.val);
   if (s.req("tokenizer", o.tokenizer, "tokenizer.json, vocab.txt or a folder").ok()) must_exist("tokenizer", o.tokenizer);
   s.opt("text_field", o.text_field, "column/key with the text");
   s.opt("pair_field", o.pair_field, "column/key with the second text of a pair");
   s.opt("label_field", o.label_field, "column/key with the label");
   s.opt("labels", o.labels, "label names in id order (default: sorted training labels)");
+  s.opt("label_type", o.label_type, "class | number (default: number for objective regression, else class)")
+      .one_of({"class", "number"});
+  if (o.label_type == "number" && !o.labels.empty())
+    s.problem("labels", "names classes, but label_type is number (labels are read as numbers)");
   s.opt("max_length", o.max_length, "tokens per example, specials included").min(2).max(1 << 16);
   s.opt("pad_to", o.pad_to, "max_length | longest").one_of({"max_length", "longest"});
   s.finish();

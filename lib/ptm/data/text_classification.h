@@ -1,30 +1,38 @@
 // Data set "text_classification": TSV (header row) or JSONL records with a text, an optional
-// second text (pairs) and a label. Labels map to ids through `labels:` (or sorted unique
-// values of the training file); every example is encoded once up front with the tokenizer;
-// batches are padded to max_length (fixed shapes) or to the longest example in the batch.
+// second text (pairs) and a label. Class labels map to ids through `labels:` (or sorted unique
+// values of the training file); with `label_type: number` (what the recipe check sets for
+// objective regression) labels are parsed as real numbers instead. Every example is encoded
+// once up front with the tokenizer; batches are padded to max_length (fixed shapes) or to the
+// longest example in the batch. Splits: split_files.h (split "test" is null when no test file).
 #pragma once
 #include "ptm/data/dataset.h"
+#include "ptm/data/split_files.h"
 
 namespace ptm::data {
 
-struct TextClassificationOptions {
-  std::string train, val;          // files per split
+struct TextClassificationOptions : SplitFiles {
   std::string tokenizer;           // tokenizer.json / vocab.txt / folder
   std::string text_field = "text";
   std::string pair_field;          // empty: single sentences
   std::string label_field = "label";
   std::vector<std::string> labels; // label names in id order; empty: sorted unique training labels
+  std::string label_type = "class";  // class | number (regression targets, float labels)
   int64_t max_length = 128;
   std::string pad_to = "max_length";  // max_length (fixed shapes) | longest
 };
 
 struct TextRecord {
   std::string text, pair, label;
+  int64_t line = 0;  // 1-based line in the file
 };
 
 // Reads TSV or JSONL (by extension). IoError naming file:line for missing fields.
 std::vector<TextRecord> read_text_records(const std::string& path, const TextClassificationOptions& o);
 
+// A label of `label_type: number` as a float; IoError naming file:line and the label otherwise.
+float numeric_label(const TextRecord& r, const std::string& path);
+
+// Null for split "test" when the options name no test file.
 std::unique_ptr<BatchStream> make_text_classification(const TextClassificationOptions& o, const StreamOptions& s);
 StreamBuilder text_classification_factory(config::Section& s);
 

@@ -98,7 +98,10 @@ StreamBuilder token_windows_factory(config::Section& s) {
     s.problem("path", "'" + o.path + "' holds no manifest.json (make it with ptm data prepare)");
   s.opt("seq_len", o.seq_len, "tokens per window").min(1).max(1 << 20);
   s.finish();
-  return [o](const StreamOptions& so) { return make_token_windows(o, so); };
+  return [o](const StreamOptions& so) -> std::unique_ptr<BatchStream> {
+    if (so.split == "test") return nullptr;  // prepared shards have train and val only
+    return make_token_windows(o, so);
+  };
 }
 
 }  // namespace ptm::data

@@ -25,6 +25,49 @@ std::vector<SectionInfo> sections() {
   };
 }
 
+namespace {
+
+std::string type_of(const config::Node* section) {
+  const auto* t = section && section->is_map() ? section->find("type") : nullptr;
+  return t && t->is_scalar() ? t->text() : std::string();
+}
+
+// The objective decides how labelled data reads its labels, in this one place:
+// objective regression makes text_classification read numbers (data.label_type, filled in
+// when the recipe leaves it out, so config.yaml records it; a contradiction is refused), and
+// per-token labels (data type token_classification) go with objective token_classification.
+config::Node labels_follow_objective(const config::Node& given, config::BindContext& ctx) {
+  config::Node root = given;
+  const auto* data = root.find("data");
+  const auto* objective_node = root.find("objective");
+  const std::string data_type = type_of(data), objective = type_of(objective_node);
+  if (data_type == "text_classification") {
+    const bool regression = objective == "regression";
+    const auto* label_type = data->find("label_type");
+    if (!label_type && regression) {
+      config::Node value = config::to_node(std::string("number"));
+      value.set_origin(Origin{"objective.type regression"});
+      config::set_path(root, "data.label_type", value);
+    } else if (label_type && label_type->is_scalar() && (label_type->text() == "number") != regression &&
+               (label_type->text() == "number" || label_type->text() == "class")) {
+      ctx.add(label_type->origin(), "data.label_type",
+              "'" + label_type->text() + "' contradicts objective.type " +
+                  (objective.empty() ? "(the command's default)" : "'" + objective + "'") +
+                  ": objective regression reads numbers, the others classes (leave label_type out)");
+    }
+  }
+  if (!objective.empty() && (data_type == "token_classification") != (objective == "token_classification") &&
+      (data_type == "token_classification" || data_type == "text_classification")) {
+    const auto* where = objective_node->find("type");
+    ctx.add(where ? where->origin() : Origin{}, "objective.type",
+            "'" + objective + "' does not fit data type " + data_type + ": per-token labels (data type "
+            "token_classification) go with objective token_classification, and only with it");
+  }
+  return root;
+}
+
+}  // namespace
+
 config::Node resolve(const RecipeSource& source) {
   config::Node root = config::load_recipe(source.path);
   config::apply_overrides(root, source.overrides);
@@ -39,8 +82,9 @@ config::Node resolve(const RecipeSource& source) {
   return root;
 }
 
-Recipe check(const config::Node& root, const std::string& default_name) {
+Recipe check(const config::Node& given, const std::string& default_name) {
   config::BindContext ctx;
+  const config::Node root = labels_follow_objective(given, ctx);
   config::Section top(ctx, &root, "", root.origin());
   Recipe r;
   {

@@ -88,20 +88,22 @@ void export_hf(const RunModel& run, const std::string& out, bool overwrite) {
 }
 
 nlohmann::json evaluate_recipe(const Recipe& recipe, models::ModelImpl& model, const std::string& device,
-                               int64_t max_batches) {
+                               int64_t max_batches, const std::string& split) {
   if (!recipe.data) throw ConfigError(Origin{}, "data", "missing: evaluation needs a data: section");
   const auto objective = recipe.objective ? recipe.objective() : objectives::make("causal_lm");
   data::StreamOptions o;
   o.batch_size = recipe.train.batch_size;
-  o.split = "val";
+  o.split = split;
   o.train = false;
   o.seed = recipe.run.seed;
   auto stream = recipe.data(o);
+  if (!stream) throw ConfigError(Origin{}, "--split", "the data set has no '" + split + "' split (set data.test)");
   model.to(torch::Device(device));
   objective->attach(model, torch::Device(device));
   auto result = train::evaluate(model, *objective, *stream, torch::Device(device),
                                 max_batches > 0 ? max_batches : INT64_MAX, recipe.train.precision);
   result["objective"] = objective->name();
+  result["split"] = split;
   return result;
 }
 

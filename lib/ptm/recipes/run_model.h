@@ -33,9 +33,9 @@ RunModel load_recipe_model(const std::string& config, const std::vector<std::str
 // Hugging Face `from_pretrained` loads; refuses an existing non-empty `out` unless overwrite.
 void export_hf(const RunModel& run, const std::string& out, bool overwrite);
 
-// Evaluates `model` on the recipe's validation split (train.eval_batches batches, or all
-// with max_batches = 0): loss, perplexity for LMs, accuracy for classifiers.
+// Evaluates `model` on the recipe's `split` ("val", or "test" when the data has one; at most
+// max_batches batches, all with 0): loss, perplexity for LMs, accuracy for classifiers.
 nlohmann::json evaluate_recipe(const Recipe& recipe, models::ModelImpl& model, const std::string& device,
-                               int64_t max_batches);
+                               int64_t max_batches, const std::string& split = "val");
 
 }  // namespace ptm::recipes

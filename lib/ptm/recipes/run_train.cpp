@@ -185,6 +185,7 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
                             {"trainable_parameters", trainable},
                             {"stopped_by_signal", r.stopped},
                             {"early_stopped", r.early_stopped}};
+  if (!r.test.is_null()) summary["test"] = r.test;
   if (recipe.train.cuda_graph) summary["cuda_graph_replays"] = r.graph_replays;
   if (r.best_step >= 0) summary["best"] = {{"step", r.best_step}, {"metric", recipe.train.best_metric}, {"value", r.best_value}};
   // A PEFT run also leaves its final adapter alone (adapter_model.safetensors + adapter_config.json).

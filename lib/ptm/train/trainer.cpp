@@ -33,6 +33,45 @@ std::string eta(double seconds) {
   return buf;
 }
 
+// Split "test", evaluated once after training on the weights model selection chose:
+// checkpoints/best when `best_dir` is given, else the final weights (their EMA when kept).
+// The final weights are put back afterwards. Null when the data has no test split.
+nlohmann::json evaluate_test_split(TrainerSetup& s, data::StreamOptions opts, const std::string& best_dir,
+                                   WeightEma* ema, const models::NamedTensors& objective_params, int64_t step,
+                                   MetricsWriter& metrics) {
+  opts.split = "test";
+  opts.train = false;
+  auto stream = s.data(opts);
+  if (!stream) return nullptr;
+  auto& model = *s.model;
+  std::vector<torch::Tensor> live;  // every tensor load_checkpoint overwrites
+  for (const auto& p : model.parameters()) live.push_back(p);
+  for (const auto& b : model.buffers()) live.push_back(b);
+  for (const auto& [k, v] : objective_params) live.push_back(v);
+  std::vector<torch::Tensor> kept;
+  int64_t weights_step = step;
+  if (!best_dir.empty()) {
+    torch::NoGradGuard no_grad;
+    for (const auto& t : live) kept.push_back(t.detach().clone());
+    weights_step = load_checkpoint(best_dir, model, nullptr, objective_params).at("step").get<int64_t>();
+  } else if (ema) {
+    ema->swap();
+  }
+  auto result = evaluate(model, *s.objective, *stream, torch::Device(s.device), s.train.eval_batches, nullptr);
+  if (!best_dir.empty()) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < live.size(); ++i) live[i].detach().copy_(kept[i]);
+  } else if (ema) {
+    ema->swap();
+  }
+  result["weights_step"] = weights_step;
+  nlohmann::json rec = {{"step", step}, {"split", "test"}};
+  for (const auto& [k, v] : result.items()) rec["eval_" + k] = v;
+  metrics.write(rec);
+  log::info("test split (weights of step " + std::to_string(weights_step) + "): " + result.dump());
+  return result;
+}
+
 }  // namespace
 
 nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objective, data::BatchStream& stream,
@@ -419,6 +458,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   if (!r.stopped) {
     run_eval(step, true);
     save(step);
+    r.test = evaluate_test_split(s, train_opts, r.best_step >= 0 ? run_dir.path() + "/checkpoints/best" : "",
+                                 ema.get(), objective_params, step, metrics);
   }
   r.step = step;
   if (graph) r.graph_replays = graph->replays();

@@ -40,7 +40,8 @@ struct TrainResult {
   int64_t targets = 0;         // positions or examples the loss was computed on
   double train_loss = 0;       // mean over the last log interval
   double eval_loss = -1;       // last evaluation (-1: none)
-  nlohmann::json eval;         // last evaluation's metrics
+  nlohmann::json eval;         // last evaluation's metrics (split "val")
+  nlohmann::json test;         // the one evaluation of split "test" after training (null: none)
   bool stopped = false;        // stopped by a signal (a checkpoint was saved)
   bool early_stopped = false;  // stopped because train.best_metric stopped improving
   int64_t best_step = -1;      // step of checkpoints/best (-1: no best_metric)
@@ -54,7 +55,9 @@ struct TrainResult {
 };
 
 // Runs to train.max_steps (or a stop signal) writing metrics.jsonl and checkpoints into
-// `run_dir`. Throws RuntimeError on a non-finite loss, naming the step.
+// `run_dir`. Evaluations during training (best checkpoint, early stopping) read split "val";
+// a run that ends (not stopped by a signal) then evaluates split "test" once, when the data
+// has one. Throws RuntimeError on a non-finite loss, naming the step.
 TrainResult run_training(TrainerSetup& setup, const RunDir& run_dir);
 
 // One evaluation pass of at most `max_batches` batches: loss, perplexity (LMs), the
