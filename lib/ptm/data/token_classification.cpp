@@ -52,6 +52,7 @@ class TokenClassification : public ExampleStream {
                 std::to_string(words_) + " words lie beyond max_length=" + std::to_string(o.max_length) +
                 " and are not labelled (raise data.max_length)");
     pad_id_ = tok->pad_id();
+    vocab_ = tok->vocab_size();
     set_count(static_cast<int64_t>(examples_.size()));
   }
 
@@ -61,6 +62,8 @@ class TokenClassification : public ExampleStream {
     for (const auto& n : names_) s += " " + n;
     return s;
   }
+  int64_t vocab_size() const override { return vocab_; }
+  int64_t sequence_length() const override { return o_.max_length; }
 
  protected:
   Batch gather(const std::vector<int64_t>& index) override {
@@ -100,7 +103,7 @@ class TokenClassification : public ExampleStream {
   TokenClassificationOptions o_;
   std::vector<AlignedExample> examples_;
   std::vector<std::string> names_;
-  int64_t pad_id_ = 0, words_ = 0, words_cut_ = 0;
+  int64_t pad_id_ = 0, vocab_ = 0, words_ = 0, words_cut_ = 0;
 };
 
 }  // namespace

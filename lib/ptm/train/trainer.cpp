@@ -57,7 +57,8 @@ nlohmann::json evaluate_test_split(TrainerSetup& s, data::StreamOptions opts, co
   } else if (ema) {
     ema->swap();
   }
-  auto result = evaluate(model, *s.objective, *stream, torch::Device(s.device), s.train.eval_batches, nullptr);
+  auto result =
+      evaluate(model, *s.objective, *stream, torch::Device(s.device), s.train.eval_batches, s.train.precision, nullptr);
   if (!best_dir.empty()) {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < live.size(); ++i) live[i].detach().copy_(kept[i]);
