@@ -94,7 +94,7 @@ TEST_CASE("a MiniLM linear probe trains only the classifier and writes metrics a
   CHECK(rows == 16);
 }
 
-TEST_CASE("model selection reads the validation split; the test split is evaluated once, on checkpoints/best",
+TEST_CASE("model selection reads the validation split and the test split is evaluated once, on checkpoints/best",
           "[integration][finetune]") {
   ptm::test::TempDir tmp;
   const std::string dir = tmp.file("run");
