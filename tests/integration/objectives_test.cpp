@@ -19,7 +19,7 @@ namespace {
 // (tests/golden/unigram_baseline.py): the add-one unigram model of the training split scores
 // 6.36 nats (always guessing the most frequent token, ",", is right 6.4% of the time), an
 // interpolated bigram model 4.94; the uniform distribution over the vocabulary ln 30522 = 10.33.
-constexpr double kUniform = 10.33, kBigram = 4.94;
+constexpr double kUniform = 10.33;
 
 const char* kShort = " train.log_every=10 train.eval_every=0 train.save_every=0 train.eval_batches=4";
 
@@ -45,14 +45,14 @@ nlohmann::json pretrain(const ptm::test::TempDir& tmp, const std::string& recipe
 TEST_CASE("bert_mini_mlm trains masked LM on Jane Austen up to the word-frequency level", "[integration][objectives]") {
   // 40 steps show training, not context: a from-scratch BERT sits at the frequency plateau for
   // hundreds of steps (RESULTS.md: 300 steps of 16 x 128 reach 6.22), so the loss must only leave
-  // the uniform kUniform for the frequency level, and stay above what seeing the previous
-  // token would give (kBigram: lower in 40 steps means the corrupted input shows the targets).
-  // That masked LM learns context is checked on MiniLM below.
+  // the uniform kUniform for the frequency level (a smoke test of the recipe; no accuracy check:
+  // at this level it is the rate of the most frequent token). That masked LM learns context is
+  // checked on MiniLM below. (A lower bound would not catch targets shown in the input either:
+  // with the corruption switched off, 40 steps still end at 7.26.)
   ptm::test::TempDir tmp;
   const auto s = pretrain(tmp, "bert_mini_mlm.yaml", "train.max_steps=40 train.batch_size=8 data.seq_len=64");
   INFO(s.dump());
   CHECK(s["eval"]["loss"].get<double>() < kUniform - 1.8);
-  CHECK(s["eval"]["loss"].get<double>() > kBigram);
 }
 
 TEST_CASE("electra_small trains generator and discriminator and exports the discriminator", "[integration][objectives]") {
@@ -86,15 +86,17 @@ TEST_CASE("ul2_tiny trains a decoder on the mixture of denoisers up to the word-
   const auto s = pretrain(tmp, "ul2_tiny.yaml", "train.max_steps=40 train.batch_size=8 data.seq_len=64");
   INFO(s.dump());
   CHECK(s["eval"]["loss"].get<double>() < kUniform - 2.3);
-  CHECK(s["eval"]["loss"].get<double>() > kBigram);
 }
 
-TEST_CASE("minilm_dapt's pretrained backbone gives masked LM far beyond what its fresh head learns alone",
+TEST_CASE("minilm_dapt's pretrained backbone ends far below the same steps from random weights",
           "[integration][objectives]") {
   // The MLM head starts fresh, so a few steps lower the loss from ln 30522 whatever the backbone
-  // holds: learning word frequencies is enough for that. The control is the same run on the
-  // same held-out windows and masks from random weights (~init_from): only the pretrained
-  // backbone's use of context can put the run a nat below it.
+  // holds: learning word frequencies is enough for that (the old check, 12 steps against 1, also
+  // passed from random weights: 9.40 against 10.44). The control is the same 8 steps on the same
+  // held-out windows and masks from random weights (~init_from): 6.67 against 9.61 when measured,
+  // so a backbone that init_from did not load, or that the head does not read, fails.
+  // (Below the frequency level, 6.36, takes 20-30 steps here, and when it happens depends on
+  // the schedule by chance: too fragile for a test.)
   ptm::test::TempDir pretrained, scratch;
   const std::string small = "train.max_steps=8 train.batch_size=4 data.seq_len=64 train.eval_batches=8";
   const auto s1 = pretrain(pretrained, "minilm_dapt.yaml", small);
