@@ -1,7 +1,8 @@
 // Distillation: the loss functions against hand-computed values (logit KD and Jensen-Shannon
 // at tau = 2, from softmax/KL evaluated by hand in Python's math module), MiniLM relations
 // against the model's own attention probabilities, zero relation losses for a student equal
-// to its teacher, layer maps and projection shapes, a frozen teacher through training steps,
+// to its teacher, label-free KD that equals the two models' divergence and pulls the student
+// onto its teacher, layer maps and projection shapes, a frozen teacher through training steps,
 // init_from layers, and the content-keyed teacher cache.
 #include <torch/torch.h>
 
@@ -213,6 +214,47 @@ TEST_CASE("the teacher is unchanged after training steps while the student and p
   for (size_t i = 0; i < sp.size(); ++i) changed += torch::equal(sp[i], student_before[i]) ? 0 : 1;
   CHECK(changed > static_cast<int>(sp.size()) / 2);
   CHECK_FALSE(torch::equal(params[0].second, proj_before));
+}
+
+TEST_CASE("label-free logit KD is the teacher's divergence and pulls the student onto the teacher",
+          "[unit][distill]") {
+  // A student that merely changes under training proves nothing about the teacher: here the
+  // objective's KD term must equal tau^2 KL(teacher || student) of the two models' own logits,
+  // and minimising it alone must make the student agree with the teacher.
+  auto student = tiny_bert(15, 32, 2, 2), teacher = tiny_bert(16, 64, 4, 4);
+  auto o = with_teacher(teacher);
+  o.alpha = 1.0;  // no labels: only the teacher can move the student
+  distill::DistillObjective objective(o);
+  objective.attach(*student, torch::kCPU);
+  student->eval();  // no dropout (tiny_bert has none; eval keeps it explicit)
+  const auto batch = labelled_batch(21);
+  const auto kd_now = [&] {
+    torch::NoGradGuard no_grad;
+    return objective.loss(*student, batch, false).sums.at("kd").item<double>();
+  };
+  double by_hand = 0;
+  {
+    torch::NoGradGuard no_grad;
+    by_hand = distill::kd_kl(student->forward(batch).logits, teacher->forward(batch).logits, o.temperature)
+                  .sum()
+                  .item<double>();
+  }
+  const double before = kd_now();
+  CHECK(before == Approx(by_hand).epsilon(1e-5));
+  CHECK(before > 1e-3);
+  std::vector<torch::Tensor> params = student->parameters();
+  torch::optim::SGD sgd(params, torch::optim::SGDOptions(0.5));
+  for (int step = 0; step < 30; ++step) {
+    sgd.zero_grad();
+    const auto parts = objective.loss(*student, batch, true);
+    (parts.loss_sum / parts.targets.to(torch::kFloat32)).backward();
+    sgd.step();
+  }
+  const double after = kd_now();
+  CAPTURE(before, after);
+  CHECK(after < 0.1 * before);
+  torch::NoGradGuard no_grad;
+  CHECK(objective.loss(*student, batch, false).sums.at("agreement").item<double>() == 3);
 }
 
 TEST_CASE("init_from layers copies the chosen teacher layers into the student", "[unit][distill]") {

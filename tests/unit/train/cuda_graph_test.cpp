@@ -157,7 +157,6 @@ TEST_CASE("a trainer run with the step in a CUDA graph ends with the eager run's
   const auto graph_accum = trained({"graph_accum", true, 2, 2}, d);
   CHECK(graph_accum.replays == 5);
   CHECK(torch::allclose(graph_accum.params, eager_accum.params, 1e-4, 1e-5));
-  CHECK_FALSE(torch::allclose(graph_accum.params, graphed.params, 1e-4, 1e-5));  // other data per step
 
   // Resumed from a checkpoint: the graph is captured again after three eager steps.
   const auto first = trained({"first", false, 4, 1, 4}, d);
