@@ -131,7 +131,8 @@ TEST_CASE("every shipped recipe validates", "[integration][cli]") {
       const auto it = std::find_if(stage_outputs.begin(), stage_outputs.end(),
                                    [&](const std::string& out) { return contains(line, out); });
       if (it == stage_outputs.end()) return std::string();
-      what += (what.empty() ? "" : ", ") + it->substr(1, it->size() - (it->back() == '\'' ? 2 : 1));
+      const auto start = line.find(*it) + 1;  // the quoted path the message names
+      what += (what.empty() ? "" : ", ") + line.substr(start, line.find('\'', start) - start);
     }
     return what;
   };
