@@ -74,3 +74,17 @@ TEST_CASE("truncated and foreign shards are reported by name", "[unit][data]") {
   CHECK(message("foreign.bin").find("is not a token shard") != std::string::npos);
   CHECK(message("absent.bin").find("cannot open token shard") != std::string::npos);
 }
+
+TEST_CASE("a shard header with a negative vocabulary size is corrupt", "[unit][data]") {
+  ptm::test::TempDir d;
+  {
+    ShardWriter w(d.file("v.bin"), 1000);
+    w.append(std::vector<int32_t>{1, 2});
+    w.close();
+  }
+  std::string raw = ptm::test::read_text(d.file("v.bin"));
+  raw[12] = raw[13] = raw[14] = raw[15] = '\xff';  // header[3] = -1
+  d.write("neg.bin", raw);
+  const std::string err = ptm::test::error_of([&] { ShardReader r(d.file("neg.bin")); });
+  CHECK(err.find("neg.bin' is corrupt: vocabulary size -1") != std::string::npos);
+}
