@@ -4,6 +4,7 @@
 // batches are padded to max_length (fixed shapes) or to the longest example in the batch.
 #pragma once
 #include "ptm/data/dataset.h"
+#include "ptm/data/text_records.h"
 
 namespace ptm::data {
 
@@ -18,11 +19,7 @@ struct TextClassificationOptions {
   std::string pad_to = "max_length";  // max_length (fixed shapes) | longest
 };
 
-struct TextRecord {
-  std::string text, pair, label;
-};
-
-// Reads TSV or JSONL (by extension). IoError naming file:line for missing fields.
+// Reads TSV or JSONL (by extension; text_records.h) with the options' field names.
 std::vector<TextRecord> read_text_records(const std::string& path, const TextClassificationOptions& o);
 
 std::unique_ptr<BatchStream> make_text_classification(const TextClassificationOptions& o, const StreamOptions& s);
