@@ -2,6 +2,7 @@
 // normalizer and pre-tokenizer), BERT's vocab.txt, GPT-2's vocab.json + merges.txt, or a
 // directory holding one of them.
 #include <filesystem>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "ptm/core/errors.h"
@@ -187,7 +188,19 @@ std::unique_ptr<Tokenizer> from_vocab_txt(const std::string& file) {
     spec.vocab.push_back(line);
     start = end + 1;
   }
+  while (!spec.vocab.empty() && spec.vocab.back().empty()) spec.vocab.pop_back();  // blank lines at the end
   if (spec.vocab.empty()) throw bad(file, "", "empty vocabulary (expected one WordPiece token per line)");
+  // A token's id is its line number, so every line must hold a token found on no other line:
+  // gaps and repeats would give ids past the vocabulary size (and Hugging Face keeps the last
+  // of repeated lines, ptm the first).
+  std::unordered_map<std::string, size_t> line_of;
+  for (size_t i = 0; i < spec.vocab.size(); ++i) {
+    const std::string where = "line " + std::to_string(i + 1);
+    if (spec.vocab[i].empty()) throw bad(file, where, "empty (expected one WordPiece token per line)");
+    if (const auto [it, fresh] = line_of.emplace(spec.vocab[i], i); !fresh)
+      throw bad(file, where, "\"" + spec.vocab[i] + "\" repeats line " + std::to_string(it->second + 1) +
+                                 " (expected each token once)");
+  }
   if (std::find(spec.vocab.begin(), spec.vocab.end(), spec.unk_token) == spec.vocab.end())
     throw bad(file, "", "no [UNK] line (expected a BERT WordPiece vocab.txt)");
   auto tok = make_wordpiece_tokenizer(std::move(spec), file);

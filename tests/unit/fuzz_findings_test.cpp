@@ -1,0 +1,35 @@
+// Inputs the fuzz targets (fuzz/, scripts/fuzz.sh) found, each kept as a regression test; the
+// crashing input itself is in fuzz/corpus/<target>/crash_*.
+#include <string>
+
+#include "catch.h"
+#include "helpers.h"
+#include "ptm/core/errors.h"
+#include "ptm/data/tokenizer.h"
+
+using namespace ptm;
+using namespace ptm::data;
+
+namespace {
+std::string vocab_txt_error(const std::string& content) {
+  test::TempDir dir;
+  const std::string path = dir.write("vocab.txt", content);
+  return test::error_of([&] { load_tokenizer(path); });
+}
+}  // namespace
+
+// fuzz/corpus/tokenizer/crash_vocab_txt_repeats: a vocab.txt with repeated lines loaded, and
+// encoding gave ids at or past vocab_size() (ids are line numbers, the size counted tokens).
+TEST_CASE("vocab.txt with a repeated or empty line is refused", "[unit][tokenizer][fuzz]") {
+  const std::string repeated = vocab_txt_error("[PAD]\n[UNK]\nhello\nworld\nhello\nthe\n");
+  CHECK(test::contains(repeated, "vocab.txt: line 5"));
+  CHECK(test::contains(repeated, "\"hello\" repeats line 3"));
+  const std::string gap = vocab_txt_error("[PAD]\n[UNK]\n\nhello\n");
+  CHECK(test::contains(gap, "vocab.txt: line 3"));
+  CHECK(test::contains(gap, "empty"));
+  // Blank lines at the end are not tokens.
+  test::TempDir dir;
+  const auto tok = load_tokenizer(dir.write("vocab.txt", "[PAD]\n[UNK]\nhello\n\n\n"));
+  CHECK(tok->vocab_size() == 3);
+  for (int32_t id : tok->encode("hello there")) CHECK(id < tok->vocab_size());
+}
