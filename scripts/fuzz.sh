@@ -6,6 +6,7 @@
 # when a target found something.
 # Usage: scripts/fuzz.sh [seconds-per-target (60)] [target...]
 #   targets: safetensors tokenizer recipe shard text_records (default: all)
+#   PTM_FUZZ_RUNS=N stops a target after N executions if that comes before the time limit.
 # Needs clang and its runtime (Debian 12: apt-get install clang libclang-rt-14-dev).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -36,7 +37,7 @@ for t in "${targets[@]}"; do
   ptm_log "fuzzing $t for ${seconds}s (log: $log)"
   rc=0
   # The first corpus folder receives new inputs; the committed seeds are only read.
-  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
+  "$bin" -max_total_time="$seconds" ${PTM_FUZZ_RUNS:+-runs="$PTM_FUZZ_RUNS"} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
     -artifact_prefix="$build/findings/$t/" "$build/corpus/$t" "$PTM_ROOT/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   if [[ $rc -ne 0 ]]; then

@@ -2,7 +2,6 @@
 // normalizer and pre-tokenizer), BERT's vocab.txt, GPT-2's vocab.json + merges.txt, or a
 // directory holding one of them.
 #include <filesystem>
-#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "ptm/core/errors.h"
