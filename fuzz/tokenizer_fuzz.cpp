@@ -18,15 +18,16 @@
 namespace {
 
 const std::string& folder() {
-  static const std::string dir = [] {
+  // Never destroyed: the exit handler that removes the folder runs after static destructors.
+  static const std::string* dir = [] {
     namespace fs = std::filesystem;
     const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
     const fs::path d = base / ("ptm-fuzz-tokenizer-" + std::to_string(::getpid()));
     fs::create_directories(d);
     std::atexit([] { std::filesystem::remove_all(folder()); });
-    return d.string();
+    return new std::string(d.string());
   }();
-  return dir;
+  return *dir;
 }
 
 std::string put(const std::string& name, const std::string& content) {

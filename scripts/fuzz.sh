@@ -36,16 +36,18 @@ for t in "${targets[@]}"; do
   log="$build/findings/$t.log"
   ptm_log "fuzzing $t for ${seconds}s (log: $log)"
   rc=0
+  start=$SECONDS
   # The first corpus folder receives new inputs; the committed seeds are only read.
   "$bin" -max_total_time="$seconds" ${PTM_FUZZ_RUNS:+-runs="$PTM_FUZZ_RUNS"} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
     -artifact_prefix="$build/findings/$t/" "$build/corpus/$t" "$PTM_ROOT/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  took=$((SECONDS - start))
   if [[ $rc -ne 0 ]]; then
     status=1
-    summary+=("$t: FOUND a failure after ${execs:-?} executions (rc $rc): $(ls -t "$build/findings/$t" | head -1)")
+    summary+=("$t: FOUND a failure after ${execs:-?} executions in ${took}s (rc $rc): $(ls -t "$build/findings/$t" | head -1)")
     grep -m3 -E "ERROR|runtime error|terminate|deadly" "$log" >&2 || tail -20 "$log" >&2
   else
-    summary+=("$t: ${execs:-?} executions in ${seconds}s, no finding")
+    summary+=("$t: ${execs:-?} executions in ${took}s, no finding")
   fi
 done
 printf '%s\n' "${summary[@]}"
