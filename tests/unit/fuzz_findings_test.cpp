@@ -33,3 +33,32 @@ TEST_CASE("vocab.txt with a repeated or empty line is refused", "[unit][tokenize
   CHECK(tok->vocab_size() == 3);
   for (int32_t id : tok->encode("hello there")) CHECK(id < tok->vocab_size());
 }
+
+// fuzz/corpus/tokenizer/crash_added_token_field_type: "lstrip": "TemplateProcessing" in added_tokens escaped
+// as nlohmann's type_error ("type must be boolean, but is string"), naming no file.
+TEST_CASE("tokenizer.json fields of the wrong type are ConfigErrors naming the file", "[unit][tokenizer][fuzz]") {
+  test::TempDir dir;
+  const std::string wordpiece = R"("model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1}},
+      "normalizer": {"type": "BertNormalizer", "lowercase": LOWER}, "pre_tokenizer": {"type": "BertPreTokenizer"})";
+  auto load = [&](const std::string& name, std::string body) {
+    const auto at = body.find("LOWER");
+    if (at != std::string::npos) body.replace(at, 5, "true");
+    const std::string path = dir.write(name, "{" + body + "}");
+    try {
+      load_tokenizer(path);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    } catch (const std::exception& e) {
+      return std::string("not a ConfigError: ") + e.what();
+    }
+    return std::string("no error");
+  };
+  CHECK(test::contains(load("special.json", wordpiece + R"(, "added_tokens": [{"id": 0, "content": "[UNK]", "special": "yes"}])"),
+                       "special.json"));
+  std::string lower = wordpiece;
+  lower.replace(lower.find("LOWER"), 5, "\"no\"");
+  CHECK(test::contains(load("lowercase.json", lower), "lowercase.json"));
+  CHECK(test::contains(load("prefix.json", R"("model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+      "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": 1})"), "prefix.json"));
+  CHECK(load("fine.json", wordpiece) == "no error");
+}

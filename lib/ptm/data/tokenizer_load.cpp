@@ -240,12 +240,26 @@ std::unique_ptr<Tokenizer> from_gpt2_files(const std::string& vocab_file, const 
 
 }  // namespace
 
+namespace {
+
+// A field of the wrong type that no check above names (nlohmann's value() and get() throw
+// their own exceptions, found by fuzzing) still ends as a ConfigError naming the file.
+std::unique_ptr<Tokenizer> checked_tokenizer_json(const std::string& file) {
+  try {
+    return from_tokenizer_json(file);
+  } catch (const json::exception& e) {
+    throw bad(file, "", std::string("a field has the wrong type or shape: ") + e.what());
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw IoError("tokenizer '" + path + "' does not exist (" + kExpected + ")");
   if (fs::is_directory(path, ec)) {
     const fs::path dir(path);
-    if (fs::exists(dir / "tokenizer.json")) return from_tokenizer_json((dir / "tokenizer.json").string());
+    if (fs::exists(dir / "tokenizer.json")) return checked_tokenizer_json((dir / "tokenizer.json").string());
     if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt"))
       return from_gpt2_files((dir / "vocab.json").string(), (dir / "merges.txt").string());
     if (fs::exists(dir / "vocab.txt")) return from_vocab_txt((dir / "vocab.txt").string());
@@ -261,7 +275,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
     return from_gpt2_files(vocab, merges);
   }
   if (p.extension() == ".txt") return from_vocab_txt(path);
-  if (p.extension() == ".json") return from_tokenizer_json(path);
+  if (p.extension() == ".json") return checked_tokenizer_json(path);
   throw ConfigError(Origin{path}, "", std::string("unknown tokenizer file (") + kExpected + ")");
 }
 
