@@ -7,7 +7,7 @@
 # Usage: scripts/fuzz.sh [seconds-per-target (60)] [target...]
 #   targets: safetensors tokenizer recipe shard text_records (default: all)
 #   PTM_FUZZ_RUNS=N stops a target after N executions if that comes before the time limit.
-# Needs clang and its runtime (Debian 12: apt-get install clang libclang-rt-14-dev).
+# Installs clang and its runtimes when missing (Debian 12: clang libclang-rt-14-dev).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -16,6 +16,10 @@ seconds="${1:-60}"
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(safetensors tokenizer recipe shard text_records)
 [[ "$seconds" =~ ^[0-9]+$ ]] || ptm_die "seconds per target must be a whole number, got '$seconds'"
+# clang with its sanitizer and libFuzzer runtimes (Debian 12 packages; elsewhere bring your own).
+if command -v dpkg-query >/dev/null; then
+  ptm_apt_install clang libclang-rt-14-dev
+fi
 command -v clang++ >/dev/null || ptm_die "clang++ not found (Debian 12: apt-get install clang libclang-rt-14-dev)"
 
 build="${PTM_FUZZ_BUILD_DIR:-$PTM_ROOT/build-fuzz}"
