@@ -62,3 +62,16 @@ TEST_CASE("tokenizer.json fields of the wrong type are ConfigErrors naming the f
       "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": 1})"), "prefix.json"));
   CHECK(load("fine.json", wordpiece) == "no error");
 }
+
+// fuzz/corpus/tokenizer/crash_number_overflow: a number too large for a double in vocab.json
+// (nlohmann's out_of_range, not a parse_error) escaped the "not valid JSON" check.
+TEST_CASE("JSON numbers that overflow are invalid tokenizer files, not raw exceptions", "[unit][tokenizer][fuzz]") {
+  test::TempDir dir;
+  dir.write("gpt2/vocab.json", R"({"a": 0, "b": -477777e777777777777})");
+  dir.write("gpt2/merges.txt", "#version: 0.2\n");
+  CHECK_THROWS_AS(load_tokenizer(dir.file("gpt2")), ConfigError);
+  CHECK(test::contains(test::error_of([&] { load_tokenizer(dir.file("gpt2")); }), "vocab.json"));
+  const std::string json = dir.write("t.json", R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 1e999}}})");
+  CHECK_THROWS_AS(load_tokenizer(json), ConfigError);
+  CHECK(test::contains(test::error_of([&] { load_tokenizer(json); }), "t.json: not valid JSON"));
+}

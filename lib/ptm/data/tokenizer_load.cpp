@@ -73,7 +73,7 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number overflow
     throw bad(file, "", std::string("not valid JSON (expected a Hugging Face tokenizer.json): ") + e.what());
   }
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
@@ -214,7 +214,7 @@ std::unique_ptr<Tokenizer> from_gpt2_files(const std::string& vocab_file, const 
   json vocab;
   try {
     vocab = json::parse(fs_util::read_file(vocab_file));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number overflow
     throw bad(vocab_file, "", std::string("not valid JSON (expected GPT-2's vocab.json): ") + e.what());
   }
   BpeSpec spec;
