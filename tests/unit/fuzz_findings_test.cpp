@@ -1,6 +1,7 @@
 // Inputs the fuzz targets (fuzz/, scripts/fuzz.sh) found, each kept as a regression test; the
 // crashing input itself is in fuzz/corpus/<target>/crash_*.
 #include <string>
+#include <tuple>
 
 #include "catch.h"
 #include "helpers.h"
@@ -74,4 +75,23 @@ TEST_CASE("JSON numbers that overflow are invalid tokenizer files, not raw excep
   const std::string json = dir.write("t.json", R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 1e999}}})");
   CHECK_THROWS_AS(load_tokenizer(json), ConfigError);
   CHECK(test::contains(test::error_of([&] { load_tokenizer(json); }), "t.json: not valid JSON"));
+}
+
+// fuzz/corpus/tokenizer/crash_vocab_gap_added_token: model.vocab leaves id 2 to an added token;
+// the vocabulary size counted the model's distinct tokens (3), so the model's id 3 lay past it.
+TEST_CASE("the vocabulary size covers every id when added tokens fill gaps", "[unit][tokenizer][fuzz]") {
+  test::TempDir dir;
+  const std::string wordpiece = dir.write("wp.json", R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1, "b": 3}},
+      "normalizer": {"type": "BertNormalizer"}, "pre_tokenizer": {"type": "BertPreTokenizer"},
+      "added_tokens": [{"id": 2, "content": "[X]", "special": true}]})");
+  const std::string bpe = dir.write("bpe.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 2}, "merges": []},
+      "pre_tokenizer": {"type": "ByteLevel"}, "added_tokens": [{"id": 1, "content": "<x>", "special": true}]})");
+  for (const auto& [file, text, size] : {std::tuple<std::string, std::string, int64_t>{wordpiece, "a b", 4}, {bpe, "ab", 3}}) {
+    INFO(file);
+    const auto tok = load_tokenizer(file);
+    CHECK(tok->vocab_size() == size);
+    const auto ids = tok->encode(text);
+    REQUIRE(!ids.empty());
+    for (int32_t id : ids) CHECK(id < tok->vocab_size());
+  }
 }
