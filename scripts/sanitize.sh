@@ -6,23 +6,32 @@
 # Usage: scripts/sanitize.sh [ctest arguments...]      e.g.  scripts/sanitize.sh -R safetensors
 #        scripts/sanitize.sh "[tags]" [Catch2 args...]  runs the test binary on a tag expression,
 #                                                      e.g.  scripts/sanitize.sh "[unit]"
+#        scripts/sanitize.sh --base [Catch2 args...]    only the torch-free tests (parsers, config,
+#                                                      tokenizers, shards): minutes, not a full rebuild
 #        (PTM_JOBS, PTM_SANITIZE_BUILD_DIR; the compiler is the default one, gcc or clang)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 build="${PTM_SANITIZE_BUILD_DIR:-$PTM_ROOT/build-asan}"
+target=ptm_tests
+if [[ "${1:-}" == "--base" ]]; then
+  target=ptm_base_tests
+  shift
+fi
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 # Set before building: test discovery runs the sanitized test binary.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 # -O1 -g1: quicker to build than Release's -O3, with line numbers in reports.
-PTM_BUILD_DIR="$build" PTM_BUILD_TYPE=Release PTM_BUILD_TARGET=ptm_tests bash "$PTM_ROOT/scripts/build.sh" \
+PTM_BUILD_DIR="$build" PTM_BUILD_TYPE=Release PTM_BUILD_TARGET=$target bash "$PTM_ROOT/scripts/build.sh" \
   -DCMAKE_CXX_FLAGS="$sanitize -g1" -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
   -DCMAKE_EXE_LINKER_FLAGS="$sanitize" -DCMAKE_SHARED_LINKER_FLAGS="$sanitize"
 
 rm -f "$build/tests/skipped.txt"
 status=0
-if [[ "${1:-}" == "["* ]]; then  # a Catch2 tag expression: ctest has no labels for the tags
+if [[ $target == ptm_base_tests ]]; then
+  (cd "$PTM_ROOT" && "$build/tests/ptm_base_tests" "$@") || status=$?
+elif [[ "${1:-}" == "["* ]]; then  # a Catch2 tag expression: ctest has no labels for the tags
   (cd "$PTM_ROOT" && "$build/tests/ptm_tests" "$@") || status=$?
 else
   (cd "$build" && ctest --output-on-failure --parallel "${PTM_JOBS:-$(nproc)}" "$@") || status=$?
