@@ -95,3 +95,37 @@ TEST_CASE("the vocabulary size covers every id when added tokens fill gaps", "[u
     for (int32_t id : ids) CHECK(id < tok->vocab_size());
   }
 }
+
+// fuzz/corpus/tokenizer/crash_float_as_integer: "max_input_chars_per_word": 1e51 was converted
+// to an integer unchecked (undefined behaviour; UBSan stopped there), as were floats given for
+// post-processor ids and type ids.
+TEST_CASE("floats where tokenizer.json wants integers are ConfigErrors", "[unit][tokenizer][fuzz]") {
+  test::TempDir dir;
+  const std::string model = R"("model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3}},
+      "normalizer": {"type": "BertNormalizer"}, "pre_tokenizer": {"type": "BertPreTokenizer"})";
+  auto error = [&](const std::string& name, const std::string& body) {
+    const std::string path = dir.write(name, "{" + body + "}");
+    try {
+      load_tokenizer(path);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no ConfigError");
+  };
+  std::string big = model;
+  big.replace(big.find("}},"), 3, R"(}, "max_input_chars_per_word": 1e51},)");
+  CHECK(test::contains(error("max_chars.json", big), "max_chars.json: model.max_input_chars_per_word: expected an integer"));
+  CHECK(test::contains(error("cls.json", model + R"(, "post_processor": {"type": "BertProcessing", "cls": ["[CLS]", 1e30], "sep": ["[SEP]", 2]})"),
+                       "cls.json: post_processor: cls: expected a 32-bit integer"));
+  CHECK(test::contains(
+      error("type_id.json", model + R"(, "post_processor": {"type": "TemplateProcessing",
+          "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 1e30}}, {"Sequence": {"id": "A", "type_id": 0}}],
+          "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 2.5}}]})"),
+      "type_id.json: post_processor: type_id: expected a 32-bit integer"));
+  CHECK(test::contains(
+      error("ids.json", model + R"(, "post_processor": {"type": "TemplateProcessing",
+          "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+          "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+          "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [1e40], "tokens": ["[CLS]"]}}})"),
+      "ids.json: post_processor: special_tokens.[CLS].ids: expected a 32-bit integer"));
+}

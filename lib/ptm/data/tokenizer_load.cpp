@@ -126,6 +126,8 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
     spec.vocab = vocab_by_id(model.value("vocab", json()), file, "model.vocab");
     spec.unk_token = model.value("unk_token", std::string("[UNK]"));
     spec.continuing_subword_prefix = model.value("continuing_subword_prefix", std::string("##"));
+    if (model.contains("max_input_chars_per_word") && !model["max_input_chars_per_word"].is_number_integer())
+      throw bad(file, "model.max_input_chars_per_word", "expected an integer, got " + model["max_input_chars_per_word"].dump());
     spec.max_input_chars_per_word = model.value("max_input_chars_per_word", int64_t{100});
     if (type_of(norm) == "BertNormalizer") {
       auto& n = spec.normalizer;
