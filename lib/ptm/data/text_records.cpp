@@ -24,6 +24,7 @@ std::vector<TextRecord> parse_text_records(const std::string& content, const std
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     TextRecord r;
+    r.line = lineno;
     if (jsonl) {
       nlohmann::json j;
       try {

@@ -2,6 +2,7 @@
 // text, an optional second text (pairs) and a label. Torch-free: text_classification reads
 // through it, and so does the fuzz target (fuzz/text_records_fuzz.cpp).
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ struct TextFields {
 
 struct TextRecord {
   std::string text, pair, label;
+  int64_t line = 0;  // 1-based line in the file
 };
 
 // `content` is the text of `path`: JSONL when the name ends in .jsonl, else TSV. IoError naming
