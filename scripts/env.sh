@@ -18,3 +18,17 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-8G}"
 
 ptm_log() { printf '\033[1m[ptm]\033[0m %s\n' "$*" >&2; }
 ptm_die() { printf '[ptm] error: %s\n' "$*" >&2; exit 2; }
+
+# Installs the Debian packages among "$@" that are not installed yet (sudo unless root).
+ptm_apt_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  ptm_log "installing Debian packages: ${missing[*]}"
+  local sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

@@ -10,18 +10,7 @@ source "$(dirname "$0")/env.sh"
 
 apt_packages=(cmake ninja-build ccache git g++ libyaml-cpp-dev libspdlog-dev libfmt-dev
               libcli11-dev nlohmann-json3-dev catch2)
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  ptm_log "installing Debian packages: ${missing[*]}"
-  sudo_cmd=()
-  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+ptm_apt_install "${apt_packages[@]}"
 
 torch_ok() { "$1" -c "import torch,sys; sys.exit(0 if torch.__version__.split('+')[0]=='$PTM_TORCH_VERSION' else 1)" 2>/dev/null; }
 venv_ready() {

@@ -2,6 +2,7 @@
 #include "ptm/config/overrides.h"
 
 #include <cctype>
+#include <cstdint>
 
 #include "ptm/config/load.h"
 #include "ptm/core/text.h"
@@ -32,6 +33,17 @@ bool is_index(const std::string& s) {
   return true;
 }
 
+// The list index a path part names (all digits); saturates instead of overflowing stoul,
+// since no list has that many items.
+size_t index_value(const std::string& s) {
+  size_t v = 0;
+  for (char c : s) {
+    if (v > (SIZE_MAX - 9) / 10) return SIZE_MAX;
+    v = v * 10 + static_cast<size_t>(c - '0');
+  }
+  return v;
+}
+
 // Walks to the parent of the last path component; creates maps when `create`.
 Node* walk_to_parent(Node& root, const std::vector<std::string>& parts, bool create, const Origin& o,
                      const std::string& path) {
@@ -40,7 +52,7 @@ Node* walk_to_parent(Node& root, const std::vector<std::string>& parts, bool cre
     const std::string& part = parts[i];
     const std::string so_far = text::join({parts.begin(), parts.begin() + i + 1}, ".");
     if (cur->is_sequence() && is_index(part)) {
-      const size_t idx = std::stoul(part);
+      const size_t idx = index_value(part);
       if (idx >= cur->items().size())
         throw ConfigError(o, so_far, "list index out of range (the list has " +
                                          std::to_string(cur->items().size()) + " items)");
@@ -93,7 +105,7 @@ void set_path(Node& root, const std::string& path, Node value) {
   const Origin o = value.origin();
   Node* parent = walk_to_parent(root, parts, true, o, path);
   if (parent->is_sequence() && is_index(parts.back())) {
-    const size_t idx = std::stoul(parts.back());
+    const size_t idx = index_value(parts.back());
     if (idx >= parent->items().size())
       throw ConfigError(o, path, "list index out of range (the list has " +
                                      std::to_string(parent->items().size()) + " items)");

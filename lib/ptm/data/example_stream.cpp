@@ -35,8 +35,15 @@ std::optional<Batch> ExampleStream::next() {
 }
 
 void ExampleStream::load_state(const nlohmann::json& st) {
-  epoch_ = st.at("epoch").get<int64_t>();
-  position_ = st.at("position").get<int64_t>();
+  // From a checkpoint's state.json: a damaged or edited value must not index outside the order.
+  auto field = [&](const char* key) {
+    if (!st.is_object() || !st.contains(key) || !st[key].is_number_integer() || st[key].get<int64_t>() < 0)
+      throw IoError(std::string("the checkpoint's data state: '") + key + "' must be a non-negative integer, got " +
+                    (st.is_object() && st.contains(key) ? st[key].dump() : std::string("nothing")));
+    return st[key].get<int64_t>();
+  };
+  epoch_ = field("epoch");
+  position_ = field("position");
   start_epoch();
 }
 

@@ -40,47 +40,9 @@ struct Document {
   size_t source = 0;  // index into the source file list
 };
 
-// One TSV/JSONL record per document; a text file is one document.
 void read_documents(const std::string& path, size_t index, const PrepareConfig& c, std::vector<Document>& out) {
-  const std::string content = fs_util::read_file(path);
-  if (c.format == "text") {
-    out.push_back({content, index});
-    return;
-  }
-  std::istringstream in(content);
-  std::string line;
-  int64_t lineno = 0;
-  int column = -1;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    if (c.format == "jsonl") {
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const std::exception&) {
-        throw IoError(path + ":" + std::to_string(lineno) + ": not a JSON object");
-      }
-      if (!j.is_object() || !j.contains(c.field) || !j[c.field].is_string())
-        throw IoError(path + ":" + std::to_string(lineno) + ": no string field '" + c.field + "'");
-      out.push_back({j[c.field].get<std::string>(), index});
-    } else {  // tsv with a header row naming the columns
-      std::vector<std::string> cells;
-      std::string cell;
-      std::istringstream row(line);
-      while (std::getline(row, cell, '\t')) cells.push_back(cell);
-      if (column < 0) {
-        const auto it = std::find(cells.begin(), cells.end(), c.field);
-        if (it == cells.end()) throw IoError(path + ":1: no column '" + c.field + "' in the TSV header");
-        column = static_cast<int>(it - cells.begin());
-        continue;
-      }
-      if (static_cast<int>(cells.size()) <= column)
-        throw IoError(path + ":" + std::to_string(lineno) + ": missing column '" + c.field + "'");
-      out.push_back({cells[column], index});
-    }
-  }
+  for (auto& text : parse_documents(fs_util::read_file(path), path, c.format, c.field))
+    out.push_back({std::move(text), index});
 }
 
 // Splits a document into pieces that encode independently to the same ids: cuts right after
@@ -152,6 +114,47 @@ uint64_t mix(uint64_t x) {  // splitmix64: a seeded, platform-independent docume
 }
 
 }  // namespace
+
+std::vector<std::string> parse_documents(const std::string& content, const std::string& path,
+                                         const std::string& format, const std::string& field) {
+  if (format == "text") return {content};
+  std::vector<std::string> out;
+  std::istringstream in(content);
+  std::string line;
+  int64_t lineno = 0;
+  int column = -1;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (format == "jsonl") {
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(line);
+      } catch (const std::exception&) {
+        throw IoError(path + ":" + std::to_string(lineno) + ": not a JSON object");
+      }
+      if (!j.is_object() || !j.contains(field) || !j[field].is_string())
+        throw IoError(path + ":" + std::to_string(lineno) + ": no string field '" + field + "'");
+      out.push_back(j[field].get<std::string>());
+    } else {  // tsv with a header row naming the columns
+      std::vector<std::string> cells;
+      std::string cell;
+      std::istringstream row(line);
+      while (std::getline(row, cell, '\t')) cells.push_back(cell);
+      if (column < 0) {
+        const auto it = std::find(cells.begin(), cells.end(), field);
+        if (it == cells.end()) throw IoError(path + ":1: no column '" + field + "' in the TSV header");
+        column = static_cast<int>(it - cells.begin());
+        continue;
+      }
+      if (static_cast<int>(cells.size()) <= column)
+        throw IoError(path + ":" + std::to_string(lineno) + ": missing column '" + field + "'");
+      out.push_back(cells[column]);
+    }
+  }
+  return out;
+}
 
 void bind(config::Section& s, PrepareConfig& c) {
   if (s.req("sources", c.sources, "files or folders of text").ok() && c.sources.empty())

@@ -46,6 +46,12 @@ struct PrepareResult {
 // `out` unless `overwrite` (ConfigError naming the folder).
 PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved_yaml, bool overwrite);
 
+// The documents in `content`, the text of `path`: the whole text (format "text"), the string
+// `field` of each JSONL line, or the `field` column of a TSV with a header row. IoError naming
+// path:line. Torch-free, like the rest of preparation (the fuzz target calls it).
+std::vector<std::string> parse_documents(const std::string& content, const std::string& path,
+                                         const std::string& format, const std::string& field);
+
 // Files a `sources` list expands to, sorted, each checked to exist (ConfigError otherwise).
 std::vector<std::string> expand_sources(const PrepareConfig& c);
 

@@ -71,42 +71,59 @@ void ShardWriter::close() {
   }
 }
 
+ShardHeader parse_shard_header(const uint8_t* bytes, size_t size, const std::string& path) {
+  if (size < kShardHeaderBytes)
+    throw IoError("token shard '" + path + "' is truncated: " + std::to_string(size) +
+                  " bytes, shorter than the 1024-byte header");
+  auto word = [&](int i) {
+    uint32_t v = 0;
+    for (int b = 0; b < 4; ++b) v |= uint32_t(bytes[4 * i + b]) << (8 * b);
+    return static_cast<int32_t>(v);
+  };
+  const int32_t magic = word(0), version = word(1);
+  ShardHeader h;
+  if (magic == kShardMagicU16 && version == 1) h.token_bytes = 2;
+  else if (magic == kShardMagicU32 && version == 7) h.token_bytes = 4;
+  else
+    throw IoError("token shard '" + path + "' is not a token shard (magic " + std::to_string(magic) + ", version " +
+                  std::to_string(version) + "; expected 20240520/1 or 20240801/7)");
+  h.tokens = word(2);
+  h.vocab_size = word(3);
+  // int32 counts: no overflow in 64 bits.
+  const int64_t expected = int64_t(kShardHeaderBytes) + h.tokens * h.token_bytes;
+  if (h.tokens < 0 || uint64_t(expected) != size)
+    throw IoError("token shard '" + path + "' is truncated or corrupt: the header says " + std::to_string(h.tokens) +
+                  " tokens (" + std::to_string(expected) + " bytes) but the file has " + std::to_string(size) +
+                  " bytes");
+  if (h.vocab_size < 0)
+    throw IoError("token shard '" + path + "' is corrupt: vocabulary size " + std::to_string(h.vocab_size) +
+                  " in the header (expected 0 = unknown, or the size)");
+  return h;
+}
+
 ShardReader::ShardReader(const std::string& path) : path_(path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw IoError("cannot open token shard '" + path + "': " + std::strerror(errno));
   struct stat st {};
   ::fstat(fd, &st);
   map_size_ = static_cast<size_t>(st.st_size);
-  if (map_size_ < kShardHeaderBytes) {
+  if (map_size_ < kShardHeaderBytes) {  // too short for a header: the parser throws before reading
     ::close(fd);
-    throw IoError("token shard '" + path + "' is truncated: " + std::to_string(map_size_) +
-                  " bytes, shorter than the 1024-byte header");
+    parse_shard_header(nullptr, map_size_, path);
   }
   void* m = ::mmap(nullptr, map_size_, PROT_READ, MAP_SHARED, fd, 0);
   ::close(fd);
   if (m == MAP_FAILED) throw IoError("cannot map token shard '" + path + "': " + std::strerror(errno));
   map_ = static_cast<const uint8_t*>(m);
-  auto word = [&](int i) {
-    uint32_t v = 0;
-    for (int b = 0; b < 4; ++b) v |= uint32_t(map_[4 * i + b]) << (8 * b);
-    return static_cast<int32_t>(v);
-  };
-  const int32_t magic = word(0), version = word(1);
-  std::string problem;
-  if (magic == kShardMagicU16 && version == 1) bytes_ = 2;
-  else if (magic == kShardMagicU32 && version == 7) bytes_ = 4;
-  else problem = "is not a token shard (magic " + std::to_string(magic) + ", version " + std::to_string(version) +
-                 "; expected 20240520/1 or 20240801/7)";
-  count_ = word(2);
-  vocab_ = word(3);
-  const size_t expected = kShardHeaderBytes + static_cast<size_t>(count_) * bytes_;
-  if (problem.empty() && (count_ < 0 || expected != map_size_))
-    problem = "is truncated or corrupt: the header says " + std::to_string(count_) + " tokens (" +
-              std::to_string(expected) + " bytes) but the file has " + std::to_string(map_size_) + " bytes";
-  if (!problem.empty()) {
+  try {
+    const ShardHeader h = parse_shard_header(map_, map_size_, path);
+    bytes_ = h.token_bytes;
+    count_ = h.tokens;
+    vocab_ = h.vocab_size;
+  } catch (...) {
     ::munmap(const_cast<uint8_t*>(map_), map_size_);
     map_ = nullptr;
-    throw IoError("token shard '" + path + "' " + problem);
+    throw;
   }
   tokens_ = map_ + kShardHeaderBytes;
   ::madvise(const_cast<uint8_t*>(map_), map_size_, MADV_RANDOM);

@@ -18,6 +18,15 @@ constexpr int32_t kShardMagicU16 = 20240520;
 constexpr int32_t kShardMagicU32 = 20240801;
 constexpr size_t kShardHeaderBytes = 256 * sizeof(int32_t);
 
+// What a shard's header says, checked against the file size.
+struct ShardHeader {
+  int token_bytes = 2;
+  int64_t tokens = 0, vocab_size = 0;
+};
+// Validates the header of a file of `size` bytes starting at `bytes` (torch-free; ShardReader
+// and the fuzz target call it). IoError naming `path`: truncated, foreign or inconsistent.
+ShardHeader parse_shard_header(const uint8_t* bytes, size_t size, const std::string& path);
+
 // Bytes per token for a vocabulary: 2 when every id fits in uint16, else 4.
 int token_bytes_for_vocab(int64_t vocab_size);
 

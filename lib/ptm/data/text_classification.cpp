@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
@@ -18,62 +17,7 @@
 namespace ptm::data {
 
 std::vector<TextRecord> read_text_records(const std::string& path, const TextClassificationOptions& o) {
-  const std::string content = fs_util::read_file(path);
-  const bool jsonl = path.size() >= 6 && path.substr(path.size() - 6) == ".jsonl";
-  std::vector<TextRecord> out;
-  std::istringstream in(content);
-  std::string line;
-  int64_t lineno = 0;
-  std::map<std::string, int> col;
-  auto where = [&] { return path + ":" + std::to_string(lineno); };
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    TextRecord r;
-    r.line = lineno;
-    if (jsonl) {
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const std::exception&) {
-        throw IoError(where() + ": not a JSON object");
-      }
-      auto field = [&](const std::string& k, bool required) -> std::string {
-        if (!j.contains(k)) {
-          if (required) throw IoError(where() + ": missing field '" + k + "'");
-          return "";
-        }
-        return j[k].is_string() ? j[k].get<std::string>() : j[k].dump();
-      };
-      r.text = field(o.text_field, true);
-      if (!o.pair_field.empty()) r.pair = field(o.pair_field, true);
-      r.label = field(o.label_field, true);
-    } else {
-      std::vector<std::string> cells;
-      std::string cell;
-      std::istringstream row(line);
-      while (std::getline(row, cell, '\t')) cells.push_back(cell);
-      if (col.empty()) {
-        for (size_t i = 0; i < cells.size(); ++i) col[cells[i]] = static_cast<int>(i);
-        for (const auto& k : {o.text_field, o.label_field, o.pair_field})
-          if (!k.empty() && !col.count(k)) throw IoError(path + ":1: no column '" + k + "' in the TSV header");
-        continue;
-      }
-      auto cell_of = [&](const std::string& k) -> std::string {
-        const int c = col.at(k);
-        if (c >= static_cast<int>(cells.size())) throw IoError(where() + ": missing column '" + k + "'");
-        return cells[c];
-      };
-      r.text = cell_of(o.text_field);
-      if (!o.pair_field.empty()) r.pair = cell_of(o.pair_field);
-      r.label = cell_of(o.label_field);
-    }
-    if (r.label.empty()) throw IoError(where() + ": empty label");
-    out.push_back(std::move(r));
-  }
-  if (out.empty()) throw IoError("'" + path + "' holds no examples");
-  return out;
+  return read_text_records(path, TextFields{o.text_field, o.pair_field, o.label_field});
 }
 
 float numeric_label(const TextRecord& r, const std::string& path) {

@@ -7,6 +7,7 @@
 #pragma once
 #include "ptm/data/dataset.h"
 #include "ptm/data/split_files.h"
+#include "ptm/data/text_records.h"
 
 namespace ptm::data {
 
@@ -21,12 +22,7 @@ struct TextClassificationOptions : SplitFiles {
   std::string pad_to = "max_length";  // max_length (fixed shapes) | longest
 };
 
-struct TextRecord {
-  std::string text, pair, label;
-  int64_t line = 0;  // 1-based line in the file
-};
-
-// Reads TSV or JSONL (by extension). IoError naming file:line for missing fields.
+// Reads TSV or JSONL (by extension; text_records.h) with the options' field names.
 std::vector<TextRecord> read_text_records(const std::string& path, const TextClassificationOptions& o);
 
 // A label of `label_type: number` as a float; IoError naming file:line and the label otherwise.

@@ -3,6 +3,7 @@
 #include "ptm/data/tokenizer_base.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "ptm/core/errors.h"
 #include "ptm/data/unicode.h"
@@ -242,6 +243,15 @@ PostProcessor parse_post_processor(const nlohmann::json& j, const BaseTokenizer&
   if (j.is_null()) return {};
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) throw fail("expected an object with a \"type\"");
   const std::string type = j["type"];
+  // nlohmann converts a float to an integer unchecked (undefined when out of range; found by
+  // fuzzing), so ids and type ids must be integers that fit.
+  auto int_of = [&](const nlohmann::json& v, const std::string& what) -> int32_t {
+    const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t{INT32_MAX}
+                                             : v.is_number_integer() && v.get<int64_t>() >= INT32_MIN &&
+                                                   v.get<int64_t>() <= INT32_MAX;
+    if (!fits) throw fail(what + ": expected a 32-bit integer, got " + v.dump());
+    return static_cast<int32_t>(v.get<int64_t>());
+  };
   auto id_of = [&](const std::string& token) {
     auto id = tok.token_to_id(token);
     if (!id) throw fail("special token \"" + token + "\" is not in the vocabulary");
@@ -259,7 +269,7 @@ PostProcessor parse_post_processor(const nlohmann::json& j, const BaseTokenizer&
   if (type == "BertProcessing" || type == "RobertaProcessing") {
     const auto& cls = j.at("cls");
     const auto& sep = j.at("sep");
-    const int32_t cls_id = cls.at(1).get<int32_t>(), sep_id = sep.at(1).get<int32_t>();
+    const int32_t cls_id = int_of(cls.at(1), "cls"), sep_id = int_of(sep.at(1), "sep");
     if (type == "BertProcessing") return bert_post_processor(cls_id, sep_id);
     PostProcessor p;
     p.single = {{K::kSpecial, {cls_id}, 0}, {K::kSequenceA, {}, 0}, {K::kSpecial, {sep_id}, 0}};
@@ -281,15 +291,16 @@ PostProcessor parse_post_processor(const nlohmann::json& j, const BaseTokenizer&
       if (item.contains("SpecialToken")) {
         const auto& s = item["SpecialToken"];
         const std::string name = s.at("id");
-        TemplatePiece p{K::kSpecial, {}, s.value("type_id", 0)};
+        TemplatePiece p{K::kSpecial, {}, s.contains("type_id") ? int_of(s["type_id"], "type_id") : 0};
         if (specials.contains(name) && specials[name].contains("ids"))
-          p.ids = specials[name]["ids"].get<std::vector<int32_t>>();
+          for (const auto& id : specials[name]["ids"]) p.ids.push_back(int_of(id, "special_tokens." + name + ".ids"));
         else
           p.ids = {id_of(name)};
         out.push_back(p);
       } else if (item.contains("Sequence")) {
         const auto& s = item["Sequence"];
-        out.push_back({s.at("id") == "B" ? K::kSequenceB : K::kSequenceA, {}, s.value("type_id", 0)});
+        out.push_back({s.at("id") == "B" ? K::kSequenceB : K::kSequenceA, {},
+                       s.contains("type_id") ? int_of(s["type_id"], "type_id") : 0});
       } else {
         throw fail("expected SpecialToken or Sequence items in \"" + std::string(key) + "\"");
       }

@@ -150,7 +150,7 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number overflow
     throw bad(file, "", std::string("not valid JSON (expected a Hugging Face tokenizer.json): ") + e.what());
   }
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
@@ -210,6 +210,8 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
     spec.vocab = read_vocab();
     spec.unk_token = model.value("unk_token", std::string("[UNK]"));
     spec.continuing_subword_prefix = model.value("continuing_subword_prefix", std::string("##"));
+    if (model.contains("max_input_chars_per_word") && !model["max_input_chars_per_word"].is_number_integer())
+      throw bad(file, "model.max_input_chars_per_word", "expected an integer, got " + model["max_input_chars_per_word"].dump());
     spec.max_input_chars_per_word = model.value("max_input_chars_per_word", int64_t{100});
     if (type_of(norm) == "BertNormalizer") {
       auto& n = spec.normalizer;
@@ -271,7 +273,19 @@ std::unique_ptr<Tokenizer> from_vocab_txt(const std::string& file) {
     spec.vocab.push_back(line);
     start = end + 1;
   }
+  while (!spec.vocab.empty() && spec.vocab.back().empty()) spec.vocab.pop_back();  // blank lines at the end
   if (spec.vocab.empty()) throw bad(file, "", "empty vocabulary (expected one WordPiece token per line)");
+  // A token's id is its line number, so every line must hold a token found on no other line:
+  // gaps and repeats would give ids past the vocabulary size (and Hugging Face keeps the last
+  // of repeated lines, ptm the first).
+  std::unordered_map<std::string, size_t> line_of;
+  for (size_t i = 0; i < spec.vocab.size(); ++i) {
+    const std::string where = "line " + std::to_string(i + 1);
+    if (spec.vocab[i].empty()) throw bad(file, where, "empty (expected one WordPiece token per line)");
+    if (const auto [it, fresh] = line_of.emplace(spec.vocab[i], i); !fresh)
+      throw bad(file, where, "\"" + spec.vocab[i] + "\" repeats line " + std::to_string(it->second + 1) +
+                                 " (expected each token once)");
+  }
   if (std::find(spec.vocab.begin(), spec.vocab.end(), spec.unk_token) == spec.vocab.end())
     throw bad(file, "", "no [UNK] line (expected a BERT WordPiece vocab.txt)");
   auto tok = make_wordpiece_tokenizer(std::move(spec), file);
@@ -286,7 +300,7 @@ std::unique_ptr<Tokenizer> from_gpt2_files(const std::string& vocab_file, const 
   json vocab;
   try {
     vocab = json::parse(fs_util::read_file(vocab_file));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number overflow
     throw bad(vocab_file, "", std::string("not valid JSON (expected GPT-2's vocab.json): ") + e.what());
   }
   BpeSpec spec;
@@ -313,12 +327,26 @@ std::unique_ptr<Tokenizer> from_gpt2_files(const std::string& vocab_file, const 
 
 }  // namespace
 
+namespace {
+
+// A field of the wrong type that no check above names (nlohmann's value() and get() throw
+// their own exceptions, found by fuzzing) still ends as a ConfigError naming the file.
+std::unique_ptr<Tokenizer> checked_tokenizer_json(const std::string& file) {
+  try {
+    return from_tokenizer_json(file);
+  } catch (const json::exception& e) {
+    throw bad(file, "", std::string("a field has the wrong type or shape: ") + e.what());
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw IoError("tokenizer '" + path + "' does not exist (" + kExpected + ")");
   if (fs::is_directory(path, ec)) {
     const fs::path dir(path);
-    if (fs::exists(dir / "tokenizer.json")) return from_tokenizer_json((dir / "tokenizer.json").string());
+    if (fs::exists(dir / "tokenizer.json")) return checked_tokenizer_json((dir / "tokenizer.json").string());
     if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt"))
       return from_gpt2_files((dir / "vocab.json").string(), (dir / "merges.txt").string());
     if (fs::exists(dir / "vocab.txt")) return from_vocab_txt((dir / "vocab.txt").string());
@@ -334,7 +362,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
     return from_gpt2_files(vocab, merges);
   }
   if (p.extension() == ".txt") return from_vocab_txt(path);
-  if (p.extension() == ".json") return from_tokenizer_json(path);
+  if (p.extension() == ".json") return checked_tokenizer_json(path);
   throw ConfigError(Origin{path}, "", std::string("unknown tokenizer file (") + kExpected + ")");
 }
 

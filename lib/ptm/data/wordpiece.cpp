@@ -107,7 +107,9 @@ class WordPieceTokenizer final : public BaseTokenizer {
     return true;
   }
 
-  int64_t model_vocab_size() const override { return static_cast<int64_t>(vocab_.size()); }
+  // Ids index spec_.vocab, whose empty slots (filled by added tokens) still count: the distinct
+  // tokens alone could number fewer than the largest id (found by fuzzing).
+  int64_t model_vocab_size() const override { return static_cast<int64_t>(spec_.vocab.size()); }
   std::optional<int32_t> model_token_to_id(const std::string& token) const override {
     const auto it = vocab_.find(token);
     return it == vocab_.end() ? std::nullopt : std::optional<int32_t>(it->second);

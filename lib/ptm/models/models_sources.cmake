@@ -1,4 +1,8 @@
-# Model zoo sources (compiled into the torch library `ptm`). Paths relative to lib/.
+# Model zoo sources. Paths relative to lib/. Torch-free ones (ptm_base):
+set(PTM_MODELS_BASE_SOURCES
+  ptm/models/safetensors_header.cpp
+)
+# The rest (compiled into the torch library `ptm`):
 set(PTM_MODELS_SOURCES
   ptm/models/safetensors.cpp
   ptm/models/model.cpp

@@ -15,24 +15,23 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
+#include "ptm/models/safetensors_header.h"
 
 namespace fs = std::filesystem;
 
 namespace ptm::models {
 namespace {
 
-constexpr uint64_t kMaxHeader = 100ull << 20;  // 100 MB, the reference implementation's limit
-
+// The torch type of each dtype the header parser accepts (safetensors_dtype_bytes; a unit
+// test checks that both agree).
 struct DtypeEntry {
   const char* name;
   torch::ScalarType type;
-  size_t bytes;
 };
-const DtypeEntry kDtypes[] = {
-    {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2}, {"BF16", torch::kBFloat16, 2},
-    {"F64", torch::kFloat64, 8}, {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4},
-    {"I16", torch::kInt16, 2},   {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
-    {"BOOL", torch::kBool, 1}};
+const DtypeEntry kDtypes[] = {{"F32", torch::kFloat32}, {"F16", torch::kFloat16}, {"BF16", torch::kBFloat16},
+                              {"F64", torch::kFloat64}, {"I64", torch::kInt64},   {"I32", torch::kInt32},
+                              {"I16", torch::kInt16},   {"I8", torch::kInt8},     {"U8", torch::kUInt8},
+                              {"BOOL", torch::kBool}};
 
 const DtypeEntry* dtype_entry(const std::string& name) {
   for (const auto& d : kDtypes)
@@ -60,86 +59,23 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   struct stat st {};
   ::fstat(fd, &st);
   size_ = static_cast<size_t>(st.st_size);
-  if (size_ < 8) {
+  if (size_ == 0) {  // nothing to map (mmap refuses length 0): the parser words the error
     ::close(fd);
-    throw fail("truncated (" + std::to_string(size_) + " bytes, no header length)");
+    parse_safetensors_header(nullptr, 0, path);
   }
   void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (m == MAP_FAILED) throw fail(std::string("cannot map: ") + std::strerror(errno));
   map_ = static_cast<const uint8_t*>(m);
   try {
-    uint64_t n = 0;
-    for (int b = 0; b < 8; ++b) n |= uint64_t(map_[b]) << (8 * b);
-    if (n > kMaxHeader) throw fail("header length " + std::to_string(n) + " exceeds the 100 MB limit");
-    if (8 + n > size_)
-      throw fail("header length " + std::to_string(n) + " runs past the end of the file (" + std::to_string(size_) +
-                 " bytes)");
-    nlohmann::json header;
-    try {
-      header = nlohmann::json::parse(map_ + 8, map_ + 8 + n);
-    } catch (const nlohmann::json::exception&) {
-      throw fail("the header is not valid JSON");
+    auto header = parse_safetensors_header(map_, size_, path);
+    data_ = map_ + header.data_start;
+    metadata_ = std::move(header.metadata);
+    for (auto& h : header.tensors) {
+      TensorInfo t{std::move(h.name), std::move(h.dtype), std::move(h.shape), h.begin, h.end};
+      by_name_[t.name] = t;
+      tensors_.push_back(std::move(t));
     }
-    if (!header.is_object()) throw fail("the header is not a JSON object");
-    data_ = map_ + 8 + n;
-    const size_t buffer = size_ - 8 - n;
-    for (const auto& [name, v] : header.items()) {
-      if (name == "__metadata__") {
-        if (!v.is_object()) throw fail("__metadata__ is not an object");
-        for (const auto& [k, s] : v.items()) {
-          if (!s.is_string()) throw fail("__metadata__." + k + " is not a string");
-          metadata_[k] = s.get<std::string>();
-        }
-        continue;
-      }
-      auto bad = [&](const std::string& why) { return fail("tensor '" + name + "': " + why); };
-      if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
-        throw bad("needs dtype, shape and data_offsets");
-      TensorInfo t;
-      t.name = name;
-      if (!v["dtype"].is_string()) throw bad("dtype is not a string");
-      t.dtype = v["dtype"].get<std::string>();
-      const auto* d = dtype_entry(t.dtype);
-      if (!d) throw bad("unsupported dtype '" + t.dtype + "'");
-      if (!v["shape"].is_array()) throw bad("shape is not a list");
-      uint64_t elements = 1;
-      for (const auto& dim : v["shape"]) {
-        if (!dim.is_number_unsigned()) throw bad("shape has a non-integer or negative dimension");
-        const uint64_t x = dim.get<uint64_t>();
-        if (x != 0 && elements > (uint64_t(1) << 62) / x) throw bad("shape overflows");
-        elements *= x;
-        t.shape.push_back(static_cast<int64_t>(x));
-      }
-      const auto& off = v["data_offsets"];
-      if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-        throw bad("data_offsets must be [begin, end]");
-      t.begin = off[0].get<uint64_t>();
-      t.end = off[1].get<uint64_t>();
-      if (t.begin > t.end || t.end > buffer)
-        throw bad("data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) +
-                  "] lie outside the data buffer of " + std::to_string(buffer) + " bytes");
-      if (t.end - t.begin != elements * d->bytes)
-        throw bad("holds " + std::to_string(t.end - t.begin) + " bytes but shape x dtype needs " +
-                  std::to_string(elements * d->bytes));
-      by_name_[name] = t;
-      tensors_.push_back(t);
-    }
-    // The buffer must be covered exactly: sorted ranges touch end to start.
-    std::vector<TensorInfo> sorted = tensors_;
-    std::sort(sorted.begin(), sorted.end(), [](const TensorInfo& a, const TensorInfo& b) {
-      return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-    });
-    size_t cursor = 0;
-    for (const auto& t : sorted) {
-      if (t.begin < cursor) throw fail("tensor '" + t.name + "' overlaps another tensor's bytes");
-      if (t.begin > cursor && t.end > t.begin)
-        throw fail("bytes " + std::to_string(cursor) + ".." + std::to_string(t.begin) + " belong to no tensor");
-      cursor = std::max(cursor, t.end);
-    }
-    if (cursor != buffer)
-      throw fail("the data buffer has " + std::to_string(buffer - cursor) + " trailing bytes that belong to no tensor");
-    std::sort(tensors_.begin(), tensors_.end(), [](const TensorInfo& a, const TensorInfo& b) { return a.begin < b.begin; });
   } catch (...) {
     ::munmap(const_cast<uint8_t*>(map_), size_);
     map_ = nullptr;

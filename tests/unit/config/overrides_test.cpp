@@ -53,3 +53,17 @@ TEST_CASE("malformed overrides are all reported together", "[unit][config]") {
     CHECK(e.diagnostics()[5].message.find("key.path=value") != std::string::npos);
   }
 }
+
+TEST_CASE("a list index too large for an integer is out of range, not a crash", "[unit][config]") {
+  // std::stoul threw std::out_of_range past the ConfigError handling (fuzz/corpus/recipe/crash_index_overflow).
+  Node n = recipe();
+  for (const char* arg : {"train.sizes.99999999999999999999999=1", "train.sizes.99999999999999999999999.x=1"}) {
+    INFO(arg);
+    try {
+      apply_overrides(n, {arg});
+      FAIL("expected ConfigError");
+    } catch (const ptm::ConfigError& e) {
+      CHECK(e.diagnostics()[0].message.find("list index out of range") != std::string::npos);
+    }
+  }
+}

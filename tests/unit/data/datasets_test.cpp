@@ -6,6 +6,7 @@
 #include "catch.h"
 #include "helpers.h"
 #include "ptm/core/errors.h"
+#include "ptm/data/example_stream.h"
 #include "ptm/data/idx_images.h"
 #include "ptm/data/loader.h"
 #include "ptm/data/shard.h"
@@ -163,6 +164,32 @@ TEST_CASE("loader rethrows stream errors on the caller's thread", "[unit][data]"
   };
   Loader loader(std::make_unique<Broken>(), torch::kCPU, 2);
   CHECK_THROWS_AS(loader.next(), ptm::IoError);
+}
+
+TEST_CASE("a damaged example-stream cursor is refused, not used as an index", "[unit][data]") {
+  class Five : public ExampleStream {  // five examples; a batch's labels are their indices
+   public:
+    explicit Five(const StreamOptions& s) : ExampleStream(s) { set_count(5); }
+    std::string describe() const override { return "five"; }
+
+   protected:
+    Batch gather(const std::vector<int64_t>& index) override {
+      Batch b;
+      b.labels = torch::tensor(index);
+      return b;
+    }
+  };
+  StreamOptions s;
+  s.batch_size = 2;
+  Five f(s);
+  for (const char* bad : {R"({"epoch": 0, "position": -3})", R"({"epoch": -1, "position": 0})",
+                          R"({"epoch": "x", "position": 0})", R"({"epoch": 0})", "[]"}) {
+    INFO(bad);
+    const std::string err = ptm::test::error_of([&] { f.load_state(nlohmann::json::parse(bad)); });
+    CHECK(ptm::test::contains(err, "the checkpoint's data state"));
+  }
+  f.load_state(nlohmann::json::parse(R"({"epoch": 2, "position": 4})"));  // the last example of epoch 2
+  CHECK(f.next()->labels.size(0) == 2);
 }
 
 TEST_CASE("IDX files parse and bad ones are named", "[unit][data]") {

@@ -50,6 +50,20 @@ TEST_CASE("ids outside the vocabulary are refused and leave no file", "[unit][da
   CHECK_FALSE(std::ifstream(d.file("c.bin")).good());
 }
 
+TEST_CASE("a shard header with a negative vocabulary size is corrupt", "[unit][data]") {
+  ptm::test::TempDir d;
+  {
+    ShardWriter w(d.file("v.bin"), 1000);
+    w.append(std::vector<int32_t>{1, 2});
+    w.close();
+  }
+  std::string raw = ptm::test::read_text(d.file("v.bin"));
+  raw[12] = raw[13] = raw[14] = raw[15] = '\xff';  // header[3] = -1
+  d.write("neg.bin", raw);
+  const std::string err = ptm::test::error_of([&] { ShardReader r(d.file("neg.bin")); });
+  CHECK(err.find("neg.bin' is corrupt: vocabulary size -1") != std::string::npos);
+}
+
 TEST_CASE("truncated and foreign shards are reported by name", "[unit][data]") {
   ptm::test::TempDir d;
   {

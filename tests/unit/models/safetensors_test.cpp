@@ -8,6 +8,7 @@
 #include "helpers.h"
 #include "ptm/core/errors.h"
 #include "ptm/models/safetensors.h"
+#include "ptm/models/safetensors_header.h"
 
 using namespace ptm::models;
 using ptm::test::contains;
@@ -113,4 +114,61 @@ TEST_CASE("hostile safetensors files fail with a clear error", "[unit][models]")
     CHECK(contains(err, c.message));
   }
   CHECK_NOTHROW(SafetensorsFile(d.write("fine.safetensors", raw_file(ok_header, eight))));
+}
+
+// The size arithmetic follows the reference (safetensors/src/tensor.rs): checked products,
+// offsets that tile the buffer exactly, the 100,000,000-byte header limit.
+TEST_CASE("safetensors size arithmetic cannot overflow or hide bytes", "[unit][models]") {
+  ptm::test::TempDir d;
+  const std::string eight(8, '\0');
+  struct Case {
+    const char* name;
+    std::string bytes;
+    const char* message;
+  };
+  std::string len_1e8_plus_1(8, '\0');  // 100,000,001 = 0x05F5E101, just over the limit
+  len_1e8_plus_1[0] = '\x01', len_1e8_plus_1[1] = '\xE1', len_1e8_plus_1[2] = '\xF5', len_1e8_plus_1[3] = '\x05';
+  const std::vector<Case> cases = {
+      {"limit_1e8", len_1e8_plus_1 + "{}", "exceeds the 100 MB limit"},
+      // 2^62 F32 elements are 2^64 bytes, which wraps to 0 in 64 bits.
+      {"wraps_to_zero", raw_file(R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", ""),
+       "overflows"},
+      {"wraps_two_dims",
+       raw_file(R"({"a":{"dtype":"F64","shape":[2147483648,2147483648],"data_offsets":[0,0]}})", ""), "overflows"},
+      // A product that overflows before a later zero still overflows (the reference folds in order).
+      {"overflow_then_zero",
+       raw_file(R"({"a":{"dtype":"U8","shape":[4294967296,4294967296,0],"data_offsets":[0,0]}})", ""), "overflows"},
+      // Torch dimensions are int64: 2^63 would become negative.
+      {"dim_past_int64", raw_file(R"({"a":{"dtype":"F32","shape":[0,9223372036854775808],"data_offsets":[0,0]}})", ""),
+       "exceeds the int64 range"},
+      // An empty tensor placed after a gap must not let the gap pass as covered.
+      {"empty_after_hole",
+       raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}})",
+                eight),
+       "bytes 4..8 belong to no tensor"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const std::string path = d.write(std::string(c.name) + ".safetensors", c.bytes);
+    const std::string err = error_of([&] { SafetensorsFile f(path); });
+    CHECK(contains(err, c.name));
+    CHECK(contains(err, c.message));
+  }
+  // Empty tensors at the edges and a zero-length buffer are fine.
+  CHECK_NOTHROW(SafetensorsFile(d.write(
+      "edges.safetensors",
+      raw_file(R"({"e0":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e1":{"dtype":"I8","shape":[3,0],"data_offsets":[8,8]}})",
+               eight))));
+  CHECK_NOTHROW(SafetensorsFile(d.write("nothing.safetensors", raw_file("{}", ""))));
+}
+
+TEST_CASE("the header parser and the torch reader agree on every dtype", "[unit][models]") {
+  for (const char* name : {"F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL"}) {
+    INFO(name);
+    REQUIRE(safetensors_dtype_bytes(name) > 0);
+    CHECK(safetensors_dtype_bytes(name) == c10::elementSize(scalar_type_of(name)));
+    CHECK(dtype_name(scalar_type_of(name)) == name);
+  }
+  CHECK(safetensors_dtype_bytes("F8_E4M3") == 0);
+  CHECK_THROWS(scalar_type_of("F8_E4M3"));
 }
