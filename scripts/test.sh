@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up (packages, venv, real data), builds, and runs the whole test suite
 # (what CI runs).
-# Extra arguments go to ctest, e.g.  scripts/test.sh -L unit   or   scripts/test.sh -R schedule
+# Extra arguments go to ctest, e.g.  scripts/test.sh -R schedule   (one entry per test case)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 

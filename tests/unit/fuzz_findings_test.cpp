@@ -129,3 +129,13 @@ TEST_CASE("floats where tokenizer.json wants integers are ConfigErrors", "[unit]
           "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [1e40], "tokens": ["[CLS]"]}}})"),
       "ids.json: post_processor: special_tokens.[CLS].ids: expected a 32-bit integer"));
 }
+
+// Found by fuzzing: one id in the hundreds of millions sized the id table to it (8 GB).
+TEST_CASE("a vocabulary id far past the entry count is refused before the table grows", "[unit][tokenizer][fuzz]") {
+  test::TempDir dir;
+  dir.write("gpt2/vocab.json", R"({"a": 0, "b": 255555521})");
+  dir.write("gpt2/merges.txt", "#version: 0.2\n");
+  const auto message = test::error_of([&] { load_tokenizer(dir.file("gpt2")); });
+  CHECK(test::contains(message, "vocab.json"));
+  CHECK(test::contains(message, "id 255555521 is far past the 2 entries"));
+}

@@ -25,7 +25,9 @@ bool parse_double(const std::string& t, double& out) {
   const std::string l = lower(t);
   if (l == ".inf" || l == "+.inf") { out = std::numeric_limits<double>::infinity(); return true; }
   if (l == "-.inf") { out = -std::numeric_limits<double>::infinity(); return true; }
-  if (l == ".nan") { out = std::numeric_limits<double>::quiet_NaN(); return true; }
+  // No setting means "not a number": .nan would pass every min/max check (comparisons with NaN
+  // are false) and reach the run.
+  if (l == ".nan") return false;
   if (t.empty() || std::isspace(static_cast<unsigned char>(t[0]))) return false;
   // Only decimal notation: strtod would also take "inf", "nan" and hex floats.
   for (char c : l)

@@ -33,9 +33,16 @@ std::vector<std::string> vocab_by_id(const json& vocab, const std::string& file,
   if (!vocab.is_object()) throw bad(file, key, "expected an object of token: id");
   std::vector<std::string> out;
   std::vector<bool> seen;
+  // Ids run 0..n-1, with gaps only where added tokens go (check_ids): an id far past the entry
+  // count is an error before the table grows to it (a single huge id would allocate gigabytes).
+  const auto limit = static_cast<int64_t>(2 * vocab.size() + 1024);
   for (const auto& [token, id] : vocab.items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (int64_t{1} << 30))
+    if (!id.is_number_integer() || id.get<int64_t>() < 0)
       throw bad(file, key + "." + token, "expected a non-negative integer id");
+    if (id.get<int64_t>() >= limit)
+      throw bad(file, key + "." + token,
+                "id " + std::to_string(id.get<int64_t>()) + " is far past the " + std::to_string(vocab.size()) +
+                    " entries of the vocabulary (ids run from 0, continued by the added tokens)");
     const auto i = id.get<size_t>();
     if (out.size() <= i) out.resize(i + 1), seen.resize(i + 1);
     if (seen[i])  // two tokens, one id: one of them could never be decoded
