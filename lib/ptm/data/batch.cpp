@@ -1,6 +1,7 @@
 // Batch helpers and the seeded counters shared by every data set.
 #include <numeric>
 
+#include "ptm/core/splitmix.h"
 #include "ptm/data/dataset.h"
 
 namespace ptm::data {
@@ -17,13 +18,6 @@ Batch map_tensors(const Batch& b, F f) {
   out.labels = apply(b.labels);
   out.images = apply(b.images);
   return out;
-}
-
-uint64_t splitmix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
 }
 
 }  // namespace
@@ -43,7 +37,7 @@ Batch Batch::pin_memory() const {
 }
 
 uint64_t hash64(uint64_t seed, uint64_t stream, uint64_t index) {
-  return splitmix(splitmix(splitmix(seed) ^ stream) ^ index);
+  return splitmix64(splitmix64(splitmix64(seed) ^ stream) ^ index);
 }
 
 std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) {

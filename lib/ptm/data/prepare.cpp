@@ -22,6 +22,7 @@
 #include "ptm/core/log.h"
 #include "ptm/core/version.h"
 #include "ptm/core/sha256.h"
+#include "ptm/core/splitmix.h"
 #include "ptm/data/shard.h"
 
 namespace fs = std::filesystem;
@@ -104,13 +105,6 @@ nlohmann::json write_split(const std::string& dir, const std::string& name, cons
     shards.push_back({{"file", file}, {"tokens", n}, {"sha256", sha256_file(dir + "/" + file)}});
   }
   return shards;
-}
-
-uint64_t mix(uint64_t x) {  // splitmix64: a seeded, platform-independent document hash
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
 }
 
 }  // namespace
@@ -265,7 +259,7 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
     for (; i < chunks.size() && chunk_doc[i] == d; ++i) ids.insert(ids.end(), encoded[i].begin(), encoded[i].end());
     if (eos) ids.push_back(*eos);
     if (by_document) {
-      const double u = (mix(static_cast<uint64_t>(c.seed) * 1000003u + d) >> 11) * (1.0 / 9007199254740992.0);
+      const double u = (splitmix64(static_cast<uint64_t>(c.seed) * 1000003u + d) >> 11) * (1.0 / 9007199254740992.0);
       auto& dst = u < c.val_fraction ? val : train;
       dst.insert(dst.end(), ids.begin(), ids.end());
     } else {

@@ -7,24 +7,16 @@
 #include <numeric>
 
 #include "ptm/core/errors.h"
+#include "ptm/core/splitmix.h"
 
 namespace ptm::data {
-namespace {
-
-uint64_t splitmix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
+void check_path_exists(config::Section& s, const char* key, const std::string& path) {
+  if (!path.empty() && !std::filesystem::exists(path))
+    s.problem(key, "'" + path + "' does not exist" + (path.rfind("data/", 0) == 0 ? " (run scripts/get-data.sh)" : ""));
 }
 
-}  // namespace
-
 void bind_split_files(config::Section& s, SplitFiles& f, const std::string& format) {
-  auto must_exist = [&](const char* key, const std::string& path) {
-    if (!path.empty() && !std::filesystem::exists(path))
-      s.problem(key, "'" + path + "' does not exist" + (path.rfind("data/", 0) == 0 ? " (run scripts/get-data.sh)" : ""));
-  };
+  const auto must_exist = [&](const char* key, const std::string& path) { check_path_exists(s, key, path); };
   if (s.req("train", f.train, "training file (" + format + ")").ok()) must_exist("train", f.train);
   if (s.opt("val", f.val, "validation file: evaluations during training, best checkpoint, early stopping").ok())
     must_exist("val", f.val);
@@ -67,9 +59,9 @@ std::vector<int64_t> holdout_split(int64_t n, double fraction, int64_t seed, con
   // Fisher-Yates with counter-based draws: the same (n, seed) always holds out the same examples.
   std::vector<int64_t> p(static_cast<size_t>(n));
   std::iota(p.begin(), p.end(), 0);
-  const uint64_t key = splitmix(splitmix(static_cast<uint64_t>(seed)) ^ 0x76616c5f686f6c64ull);  // "val_hold"
+  const uint64_t key = splitmix64(splitmix64(static_cast<uint64_t>(seed)) ^ 0x76616c5f686f6c64ull);  // "val_hold"
   for (int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<int64_t>(splitmix(key ^ static_cast<uint64_t>(i)) % static_cast<uint64_t>(i + 1));
+    const auto j = static_cast<int64_t>(splitmix64(key ^ static_cast<uint64_t>(i)) % static_cast<uint64_t>(i + 1));
     std::swap(p[i], p[j]);
   }
   std::vector<int64_t> out = split == "val" ? std::vector<int64_t>(p.begin(), p.begin() + held)

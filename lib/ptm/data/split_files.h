@@ -17,6 +17,9 @@ struct SplitFiles {
   int64_t val_seed = 0;     // which examples are held out (independent of run.seed)
 };
 
+// A problem on `key` when `path` is given and does not exist (pointing at get-data.sh for data/).
+void check_path_exists(config::Section& s, const char* key, const std::string& path);
+
 // Reads train (required), val, test, val_fraction and val_seed; refuses val together with
 // val_fraction and files that do not exist. `format` describes the files for the help text.
 void bind_split_files(config::Section& s, SplitFiles& f, const std::string& format);

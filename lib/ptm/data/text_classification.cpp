@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <filesystem>
 #include <map>
 #include <set>
 
@@ -148,11 +147,7 @@ std::unique_ptr<BatchStream> make_text_classification(const TextClassificationOp
 StreamBuilder text_classification_factory(config::Section& s) {
   TextClassificationOptions o;
   bind_split_files(s, o, "TSV with a header row, or JSONL");
-  auto must_exist = [&](const char* key, const std::string& path) {
-    if (!path.empty() && !std::filesystem::exists(path))
-      s.problem(key, "'" + path + "' does not exist" + (path.rfind("data/", 0) == 0 ? " (run scripts/get-data.sh)" : ""));
-  };
-  if (s.req("tokenizer", o.tokenizer, "tokenizer.json, vocab.txt or a folder").ok()) must_exist("tokenizer", o.tokenizer);
+  if (s.req("tokenizer", o.tokenizer, "tokenizer.json, vocab.txt or a folder").ok()) check_path_exists(s, "tokenizer", o.tokenizer);
   s.opt("text_field", o.text_field, "column/key with the text");
   s.opt("pair_field", o.pair_field, "column/key with the second text of a pair");
   s.opt("label_field", o.label_field, "column/key with the label");

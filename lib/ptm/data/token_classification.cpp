@@ -1,7 +1,6 @@
 // Tag ids, word-piece alignment and padding for token classification.
 #include "ptm/data/token_classification.h"
 
-#include <filesystem>
 #include <map>
 #include <set>
 
@@ -118,10 +117,8 @@ std::unique_ptr<BatchStream> make_token_classification(const TokenClassification
 StreamBuilder token_classification_factory(config::Section& s) {
   TokenClassificationOptions o;
   bind_split_files(s, o, "CoNLL style: a word and its tag per line, a blank line between sentences");
-  if (s.req("tokenizer", o.tokenizer, "tokenizer.json, vocab.txt or a folder").ok() &&
-      !std::filesystem::exists(o.tokenizer))
-    s.problem("tokenizer", "'" + o.tokenizer + "' does not exist" +
-                               (o.tokenizer.rfind("data/", 0) == 0 ? " (run scripts/get-data.sh)" : ""));
+  if (s.req("tokenizer", o.tokenizer, "tokenizer.json, vocab.txt or a folder").ok())
+    check_path_exists(s, "tokenizer", o.tokenizer);
   s.opt("labels", o.labels, "tag names in id order (default: sorted tags of the training file)");
   s.opt("max_length", o.max_length, "tokens per sentence, specials included").min(2).max(1 << 16);
   s.opt("pad_to", o.pad_to, "max_length | longest").one_of({"max_length", "longest"});
