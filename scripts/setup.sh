@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ptm needs to build and test; idempotent, and fast when everything is there.
-#   - Debian/Ubuntu packages: compiler tools, yaml-cpp, spdlog, fmt, CLI11, nlohmann-json, Catch2
+#   - Debian/Ubuntu packages: compiler tools, yaml-cpp, spdlog, fmt, CLI11, nlohmann-json, Catch2,
+#     Gloo headers (data-parallel runs on CPUs; its code is inside LibTorch)
 #   - the project venv ($PTM_VENV, outside the checkout) with torch==2.11.0 from PyPI, whose wheel
 #     carries LibTorch, plus the Python reference packages used by golden-value scripts
 # On a machine without a package registry (the GPU machines) everything must already be
@@ -9,7 +10,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 apt_packages=(cmake ninja-build ccache git g++ libyaml-cpp-dev libspdlog-dev libfmt-dev
-              libcli11-dev nlohmann-json3-dev catch2)
+              libcli11-dev nlohmann-json3-dev catch2 libgloo-dev)
 ptm_apt_install "${apt_packages[@]}"
 
 torch_ok() { "$1" -c "import torch,sys; sys.exit(0 if torch.__version__.split('+')[0]=='$PTM_TORCH_VERSION' else 1)" 2>/dev/null; }

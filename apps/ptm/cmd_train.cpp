@@ -28,7 +28,7 @@ void add_train_command(CLI::App& app, Action& action, const std::vector<std::str
       o.resume = *resume;
       o.allow_recipe_change = *allow_change;
       const auto summary = recipes::run_train(recipes::load(args->source()), o, task);
-      std::cout << summary.dump(2) << "\n";
+      if (!summary.is_null()) std::cout << summary.dump(2) << "\n";
       return 0;
     };
   });

@@ -3,7 +3,12 @@
 //   0 ok, 1 runtime failure, 2 usage/config/input error, 128+signal after a clean stop.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
 #include <iostream>
+
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "ptm/core/environment.h"
@@ -20,8 +25,21 @@ std::string without_backtrace(const std::string& what) {
   return pos == std::string::npos ? what : what.substr(0, pos);
 }
 
+// Under torchrun each worker has TORCHELASTIC_ERROR_FILE: the error written there is what
+// torchrun prints as the root cause of a failed job.
+void write_torchelastic_error(const std::string& message) {
+  const char* path = std::getenv("TORCHELASTIC_ERROR_FILE");
+  if (!path || !*path) return;
+  const nlohmann::json record = {
+      {"message",
+       {{"message", "ptm: " + message},
+        {"extraInfo", {{"py_callstack", ""}, {"timestamp", std::to_string(static_cast<long long>(std::time(nullptr)))}}}}}};
+  std::ofstream(path) << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
 int report(const std::string& message, int code) {
   std::cerr << "ptm: error: " << message << "\n";
+  write_torchelastic_error(message);
   return code;
 }
 
@@ -75,6 +93,7 @@ int main(int argc, char** argv) {
   ptm::cli::add_merge(app, action);
   ptm::cli::add_bench(app, action, std::vector<std::string>(argv, argv + argc));
   ptm::cli::add_train_commands(app, action, std::vector<std::string>(argv, argv + argc));
+  ptm::cli::add_launch(app, action);
 
   if (const std::string unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::cerr << "ptm: error: " << unknown << "\nRun `ptm --help` or `ptm <command> --help`.\n";

@@ -22,6 +22,7 @@ void bind(Section& s, RunConfig& c, const std::string& default_name) {
     s.problem("device", "'" + c.device + "' is not a device; expected auto, cpu, cuda or cuda:N");
   s.opt("seed", c.seed, "random seed").min(0);
   s.opt("threads", c.threads, "CPU threads, 0 = default").min(0).max(1024);
+  s.opt("dist_timeout_s", c.dist_timeout_s, "data parallel: seconds to wait for the other ranks").min(1);
   s.opt("log_level", c.log_level, "log level").one_of({"trace", "debug", "info", "warn", "error", "off"});
   if (c.name.empty() && c.dir.empty()) s.problem("name", "the run needs a name (or run.dir)");
   if (c.name.find('/') != std::string::npos)

@@ -17,6 +17,9 @@ struct RunConfig {
   int64_t seed = 1337;
   int threads = 0;              // CPU threads for intra-op parallelism; 0 = LibTorch's default
   std::string log_level = "info";
+  // Data-parallel runs: how long to wait for the other ranks (connecting, the store, every
+  // collective) before stopping with an error.
+  int64_t dist_timeout_s = 600;
 
   std::string run_dir() const { return dir.empty() ? root + "/" + name : dir; }
 };

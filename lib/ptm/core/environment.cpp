@@ -18,6 +18,7 @@
 #include "ptm/config/run_config.h"
 #include "ptm/core/errors.h"
 #include "ptm/core/version.h"
+#include "ptm/dist/rank_layout.h"
 
 namespace ptm {
 namespace {
@@ -113,6 +114,14 @@ nlohmann::json environment() {
                   {"cuda", built_cuda},
                   {"cuda_kernels", built_kernels},
                   {"cxx_standard", __cplusplus}};
+  // The rank layout a launcher (torchrun, srun, ptm launch) gives this process.
+  try {
+    const auto l = dist::detect_rank_layout();
+    env["ranks"] = {{"launcher", l.launcher}, {"rank", l.rank},         {"world", l.world},
+                    {"local_rank", l.local_rank}, {"local_world", l.local_world}, {"layout", l.describe()}};
+  } catch (const ConfigError& e) {
+    env["ranks"] = {{"error", e.what()}};
+  }
   return env;
 }
 
@@ -148,6 +157,11 @@ std::string environment_report(const nlohmann::json& env) {
                      std::to_string(env["cpu"]["inter_op_threads"].get<int>()) + " inter-op, " +
                      std::to_string(env["cpu"]["hardware_threads"].get<unsigned>()) + " hardware (" +
                      env["cpu"]["parallel_backend"].get<std::string>() + ")");
+  if (env.contains("ranks")) {
+    out << "ranks\n";
+    row("layout", env["ranks"].contains("error") ? env["ranks"]["error"].get<std::string>()
+                                                 : env["ranks"]["layout"].get<std::string>());
+  }
   return out.str();
 }
 

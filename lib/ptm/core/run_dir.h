@@ -20,6 +20,9 @@ class RunDir {
   // Creates or reopens `path`. Throws ConfigError (exit 2) naming the directory when it
   // holds a run that `mode` does not allow replacing; IoError when it cannot be created.
   static RunDir open(const std::string& path, Mode mode);
+  // The run directory as the other ranks of a data-parallel run see it: rank 0 opened it and
+  // writes into it; this only names its files and creates nothing.
+  static RunDir follow(const std::string& path, bool resumed) { return RunDir(path, resumed); }
 
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }

@@ -14,7 +14,10 @@ void ExampleStream::start_epoch() {
     for (int64_t i = 0; i < count_; ++i) all[i] = i;
   }
   order_.clear();
-  for (int64_t i = s_.rank; i < count_; i += s_.world) order_.push_back(all[i]);
+  // Training epochs drop the last count % world examples of the permutation, so every rank's
+  // epoch has the same length and the ranks' batches stay one global batch.
+  const int64_t used = s_.train ? count_ - count_ % s_.world : count_;
+  for (int64_t i = s_.rank; i < used; i += s_.world) order_.push_back(all[i]);
 }
 
 std::optional<Batch> ExampleStream::next() {

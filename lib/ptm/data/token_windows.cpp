@@ -1,5 +1,6 @@
 // Data set "tokens": fixed-length windows from the shards of a prepared corpus (ptm data
-// prepare). Training draws window starts from a seeded counter (state = batches drawn);
+// prepare). Training draws window starts from a seeded counter (state = batches drawn), ranks
+// taking interleaved rows of the global draw;
 // evaluation walks non-overlapping windows from the start, ranks taking every world-th one.
 #include <filesystem>
 
@@ -36,8 +37,10 @@ class TokenWindows : public BatchStream {
     for (; rows < B; ++rows) {
       int64_t start;
       if (s_.train) {
-        const uint64_t r = hash64(static_cast<uint64_t>(s_.seed), static_cast<uint64_t>(s_.rank),
-                                  static_cast<uint64_t>(cursor_ * B + rows));
+        // Row j of rank r's batch k is row (kB+j)W+r of the global draw: the ranks' batches
+        // together are one process's batch of B*W windows, whatever W is.
+        const uint64_t r = hash64(static_cast<uint64_t>(s_.seed), 0,
+                                  static_cast<uint64_t>((cursor_ * B + rows) * s_.world + s_.rank));
         start = static_cast<int64_t>(r % static_cast<uint64_t>(total_ - T));
       } else {
         const int64_t window = (cursor_ * B + rows) * s_.world + s_.rank;

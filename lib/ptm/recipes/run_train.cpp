@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "ptm/config/diff.h"
 #include "ptm/config/emit.h"
@@ -13,6 +14,8 @@
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
 #include "ptm/core/run_dir.h"
+#include "ptm/dist/process_group.h"
+#include "ptm/dist/rank_layout.h"
 #include "ptm/peft/peft.h"
 #include "ptm/train/checkpoint.h"
 #include "ptm/train/freeze.h"
@@ -47,7 +50,8 @@ bool keeps_exactness(const std::string& path) {
   if (path == "run.seed") return false;
   static const char* const kFree[] = {"run.", "train.log_every", "train.eval_every", "train.eval_batches",
                                       "train.save_every", "train.keep_last", "train.sample_",
-                                      "train.write_predictions", "train.early_stopping_patience"};
+                                      "train.write_predictions", "train.early_stopping_patience",
+                                      "train.ddp_"};
   for (const char* prefix : kFree)
     if (path.rfind(prefix, 0) == 0) return true;
   return false;
@@ -93,6 +97,26 @@ void check_recipe_change(const std::string& dir, const std::string& resume_from,
   fs_util::append_file(dir + "/recipe_changes.jsonl", record.dump() + "\n");
 }
 
+// Every rank must run the same recipe: each compares its resolved recipe with rank 0's and
+// all stop with exit 2, naming the keys, when any differs.
+void check_same_recipe(dist::Group& group, const config::Node& resolved) {
+  const auto yaml = config::to_yaml(resolved);
+  const auto all = group.exchange("recipe", yaml);
+  const auto reference = config::parse_yaml(all[0], "rank 0's recipe");
+  std::vector<Diagnostic> problems;
+  for (size_t r = 1; r < all.size(); ++r)
+    for (const auto& c : config::diff(reference, config::parse_yaml(all[r], "rank " + std::to_string(r) + "'s recipe")))
+      problems.push_back({Origin{"rank " + std::to_string(r)}, c.path,
+                          "is " + c.after + " where rank 0 has " + c.before + ": every rank must run the same recipe"});
+  if (!problems.empty()) throw ConfigError(problems);
+}
+
+// The number of ranks whose state a checkpoint holds (1 for a single-process run).
+int checkpoint_world(const std::string& checkpoint) {
+  const auto state = nlohmann::json::parse(fs_util::read_file(checkpoint + "/trainer_state.json"), nullptr, false);
+  return state.is_object() && state.contains("world") && state["world"].is_number_integer() ? state["world"].get<int>() : 1;
+}
+
 }  // namespace
 
 Recipe with_default_objective(const Recipe& recipe, const std::string& type) {
@@ -113,13 +137,24 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   if (!missing.empty()) throw ConfigError(missing);
   const Recipe recipe = with_default_objective(given, task.default_objective);
 
-  const std::string device = resolve_device(recipe.run.device);
+  // Data parallel when a launcher (torchrun, srun, ptm launch) started this process as a rank.
+  const auto layout = dist::detect_rank_layout();
+  const std::string device = dist::device_for_rank(resolve_device(recipe.run.device), layout);
   // Before the run directory is touched: a graph-captured step needs a GPU.
   if (recipe.train.cuda_graph && !torch::Device(device).is_cuda())
     throw ConfigError(Origin{}, "train.cuda_graph", "needs a CUDA device (this run is on " + device + ")");
   set_threads(recipe.run.threads);
   log::Level level;
   if (log::parse_level(recipe.run.log_level, level)) log::set_level(level);
+  std::unique_ptr<dist::Group> group;
+  if (layout.distributed()) {
+    log::info(layout.describe() + "; connecting (timeout " + std::to_string(recipe.run.dist_timeout_s) + " s)");
+    group = std::make_unique<dist::Group>(layout, device, std::chrono::seconds(recipe.run.dist_timeout_s));
+    check_same_recipe(*group, recipe.resolved);
+    // Rank 0 speaks for the run; the others report warnings and errors.
+    if (!group->main() && level < log::Level::warn) log::set_level(log::Level::warn);
+  }
+  const bool main_rank = !group || group->main();
 
   // Where to start: --resume auto continues the newest complete checkpoint of an unfinished run.
   const std::string dir = recipe.run.run_dir();
@@ -133,18 +168,48 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
     mode = RunDir::Mode::Resume;
     if (const auto latest = train::latest_checkpoint(dir, /*verify=*/true)) resume_from = *latest;
   }
-  if (!resume_from.empty() && options.resume != "auto") {
-    if (const auto problem = train::verify_checkpoint(resume_from); !problem.empty())
-      throw IoError("checkpoint '" + resume_from + "' is damaged: " + problem);
+  // Rank 0 decides where to start and prepares the run directory; the other ranks follow its
+  // decision, or stop with its error (the same exit code) instead of waiting for it.
+  nlohmann::json decision;
+  std::optional<RunDir> opened;
+  if (main_rank) {
+    try {
+      if (!resume_from.empty() && options.resume != "auto") {
+        if (const auto problem = train::verify_checkpoint(resume_from); !problem.empty())
+          throw IoError("checkpoint '" + resume_from + "' is damaged: " + problem);
+      }
+      const int world = group ? group->world() : 1;
+      if (!resume_from.empty() && checkpoint_world(resume_from) != world)
+        throw ConfigError(Origin{resume_from + "/trainer_state.json"}, "world",
+                          "the checkpoint was written by " + std::to_string(checkpoint_world(resume_from)) +
+                              " rank(s) and this run has " + std::to_string(world) + ": resume with " +
+                              std::to_string(checkpoint_world(resume_from)) +
+                              " (each rank continues its own data position and random state)");
+      // Without a checkpoint nothing is continued: the run starts over under the recipe given.
+      if (mode == RunDir::Mode::Resume && !resume_from.empty())
+        check_recipe_change(dir, resume_from, recipe.resolved, options.allow_recipe_change);
+      opened = RunDir::open(dir, mode);
+      decision = {{"resume_from", resume_from}, {"resumed", opened->resumed()}};
+    } catch (const std::exception& e) {
+      const bool input = dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const IoError*>(&e);
+      if (group) group->share("start", nlohmann::json{{"error", e.what()}, {"input", input}}.dump());
+      throw;
+    }
   }
-  // Without a checkpoint nothing is continued: the run starts over under the recipe given.
-  if (mode == RunDir::Mode::Resume && !resume_from.empty())
-    check_recipe_change(dir, resume_from, recipe.resolved, options.allow_recipe_change);
-  const RunDir run = RunDir::open(dir, mode);
-  run.attach_log();
-  run.write_config(config::to_yaml(recipe.resolved));
+  if (group) decision = nlohmann::json::parse(group->share("start", decision.dump()));
+  if (decision.contains("error")) {
+    const std::string what = "rank 0: " + decision["error"].get<std::string>();
+    if (decision["input"].get<bool>()) throw IoError(what);
+    throw RuntimeError(what);
+  }
+  resume_from = decision["resume_from"].get<std::string>();
+  const RunDir run = opened ? *opened : RunDir::follow(dir, decision["resumed"].get<bool>());
   auto prov = provenance(device);
-  run.write_cmdline(options.argv, prov);
+  if (main_rank) {
+    run.attach_log();
+    run.write_config(config::to_yaml(recipe.resolved));
+    run.write_cmdline(options.argv, prov);
+  }
   log::info("run directory " + dir + (resume_from.empty() ? "" : " (resuming " + resume_from + ")"));
 
   torch::manual_seed(static_cast<uint64_t>(recipe.run.seed));
@@ -172,7 +237,17 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   log::info("model " + setup.model->arch() + ": " + std::to_string(total) + " parameters (" +
             std::to_string(trainable) + " trainable, " + format_percent(trainable, total) + ") on " + device);
 
-  const auto r = train::run_training(setup, run);
+  setup.group = group.get();
+  train::TrainResult r;
+  try {
+    r = train::run_training(setup, run);
+  } catch (const c10::Error& e) {
+    if (!group) throw;
+    // A collective failed: usually another rank stopped or was killed (its own log says why).
+    std::string what = e.what_without_backtrace();
+    throw RuntimeError("rank " + std::to_string(group->rank()) + " of " + std::to_string(group->world()) +
+                       " stopped: " + what + " (when another rank was lost, its log or the launcher names it)");
+  }
   nlohmann::json summary = {{"steps", r.step},
                             {r.unit, r.tokens},
                             {"targets", r.targets},
@@ -189,10 +264,10 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   if (recipe.train.cuda_graph) summary["cuda_graph_replays"] = r.graph_replays;
   if (r.best_step >= 0) summary["best"] = {{"step", r.best_step}, {"metric", recipe.train.best_metric}, {"value", r.best_value}};
   // A PEFT run also leaves its final adapter alone (adapter_model.safetensors + adapter_config.json).
-  if (recipe.peft && !r.stopped) peft::save_adapter(*setup.model, *recipe.peft, dir + "/adapter");
-  if (!r.stopped) run.write_summary(summary);  // a stopped run stays resumable
+  if (recipe.peft && !r.stopped && main_rank) peft::save_adapter(*setup.model, *recipe.peft, dir + "/adapter");
+  if (!r.stopped && main_rank) run.write_summary(summary);  // a stopped run stays resumable
   log::close_files();
-  return summary;
+  return main_rank ? summary : nlohmann::json();
 }
 
 }  // namespace ptm::recipes

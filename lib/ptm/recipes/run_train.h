@@ -27,7 +27,8 @@ struct TaskSpec {
   std::string default_objective = "causal_lm";
 };
 
-// Returns summary.json's content. Exit code handling stays in the app.
+// Returns summary.json's content (null on the ranks other than 0 of a data-parallel run).
+// Exit code handling stays in the app.
 nlohmann::json run_train(const Recipe& recipe, const RunOptions& options, const TaskSpec& task);
 
 // The recipe with `objective: {type: <default>}` filled in when it has none.

@@ -34,6 +34,9 @@ void bind(config::Section& s, TrainConfig& c) {
   s.opt("sample_temperature", c.sample_temperature, "sampling temperature (0 = greedy)").min(0.0);
   s.opt("sample_top_k", c.sample_top_k, "sample among the k most likely tokens (0 = all)").min(0);
   s.opt("sample_tokenizer", c.sample_tokenizer, "tokenizer for samples (default: the data set's)");
+  s.opt("ddp_bucket_mb", c.ddp_bucket_mb, "data parallel: MB of gradients per all-reduce bucket").min(0.001);
+  s.opt("ddp_find_unused", c.ddp_find_unused,
+        "data parallel: allow parameters that get no gradient in a step (searches the graph each step)");
   // fp16 gradients underflow without dynamic loss scaling, which ptm does not do: a run would
   // train silently worse. bf16 has fp32's range.
   if (c.precision == "fp16")

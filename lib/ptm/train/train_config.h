@@ -48,6 +48,10 @@ struct TrainConfig {
   double sample_temperature = 0.8;
   int64_t sample_top_k = 40;
   std::string sample_tokenizer;  // tokenizer.json / vocab.txt; default: the data set's tokenizer
+  // Data-parallel runs (torchrun, srun, ptm launch): gradient buckets all-reduced during the
+  // backward pass (DDP's bucket_cap_mb), and whether parameters may get no gradient in a step.
+  double ddp_bucket_mb = 25;
+  bool ddp_find_unused = false;
   bool minimize_best() const;
 };
 

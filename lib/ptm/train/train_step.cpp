@@ -12,23 +12,35 @@ StepTensors train_step(const StepParts& p, const std::vector<data::Batch>& micro
   StepTensors out;
   out.targets = torch::zeros({}, fopts.dtype(torch::kInt64));
   for (const auto& b : micro) out.targets += p.objective->count_targets(b);
-  const auto denom = out.targets.to(torch::kFloat32).clamp_min(1.0);
+  auto denom = out.targets.to(torch::kFloat32);
+  if (p.group) {
+    // The Reducer divides the summed gradients by the world size: divide the losses by the
+    // mean of the ranks' target counts, and the result is the global sum over global targets.
+    p.group->all_reduce(denom);
+    denom = denom / static_cast<double>(p.group->world());
+  }
+  denom = denom.clamp_min(1.0);
   out.loss_sum = torch::zeros({}, fopts);
-  for (const auto& batch : micro) {
+  for (size_t i = 0; i < micro.size(); ++i) {
+    const bool reduce = p.sync && i + 1 == micro.size();  // accumulation micro-batches stay local
+    if (reduce) p.sync->before_forward();
     torch::Tensor loss;
     {
       AutocastGuard autocast(p.device, p.precision);
-      loss = p.objective->loss(*p.model, batch, true).loss_sum.to(torch::kFloat32);
+      loss = p.objective->loss(*p.model, micro[i], true).loss_sum.to(torch::kFloat32);
     }
     out.loss_sum += loss.detach();
     if (mark) mark(2);
+    if (reduce) p.sync->before_backward(loss);
     (loss / denom).backward();
     if (mark) mark(3);
   }
   out.grad_norm = clip_gradients(p.params, p.clip_grad_norm);
   if (after_clip) after_clip();
-  if (p.skip_nonfinite)
+  if (p.skip_nonfinite) {
     out.skipped = (~torch::isfinite(out.loss_sum) | ~torch::isfinite(out.grad_norm)).to(torch::kFloat32);
+    if (p.group) p.group->all_reduce(out.skipped, dist::Reduce::Max);  // every replica skips together
+  }
   if (lr.tensor.defined())
     p.optimizer->step(lr.tensor, out.skipped);
   else

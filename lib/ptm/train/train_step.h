@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ptm/data/dataset.h"
+#include "ptm/dist/grad_sync.h"
 #include "ptm/models/model.h"
 #include "ptm/objectives/objective.h"
 #include "ptm/optim/optimizer.h"
@@ -27,6 +28,11 @@ struct StepParts {
   std::string precision = "fp32";  // AutocastGuard's
   double clip_grad_norm = 1.0;     // <= 0: the norm is computed, not applied
   bool skip_nonfinite = false;     // nan_policy skip: StepTensors::skipped is set
+  // Data parallel (null: one process): the loss is normalised by the targets of every rank's
+  // micro-batches and the last micro-batch's backward averages the gradients across ranks, so
+  // the step equals one process's step on the union of the ranks' batches.
+  dist::Group* group = nullptr;
+  dist::GradientSync* sync = nullptr;
 };
 
 // The learning rate of a step: `tensor` (a float scalar on the device, read there: a captured

@@ -33,12 +33,35 @@ std::string eta(double seconds) {
   return buf;
 }
 
+// train.eval_batches counts the batches of the whole run: each rank evaluates its share.
+int64_t eval_batches_per_rank(int64_t batches, const dist::Group* group) {
+  const int64_t world = group ? group->world() : 1;
+  return (batches + world - 1) / world;
+}
+
+// Each rank's rows of `local` gathered in the order of the split: data sets hand example i of
+// a rank-r share to rank r as its (i / world)-th, so the global order interleaves the ranks.
+torch::Tensor gather_in_split_order(dist::Group& group, const torch::Tensor& local) {
+  const auto parts = group.all_gather_rows(local);
+  std::vector<int64_t> offset, order;
+  int64_t total = 0, longest = 0;
+  for (const auto& p : parts) {
+    offset.push_back(total);
+    total += p.size(0);
+    longest = std::max(longest, p.size(0));
+  }
+  for (int64_t i = 0; i < longest; ++i)
+    for (size_t r = 0; r < parts.size(); ++r)
+      if (i < parts[r].size(0)) order.push_back(offset[r] + i);
+  return torch::cat(parts).index_select(0, torch::tensor(order, torch::kInt64).to(local.device()));
+}
+
 // Split "test", evaluated once after training on the weights model selection chose:
 // checkpoints/best when `best_dir` is given, else the final weights (their EMA when kept).
 // The final weights are put back afterwards. Null when the data has no test split.
 nlohmann::json evaluate_test_split(TrainerSetup& s, data::StreamOptions opts, const std::string& best_dir,
                                    WeightEma* ema, const models::NamedTensors& objective_params, int64_t step,
-                                   MetricsWriter& metrics) {
+                                   const std::function<void(const nlohmann::json&)>& write_metrics) {
   opts.split = "test";
   opts.train = false;
   auto stream = s.data(opts);
@@ -57,8 +80,8 @@ nlohmann::json evaluate_test_split(TrainerSetup& s, data::StreamOptions opts, co
   } else if (ema) {
     ema->swap();
   }
-  auto result =
-      evaluate(model, *s.objective, *stream, torch::Device(s.device), s.train.eval_batches, s.train.precision, nullptr);
+  auto result = evaluate(model, *s.objective, *stream, torch::Device(s.device),
+                         eval_batches_per_rank(s.train.eval_batches, s.group), s.train.precision, nullptr, s.group);
   if (!best_dir.empty()) {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < live.size(); ++i) live[i].detach().copy_(kept[i]);
@@ -68,7 +91,7 @@ nlohmann::json evaluate_test_split(TrainerSetup& s, data::StreamOptions opts, co
   result["weights_step"] = weights_step;
   nlohmann::json rec = {{"step", step}, {"split", "test"}};
   for (const auto& [k, v] : result.items()) rec["eval_" + k] = v;
-  metrics.write(rec);
+  write_metrics(rec);
   log::info("test split (weights of step " + std::to_string(weights_step) + "): " + result.dump());
   return result;
 }
@@ -77,7 +100,7 @@ nlohmann::json evaluate_test_split(TrainerSetup& s, data::StreamOptions opts, co
 
 nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objective, data::BatchStream& stream,
                         const torch::Device& device, int64_t max_batches, const std::string& precision,
-                        std::vector<nlohmann::json>* predictions) {
+                        std::vector<nlohmann::json>* predictions, dist::Group* group) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -102,6 +125,30 @@ nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objecti
     ++batches;
   }
   model.train(was_training);
+  if (group) {
+    // Every rank must hold the same metric names: one without batches holds none.
+    auto extent = torch::tensor({static_cast<double>(batches), -static_cast<double>(batches)}, torch::kFloat64).to(device);
+    group->all_reduce(extent, dist::Reduce::Min);
+    if (extent[0].item<double>() == 0 && extent[1].item<double>() < 0)
+      throw RuntimeError("the evaluation split has too few examples for " + std::to_string(group->world()) +
+                         " ranks: some rank got no batch");
+    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device);
+    std::vector<torch::Tensor> parts = {loss.reshape({1}).to(torch::kFloat64), count.reshape({1}).to(torch::kFloat64),
+                                        torch::full({1}, static_cast<double>(batches), f64)};
+    for (const auto& [k, v] : sums) parts.push_back(v.reshape({1}).to(torch::kFloat64));
+    auto all = torch::cat(parts);
+    group->all_reduce(all);
+    loss = all[0];
+    count = all[1];
+    batches = static_cast<int64_t>(all[2].item<double>());
+    int64_t i = 3;
+    for (auto& [k, v] : sums) v = all[i++];
+    if (!predicted.empty()) {
+      predicted = {gather_in_split_order(*group, torch::cat(predicted))};
+      gold = {gather_in_split_order(*group, torch::cat(gold))};
+      if (!probs.empty()) probs = {gather_in_split_order(*group, torch::cat(probs))};
+    }
+  }
   const double n = count.item<double>();
   nlohmann::json out;
   out["loss"] = n > 0 ? loss.item<double>() / n : 0.0;
@@ -155,6 +202,19 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   s.objective->attach(model, device);
   // The objective's own trainable tensors (projections, ...) are optimized with the model.
   const auto objective_params = s.objective->parameters();
+  if (s.group) {
+    // Every replica starts from rank 0's weights; from here on the ranks draw different random
+    // numbers (dropout, masking), as they read different data.
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> state;
+    for (const auto& p : model.parameters()) state.push_back(p.detach());
+    for (const auto& b : model.buffers())
+      if (b.is_floating_point()) state.push_back(b);  // running statistics; index buffers are equal anyway
+    for (const auto& [k, v] : objective_params) state.push_back(v.detach());
+    s.group->broadcast(state);
+    if (!s.group->main())
+      torch::manual_seed(static_cast<uint64_t>(s.run.seed) + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(s.group->rank()));
+  }
   optim::Optimizer optimizer(
       [&] {
         std::vector<std::pair<std::string, torch::Tensor>> named;
@@ -182,9 +242,25 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   std::unique_ptr<data::Tokenizer> sampler;
   if (tc.sample_every > 0 && !s.sample_tokenizer.empty()) sampler = data::load_tokenizer(s.sample_tokenizer);
 
+  dist::Group* group = s.group;
+  const bool main_rank = !group || group->main();
+  if (group && tc.cuda_graph)
+    throw ConfigError(Origin{}, "train.cuda_graph", "is not supported in data-parallel runs yet (run with one process)");
+  if (group && tc.grad_noise_eta > 0)
+    throw ConfigError(Origin{}, "train.grad_noise_eta",
+                      "is not supported in data-parallel runs (each rank would add different noise)");
   data::StreamOptions train_opts;
   train_opts.batch_size = tc.batch_size;
   train_opts.seed = s.run.seed;
+  if (group) {
+    train_opts.rank = group->rank();
+    train_opts.world = group->world();
+    log::info("data parallel: " + std::to_string(group->world()) + " ranks (" + group->backend() +
+              "), global batch " + std::to_string(tc.batch_size) + " x " + std::to_string(tc.grad_accum_steps) +
+              " accumulation x " + std::to_string(group->world()) + " ranks = " +
+              std::to_string(tc.batch_size * tc.grad_accum_steps * group->world()) + ", lr " +
+              std::to_string(s.optimizer.lr) + " (as the recipe gives it: not scaled by the world size)");
+  }
   auto stream = s.data(train_opts);
   log::info("data: " + stream->describe());
   check_data_fits_model(*stream, model);
@@ -196,8 +272,16 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     step = st.at("step").get<int64_t>();
     r.tokens = st.at("tokens").get<int64_t>();
     r.targets = st.value("targets", int64_t{0});
-    stream->load_state(st.at("data"));
-    set_rng_state(st.at("rng"));
+    // Data cursors and RNG states are per rank: a data-parallel checkpoint holds each rank's.
+    const int ck_world = st.value("world", 1), world = group ? group->world() : 1;
+    if (ck_world != world)
+      throw ConfigError(Origin{s.resume_from + "/trainer_state.json"}, "world",
+                        "the checkpoint was written by " + std::to_string(ck_world) + " rank(s) and this run has " +
+                            std::to_string(world) + ": resume with " + std::to_string(ck_world) +
+                            " (each rank continues its own data position and random state)");
+    const auto& mine = group ? st.at("ranks").at(group->rank()) : st;
+    stream->load_state(mine.at("data"));
+    set_rng_state(mine.at("rng"));
     if (st.contains("best")) {
       r.best_step = st["best"].at("step").get<int64_t>();
       r.best_value = st["best"].at("value").get<double>();
@@ -209,7 +293,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   }
   // Steps after the checkpoint (all of them when there is none yet) are run again: their
   // records go, so each step is logged once.
-  if (run_dir.resumed())
+  if (run_dir.resumed() && main_rank)
     for (const char* log_file : {"metrics.jsonl", "samples.jsonl"}) truncate_jsonl_after_step(run_dir.file(log_file), step);
   data::Loader loader(std::move(stream), device, 4);
 
@@ -219,11 +303,27 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     o.train = false;
     return s.data(o);
   };
-  MetricsWriter metrics(run_dir.file("metrics.jsonl"));
+  std::unique_ptr<MetricsWriter> metrics;
+  if (main_rank) metrics = std::make_unique<MetricsWriter>(run_dir.file("metrics.jsonl"));
+  const auto write_metrics = [&](const nlohmann::json& rec) {
+    if (metrics) metrics->write(rec);
+  };
+  std::vector<std::pair<std::string, torch::Tensor>> named_params;
+  for (const auto& p : model.named_parameters())
+    if (p.value().requires_grad()) named_params.emplace_back(p.key(), p.value());
+  for (const auto& [k, v] : objective_params) named_params.emplace_back("objective." + k, v);
   std::vector<torch::Tensor> params;
-  for (const auto& p : model.parameters())
-    if (p.requires_grad()) params.push_back(p);
-  for (const auto& [k, v] : objective_params) params.push_back(v);
+  for (const auto& [k, v] : named_params) params.push_back(v);
+  std::unique_ptr<dist::GradientSync> sync;
+  if (group) {
+    dist::GradSyncOptions so;
+    so.bucket_mb = tc.ddp_bucket_mb;
+    so.first_bucket_mb = std::min(1.0, tc.ddp_bucket_mb);
+    so.find_unused = tc.ddp_find_unused;
+    sync = std::make_unique<dist::GradientSync>(*group, named_params, so);
+    log::info("gradients all-reduced in " + std::to_string(sync->buckets()) + " bucket(s) of up to " +
+              std::to_string(tc.ddp_bucket_mb) + " MB");
+  }
 
   auto trainer_state = [&](int64_t at_step) {
     nlohmann::json st = {{"step", at_step},       {"tokens", r.tokens},     {"targets", r.targets},
@@ -246,13 +346,29 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
                        " not written (newest checkpoint: " + (good ? *good : std::string("none")) +
                        "); lower optimizer.lr, set train.clip_grad_norm, or check the data");
   };
+  // Writes a checkpoint (rank 0), with every rank's data cursor and RNG state; the other ranks
+  // wait until it is complete, so a checkpoint any rank goes on from exists.
+  auto write_checkpoint = [&](int64_t at_step, const std::string& name) {
+    auto st = trainer_state(at_step);
+    if (group) {
+      const nlohmann::json mine = {{"data", st["data"]}, {"rng", st["rng"]}};
+      const auto all = group->exchange("checkpoint", mine.dump());
+      st["world"] = group->world();
+      for (const auto& text : all) st["ranks"].push_back(nlohmann::json::parse(text));
+    }
+    std::string dir;
+    if (main_rank) dir = save_checkpoint(run_dir.path(), at_step, model, optimizer, st, extra_files(), name);
+    if (group) group->barrier();
+    return dir;
+  };
   int64_t last_saved = -1, last_eval = -1;
   bool last_eval_final = false;  // it wrote predictions.jsonl
   auto save = [&](int64_t at_step) {
     if (at_step == last_saved) return;
     last_saved = at_step;
     check_weights_finite(at_step, "checkpoint");
-    const auto dir = save_checkpoint(run_dir.path(), at_step, model, optimizer, trainer_state(at_step), extra_files());
+    const auto dir = write_checkpoint(at_step, "");
+    if (!main_rank) return;
     prune_checkpoints(run_dir.path(), tc.keep_last);
     log::info("checkpoint " + dir);
   };
@@ -265,14 +381,14 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     auto es = eval_stream();
     std::vector<nlohmann::json> rows;
     if (ema) ema->swap();
-    r.eval = evaluate(model, *s.objective, *es, device, tc.eval_batches, tc.precision,
-                      final && tc.write_predictions ? &rows : nullptr);
+    r.eval = evaluate(model, *s.objective, *es, device, eval_batches_per_rank(tc.eval_batches, group), tc.precision,
+                      final && tc.write_predictions ? &rows : nullptr, group);
     r.eval_loss = r.eval["loss"].get<double>();
     nlohmann::json rec = {{"step", at_step}, {"split", "val"}};
     for (const auto& [k, v] : r.eval.items()) rec["eval_" + k] = v;
-    metrics.write(rec);
+    write_metrics(rec);
     log::info("eval step " + std::to_string(at_step) + ": " + r.eval.dump());
-    if (!rows.empty()) {
+    if (!rows.empty() && main_rank) {
       std::string text;
       for (const auto& row : rows) text += row.dump() + "\n";
       fs_util::write_file_atomic(run_dir.file("predictions.jsonl"), text);
@@ -295,7 +411,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
         bad_evals = 0;
         // checkpoints/best holds the weights that scored best (the EMA weights when enabled).
         check_weights_finite(at_step, "checkpoints/best");
-        save_checkpoint(run_dir.path(), at_step, model, optimizer, trainer_state(at_step), extra_files(), "best");
+        write_checkpoint(at_step, "best");
         log::info("new best " + tc.best_metric + " " + std::to_string(value) + " at step " + std::to_string(at_step));
       } else if (tc.early_stopping_patience > 0 && ++bad_evals >= tc.early_stopping_patience) {
         log::info("early stopping: " + tc.best_metric + " has not improved for " + std::to_string(bad_evals) +
@@ -335,6 +451,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   parts.precision = tc.precision;
   parts.clip_grad_norm = tc.clip_grad_norm;
   parts.skip_nonfinite = skip_nonfinite;
+  parts.group = group;
+  parts.sync = sync.get();
   StepLr lr;
   std::unique_ptr<CudaGraphStep> graph;
   if (tc.cuda_graph) {
@@ -347,6 +465,18 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     return train_step(parts, mb, lr, {}, graph ? std::function<void()>() : noise);
   };
 
+  // A stop signal may reach the ranks at different steps: they vote every step and stop
+  // together. The vote is read one step later, so reading it never waits on the device.
+  torch::Tensor stop_vote;
+  const auto stop_agreed = [&] {
+    if (!group) return signals::stop_requested();
+    const bool stop = stop_vote.defined() && stop_vote.item<int>() > 0;
+    auto flag = torch::full({1}, signals::stop_requested() ? 1 : 0, torch::TensorOptions().dtype(torch::kInt32).device(device));
+    group->all_reduce(flag, dist::Reduce::Max);
+    stop_vote = flag.to(torch::kCPU, /*non_blocking=*/true);
+    return stop;
+  };
+
   for (;;) {
     // At max_steps this is also the final evaluation (the one after the loop then returns at once).
     if (tc.eval_every > 0 && step > first_step && step % tc.eval_every == 0 && run_eval(step, step >= tc.max_steps)) {
@@ -355,7 +485,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     }
     if (tc.save_every > 0 && step > first_step && step % tc.save_every == 0) save(step);
     if (step >= tc.max_steps) break;
-    if (signals::stop_requested()) {
+    if (stop_agreed()) {
       log::warn("signal " + std::to_string(signals::stop_signal()) + ": saving at step " + std::to_string(step));
       save(step);
       r.stopped = true;
@@ -399,9 +529,14 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     ++interval_steps;
 
     if (step % tc.log_every == 0 || step == tc.max_steps) {
-      const double n = interval_targets.item<double>();  // the one host sync per interval
-      const int64_t inputs = interval_masked.item<int64_t>() + interval_unmasked;
-      const double mean = interval_loss.item<double>() / std::max(1.0, n);
+      // The one host sync per interval; data parallel: sums over the ranks.
+      auto totals = torch::stack({interval_loss.to(torch::kFloat64), interval_targets.to(torch::kFloat64),
+                                  (interval_masked + interval_unmasked).to(torch::kFloat64)});
+      if (group) group->all_reduce(totals);
+      totals = totals.cpu();
+      const double n = totals[1].item<double>();
+      const auto inputs = static_cast<int64_t>(totals[2].item<double>());
+      const double mean = totals[0].item<double>() / std::max(1.0, n);
       const auto skips = static_cast<int64_t>(skipped.item<double>());
       r.skipped_steps += skips;
       if (skips > 0)
@@ -430,7 +565,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
                             {"time_data_s", t_data / interval_steps},
                             {"time_compute_s", t_compute / interval_steps}};
       if (skip_nonfinite) rec["skipped_steps"] = r.skipped_steps;
-      metrics.write(rec);
+      write_metrics(rec);
       const double remaining = (tc.max_steps - step) * dt / interval_steps;
       char line[256];
       std::snprintf(line, sizeof(line), "step %lld/%lld  loss %.4f  lr %.3g  %.0f %s/s  ETA %s",
@@ -446,7 +581,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       interval_steps = 0;
       t_log = Clock::now();
     }
-    if (sampler && step % tc.sample_every == 0) {
+    if (sampler && main_rank && step % tc.sample_every == 0) {
       const auto text = sample_text(model, *sampler, tc.sample_prompt, tc.sample_tokens, tc.sample_temperature,
                                     tc.sample_top_k, std::max<int64_t>(context, 1),
                                     static_cast<uint64_t>(s.run.seed) + static_cast<uint64_t>(step), device);
@@ -460,7 +595,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     run_eval(step, true);
     save(step);
     r.test = evaluate_test_split(s, train_opts, r.best_step >= 0 ? run_dir.path() + "/checkpoints/best" : "",
-                                 ema.get(), objective_params, step, metrics);
+                                 ema.get(), objective_params, step, write_metrics);
   }
   r.step = step;
   if (graph) r.graph_replays = graph->replays();

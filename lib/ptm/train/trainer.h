@@ -12,6 +12,7 @@
 #include "ptm/config/run_config.h"
 #include "ptm/core/run_dir.h"
 #include "ptm/data/dataset.h"
+#include "ptm/dist/process_group.h"
 #include "ptm/models/model.h"
 #include "ptm/objectives/objective.h"
 #include "ptm/optim/optimizer.h"
@@ -32,6 +33,9 @@ struct TrainerSetup {
   std::string resume_from;  // a checkpoint folder to continue from, or ""
   nlohmann::json provenance;  // stored in every trainer_state.json
   std::string sample_tokenizer;  // for train.sample_every; "" = no samples
+  // Data parallel (null: one process). Each rank reads its share of the data; rank 0 alone
+  // writes metrics, predictions and checkpoints (holding every rank's data cursor and RNG).
+  dist::Group* group = nullptr;
 };
 
 struct TrainResult {
@@ -64,9 +68,10 @@ TrainResult run_training(TrainerSetup& setup, const RunDir& run_dir);
 // objective's summed metrics (accuracy, ...) and, for objectives with per-example outputs,
 // macro-F1/MCC/precision/recall or MSE/Pearson/Spearman. `predictions`, when given, receives
 // one row per example: {index, label, prediction[, probabilities]}. `precision` is the run's
-// train.precision (autocast as in training: an fp32 run evaluates in fp32).
+// train.precision (autocast as in training: an fp32 run evaluates in fp32). With `group`,
+// each rank evaluates its share of the split and the results are those of the whole.
 nlohmann::json evaluate(models::ModelImpl& model, objectives::Objective& objective, data::BatchStream& stream,
                         const torch::Device& device, int64_t max_batches, const std::string& precision,
-                        std::vector<nlohmann::json>* predictions = nullptr);
+                        std::vector<nlohmann::json>* predictions = nullptr, dist::Group* group = nullptr);
 
 }  // namespace ptm::train

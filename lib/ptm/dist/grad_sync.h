@@ -1,0 +1,44 @@
+// Gradient averaging across ranks with c10d's Reducer, the engine of PyTorch's DDP: buckets
+// of gradients are all-reduced while the backward pass is still running. Accumulation
+// micro-batches reduce nothing: only the backward of the step's last micro-batch, which
+// reduces the sum of all of them.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ptm/dist/process_group.h"
+
+namespace c10d {
+class Reducer;
+}
+
+namespace ptm::dist {
+
+struct GradSyncOptions {
+  double bucket_mb = 25;       // bucket capacity (DDP's bucket_cap_mb)
+  double first_bucket_mb = 1;  // the first bucket is small, so communication starts early
+  bool find_unused = false;    // allow parameters that get no gradient in a step (slower)
+};
+
+class GradientSync {
+ public:
+  // `params`: the trainable tensors, equal on every rank (the caller broadcasts rank 0's).
+  GradientSync(Group& group, const std::vector<std::pair<std::string, at::Tensor>>& params,
+               const GradSyncOptions& options);
+  ~GradientSync();
+  // Call before the forward and after it (with the loss) of a micro-batch whose backward
+  // should reduce: the last one of each step.
+  void before_forward();
+  void before_backward(const at::Tensor& loss);
+  int64_t buckets() const { return buckets_; }
+
+ private:
+  std::unique_ptr<c10d::Reducer> reducer_;
+  int64_t buckets_ = 0;
+};
+
+}  // namespace ptm::dist

@@ -1,0 +1,274 @@
+// Data-parallel training with real Gloo process groups on the CPU (2 and 3 ranks): the final
+// weights equal one process's run with the same global batch, accumulation equals a bigger
+// batch, resume works at the same world size and is refused at another, and a lost rank, a
+// stop signal or an unreachable master end the run instead of hanging it.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "catch.h"
+#include "helpers.h"
+#include "ptm/dist/launcher.h"
+#include "ptm/models/safetensors.h"
+
+namespace fs = std::filesystem;
+using ptm::test::contains;
+using ptm::test::read_text;
+using ptm::test::run_ptm;
+
+namespace {
+
+// A short causal-LM run of the tiny GPT on Jane Austen (no dropout).
+std::string gpt_run(const std::string& dir, int batch, const std::string& extra = "") {
+  return "pretrain --config recipes/pretrain/gpt_tiny.yaml --run-dir " + dir +
+         " data.seq_len=64 train.max_steps=6 train.log_every=2 train.eval_every=0 train.save_every=0"
+         " train.eval_batches=1000 train.batch_size=" + std::to_string(batch) + " " + extra;
+}
+
+// Weights are compared after SGD steps: AdamW divides each gradient element by its own
+// magnitude, so elements whose exact gradient is zero (the attention key bias) turn float
+// noise of either summation order into steps of the full learning rate, in any two runs that
+// add in different orders (PyTorch's DDP against one process too). SGD keeps the noise as
+// small as it is.
+const std::string kSgd = "optimizer.type=sgd optimizer.lr=0.3 ";
+
+void need_janeausten() {
+  if (fs::exists(ptm::test::data_dir() + "/prepared/janeausten_bpe8k/manifest.json")) return;
+  const auto r = run_ptm("data prepare --config recipes/data/janeausten_bpe.yaml");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+std::string final_weights(const std::string& run) {
+  const auto dirs = run + "/checkpoints";
+  std::string last;
+  for (const auto& e : fs::directory_iterator(dirs))
+    if (e.path().filename().string().rfind("step_", 0) == 0 && e.path().string() > last) last = e.path().string();
+  return last + "/model.safetensors";
+}
+
+// max |a - b| / max |a| over every tensor of two weight files.
+double relative_difference(const std::string& a_file, const std::string& b_file) {
+  const auto a = ptm::models::load_safetensors(a_file), b = ptm::models::load_safetensors(b_file);
+  REQUIRE(a.size() == b.size());
+  double diff = 0, scale = 0;
+  for (const auto& [name, ta] : a) {
+    const auto it = std::find_if(b.begin(), b.end(), [&](const auto& p) { return p.first == name; });
+    REQUIRE(it != b.end());
+    diff = std::max(diff, (ta - it->second).abs().max().item<double>());
+    scale = std::max(scale, ta.abs().max().item<double>());
+  }
+  return diff / scale;
+}
+
+nlohmann::json summary_of(const std::string& run) { return nlohmann::json::parse(read_text(run + "/summary.json")); }
+
+struct Shell {
+  int exit_code;
+  std::string output;
+};
+
+// Runs a bash script from the source tree; stdout and stderr together.
+Shell run_shell(const std::string& script) {
+  ptm::test::TempDir io;
+  const auto file = io.write("script.sh", "cd '" + std::string(ptm::test::source_dir()) + "'\n" + script);
+  const int status = std::system(("bash '" + file + "' >'" + io.file("out") + "' 2>&1").c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_text(io.file("out"))};
+}
+
+std::string ptm_exe() { return std::string("'") + ptm::test::ptm_binary() + "'"; }
+
+// The environment of rank `rank` of `world`, as a launcher would set it.
+std::string rank_env(int rank, int world, int port) {
+  return "RANK=" + std::to_string(rank) + " LOCAL_RANK=" + std::to_string(rank) + " WORLD_SIZE=" +
+         std::to_string(world) + " LOCAL_WORLD_SIZE=" + std::to_string(world) + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
+         std::to_string(port);
+}
+
+bool wait_for_file(const std::string& path, int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (fs::exists(path) && fs::file_size(path) > 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("2 and 3 Gloo ranks train the causal LM to one process's weights with the same global batch",
+          "[integration][dist]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  auto r = run_ptm(gpt_run(tmp.file("one"), 12, kSgd));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  for (int world : {2, 3}) {
+    const auto dir = tmp.file("dp" + std::to_string(world));
+    r = run_ptm("launch --nproc " + std::to_string(world) + " -- " + gpt_run(dir, 12 / world, kSgd));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(contains(read_text(dir + "/log.txt"), " ranks = 12,"));  // the global batch, stated
+    const double rel = relative_difference(final_weights(tmp.file("one")), final_weights(dir));
+    INFO("world " << world << ": relative difference " << rel);
+    CHECK(rel < 1e-6);
+    // The logged loss and the evaluation are the whole run's, not rank 0's share.
+    const auto one = summary_of(tmp.file("one")), dp = summary_of(dir);
+    CHECK(dp["train_loss"].get<double>() == Approx(one["train_loss"].get<double>()).epsilon(1e-5));
+    CHECK(dp["eval"]["loss"].get<double>() == Approx(one["eval"]["loss"].get<double>()).epsilon(1e-5));
+    CHECK(dp["eval"]["targets"] == one["eval"]["targets"]);
+    CHECK(dp["tokens"] == one["tokens"]);
+  }
+}
+
+TEST_CASE("gradient accumulation across 2 ranks equals one process's bigger batch", "[integration][dist]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  auto r = run_ptm(gpt_run(tmp.file("one"), 8, kSgd));
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("launch --nproc 2 -- " + gpt_run(tmp.file("acc"), 2, kSgd + "train.grad_accum_steps=2"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(relative_difference(final_weights(tmp.file("one")), final_weights(tmp.file("acc"))) < 1e-6);
+}
+
+TEST_CASE("a classifier's 3 ranks give one process's weights and predictions in the split's order",
+          "[integration][dist]") {
+  // The compact BERT on the fine-food reviews, dropout off: 3600 training reviews, 400 held out.
+  const std::string recipe =
+      std::string("finetune --config recipes/finetune/bert_l2_sentiment.yaml train.max_steps=4 train.log_every=2 "
+      "train.eval_every=0 train.save_every=0 model.hidden_dropout_prob=0 model.attention_probs_dropout_prob=0 "
+      "model.classifier_dropout=0 " + kSgd;
+  ptm::test::TempDir tmp;
+  auto r = run_ptm(recipe + "train.batch_size=12 --run-dir " + tmp.file("one"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("launch --nproc 3 -- " + recipe + "train.batch_size=4 --run-dir " + tmp.file("dp"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(relative_difference(final_weights(tmp.file("one")), final_weights(tmp.file("dp"))) < 1e-6);
+  const auto one = summary_of(tmp.file("one")), dp = summary_of(tmp.file("dp"));
+  CHECK(dp["eval"]["accuracy"] == one["eval"]["accuracy"]);
+  CHECK(dp["eval"]["targets"].get<double>() == 400);
+  // predictions.jsonl: the same 400 reviews in the same order.
+  std::istringstream a(read_text(tmp.file("one/predictions.jsonl"))), b(read_text(tmp.file("dp/predictions.jsonl")));
+  int rows = 0;
+  for (std::string la, lb; std::getline(a, la) && std::getline(b, lb); ++rows) {
+    const auto ja = nlohmann::json::parse(la), jb = nlohmann::json::parse(lb);
+    CHECK(ja["label"] == jb["label"]);
+    CHECK(ja["prediction"] == jb["prediction"]);
+  }
+  CHECK(rows == 400);
+}
+
+TEST_CASE("a data-parallel run resumes at the same world size and refuses another", "[integration][dist]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  const std::string extra = "train.max_steps=8 train.save_every=4 train.keep_last=0";
+  auto r = run_ptm("launch --nproc 2 -- " + gpt_run(tmp.file("whole"), 4, extra));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("launch --nproc 2 -- " + gpt_run(tmp.file("cut"), 4, extra));
+  REQUIRE(r.exit_code == 0);
+  // Killed after its step-4 checkpoint.
+  fs::remove_all(tmp.file("cut/checkpoints/step_00000008"));
+  fs::remove(tmp.file("cut/summary.json"));
+  const auto state = nlohmann::json::parse(read_text(tmp.file("cut/checkpoints/step_00000004/trainer_state.json")));
+  CHECK(state["world"] == 2);
+  CHECK(state["ranks"].size() == 2);
+  // Another world size: refused before anything changes.
+  r = run_ptm("launch --nproc 3 -- " + gpt_run(tmp.file("cut"), 4, extra));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "written by 2 rank(s) and this run has 3"));
+  r = run_ptm(gpt_run(tmp.file("cut"), 4, extra));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "written by 2 rank(s) and this run has 1"));
+  r = run_ptm("launch --nproc 2 -- " + gpt_run(tmp.file("cut"), 4, extra));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(read_text(tmp.file("cut/log.txt")), "resuming"));
+  CHECK(relative_difference(final_weights(tmp.file("whole")), final_weights(tmp.file("cut"))) == 0);
+}
+
+TEST_CASE("ranks with different recipes stop with exit 2 naming the key", "[integration][dist]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  const int port = ptm::dist::free_port();
+  const auto s = run_shell(rank_env(0, 2, port) + " " + ptm_exe() + " " + gpt_run(tmp.file("a"), 4) + " & p0=$!\n" +
+                           rank_env(1, 2, port) + " " + ptm_exe() + " " + gpt_run(tmp.file("a"), 4, "optimizer.lr=0.01") +
+                           " & p1=$!\nwait $p0; e0=$?; wait $p1; e1=$?; echo \"exit $e0 $e1\"\n");
+  INFO(s.output);
+  CHECK(contains(s.output, "exit 2 2"));
+  CHECK(contains(s.output, "optimizer.lr"));
+}
+
+TEST_CASE("a rank killed with SIGKILL stops the others within 60 s, never a hang", "[integration][dist]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  const int port = ptm::dist::free_port();
+  // Ranks started by hand (no launcher to clean up after them); rank 1 is killed mid-run.
+  const auto run = gpt_run(tmp.file("a"), 4, "train.max_steps=100000 train.log_every=1 run.dist_timeout_s=300");
+  const auto s = run_shell(rank_env(0, 2, port) + " " + ptm_exe() + " " + run + " & p0=$!\n" + rank_env(1, 2, port) +
+                           " " + ptm_exe() + " " + run + " & p1=$!\n" + "for i in $(seq 600); do [ -s '" +
+                           tmp.file("a/metrics.jsonl") + "' ] && break; sleep 0.1; done\n" +
+                           "kill -9 $p1; start=$(date +%s)\nwait $p0; e0=$?; echo \"rank0 exit $e0 after $(( $(date +%s) - start )) s\"\n");
+  INFO(s.output);
+  CHECK(contains(s.output, "rank0 exit 1 after"));
+  const auto after = s.output.substr(s.output.find(" after ") + 7);
+  CHECK(std::stoi(after) < 60);
+  CHECK(contains(s.output, "rank 0 of 2 stopped"));
+}
+
+TEST_CASE("ptm launch names the rank that died and stops the rest", "[integration][dist]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  const auto run = gpt_run(tmp.file("a"), 4, "train.max_steps=100000 train.log_every=1");
+  const auto s = run_shell(ptm_exe() + " launch --nproc 2 -- " + run + " 2>" + tmp.file("err") + " & pl=$!\n" +
+                           "for i in $(seq 600); do [ -s '" + tmp.file("a/metrics.jsonl") + "' ] && break; sleep 0.1; done\n" +
+                           "kill -9 $(grep -o 'rank 1 pid [0-9]*' '" + tmp.file("err") + "' | cut -d' ' -f4)\n" +
+                           "wait $pl; echo \"launch exit $?\"\n");
+  INFO(s.output << read_text(tmp.file("err")));
+  CHECK(contains(s.output, "launch exit 137"));
+  CHECK(contains(read_text(tmp.file("err")), "rank 1 (pid"));
+  CHECK(contains(read_text(tmp.file("err")), "was killed by signal 9"));
+}
+
+TEST_CASE("SIGTERM to every rank saves one checkpoint, exits 143, and the job resumes", "[integration][dist]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  const auto run = gpt_run(tmp.file("a"), 4, "train.max_steps=400 train.log_every=1");
+  // As Slurm preempts: the launcher gets SIGTERM and hands it to every rank.
+  const auto s = run_shell(ptm_exe() + " launch --nproc 2 -- " + run + " & pl=$!\n" + "for i in $(seq 600); do [ -s '" +
+                           tmp.file("a/metrics.jsonl") + "' ] && break; sleep 0.1; done\n" +
+                           "kill -TERM $pl; wait $pl; echo \"launch exit $?\"\n");
+  INFO(s.output);
+  CHECK(contains(s.output, "launch exit 143"));
+  CHECK(!fs::exists(tmp.file("a/summary.json")));
+  int checkpoints = 0;
+  for (const auto& e : fs::directory_iterator(tmp.file("a/checkpoints")))
+    checkpoints += e.path().filename().string().rfind("step_", 0) == 0;
+  CHECK(checkpoints == 1);
+  const auto r = run_ptm("launch --nproc 2 -- " + run);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(summary_of(tmp.file("a"))["steps"] == 400);
+}
+
+TEST_CASE("a rank that cannot reach the master stops with a message after the timeout", "[integration][dist]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  const int port = ptm::dist::free_port();  // nobody serves it
+  const auto s = run_shell(rank_env(1, 2, port) + " " + ptm_exe() + " " + gpt_run(tmp.file("a"), 4, "run.dist_timeout_s=3") +
+                           "; echo \"exit $?\"\n");
+  INFO(s.output);
+  CHECK(contains(s.output, "exit 1"));
+  CHECK(contains(s.output, "could not reach the rendezvous store at 127.0.0.1:" + std::to_string(port)));
+}
