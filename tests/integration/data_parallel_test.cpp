@@ -146,7 +146,7 @@ TEST_CASE("a classifier's 3 ranks give one process's weights and predictions in 
   const std::string recipe =
       std::string("finetune --config recipes/finetune/bert_l2_sentiment.yaml train.max_steps=4 train.log_every=2 "
       "train.eval_every=0 train.save_every=0 model.hidden_dropout_prob=0 model.attention_probs_dropout_prob=0 "
-      "model.classifier_dropout=0 " + kSgd;
+      "model.classifier_dropout=0 ") + kSgd;
   ptm::test::TempDir tmp;
   auto r = run_ptm(recipe + "train.batch_size=12 --run-dir " + tmp.file("one"));
   INFO(r.err);
@@ -244,7 +244,7 @@ TEST_CASE("ptm launch names the rank that died and stops the rest", "[integratio
 TEST_CASE("SIGTERM to every rank saves one checkpoint, exits 143, and the job resumes", "[integration][dist]") {
   need_janeausten();
   ptm::test::TempDir tmp;
-  const auto run = gpt_run(tmp.file("a"), 4, "train.max_steps=400 train.log_every=1");
+  const auto run = gpt_run(tmp.file("a"), 4, "train.max_steps=40 train.log_every=1");
   // As Slurm preempts: the launcher gets SIGTERM and hands it to every rank.
   const auto s = run_shell(ptm_exe() + " launch --nproc 2 -- " + run + " & pl=$!\n" + "for i in $(seq 600); do [ -s '" +
                            tmp.file("a/metrics.jsonl") + "' ] && break; sleep 0.1; done\n" +
@@ -259,7 +259,7 @@ TEST_CASE("SIGTERM to every rank saves one checkpoint, exits 143, and the job re
   const auto r = run_ptm("launch --nproc 2 -- " + run);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(summary_of(tmp.file("a"))["steps"] == 400);
+  CHECK(summary_of(tmp.file("a"))["steps"] == 40);
 }
 
 TEST_CASE("a rank that cannot reach the master stops with a message after the timeout", "[integration][dist]") {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "ptm/config/diff.h"
 #include "ptm/config/emit.h"
@@ -144,6 +145,10 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   if (recipe.train.cuda_graph && !torch::Device(device).is_cuda())
     throw ConfigError(Origin{}, "train.cuda_graph", "needs a CUDA device (this run is on " + device + ")");
   set_threads(recipe.run.threads);
+  // CPU ranks on one machine share its cores: by default each takes its share, as
+  // OMP_NUM_THREADS=1 does under torchrun, instead of every rank spinning on all of them.
+  if (layout.distributed() && recipe.run.threads == 0 && device == "cpu")
+    set_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / layout.local_world));
   log::Level level;
   if (log::parse_level(recipe.run.log_level, level)) log::set_level(level);
   std::unique_ptr<dist::Group> group;
@@ -241,10 +246,14 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   train::TrainResult r;
   try {
     r = train::run_training(setup, run);
-  } catch (const c10::Error& e) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
     if (!group) throw;
-    // A collective failed: usually another rank stopped or was killed (its own log says why).
-    std::string what = e.what_without_backtrace();
+    // A collective failed (Gloo's "Connection reset by peer", NCCL's watchdog): usually
+    // another rank stopped or was killed, and its own log or the launcher says why.
+    std::string what = e.what();
+    what = what.substr(0, what.find("\nException raised from"));
     throw RuntimeError("rank " + std::to_string(group->rank()) + " of " + std::to_string(group->world()) +
                        " stopped: " + what + " (when another rank was lost, its log or the launcher names it)");
   }
