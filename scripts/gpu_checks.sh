@@ -3,7 +3,8 @@
 # first, each stage capped so that the whole fits a deadline (PTM_GPU_DEADLINE seconds, default
 # 540): build with CUDA (ptm, its CUDA kernels, the tests), `ptm info`, the [gpu] tests (each
 # model forward and backward in bf16 against fp32 on the CPU; the fused loss and its kernel),
-# the side-by-side GPT-2 124M benchmark against PyTorch eager and torch.compile, ptm with the
+# the side-by-side GPT-2 124M benchmark against PyTorch eager and torch.compile, the same step
+# data-parallel over NCCL (world size 1, and every GPU when there are several), ptm with the
 # step in a CUDA graph (train.cuda_graph), short pretraining runs on CUDA on the real corpora
 # (when their prepared data are present; GPT-2 on the Linux docs three times: fused classifier
 # kernel on, off, and with the CUDA graph), ptm with the kernel off (PTM_FUSED_CLASSIFIER=0:
@@ -56,6 +57,20 @@ if [[ -x "$PTM_BUILD_DIR/tests/ptm_tests" ]]; then
 fi
 
 stage bench_gpt2 240 "$out/bench.txt" bash scripts/bench_vs_pytorch.sh --device cuda --only 'GPT-2' --out "$work/bench_gpt2"
+# Data parallel over NCCL at world size 1 against the plain step, back to back (the cost of the
+# Reducer: bucket copies and the all-reduce); across every GPU when the machine has several.
+for mode in plain ddp1 plain2 ddp1b; do
+  if [[ $mode == plain* ]]; then launch=(); else launch=(launch --nproc 1 --); fi
+  stage "ptm_b16_$mode" 45 "$out/bench.txt" "$ptm" "${launch[@]}" bench --config recipes/bench/gpt2_124m.yaml \
+    --device cuda --batch 16 --warmup 5 --iters 20 --json "$work/ptm_b16_$mode.json"
+  grep -E "^ +gpt2_124m" "$out/bench.txt" | tail -1 | sed "s/^/$mode /" >>"$summary"
+done
+ngpu=$(nvidia-smi -L 2>/dev/null | wc -l)
+if ((ngpu > 1)); then
+  stage "ptm_b16_ddp$ngpu" 60 "$out/bench.txt" "$ptm" launch --nproc "$ngpu" -- bench \
+    --config recipes/bench/gpt2_124m.yaml --device cuda --batch 16 --warmup 5 --iters 20 --json "$work/ptm_b16_ddp$ngpu.json"
+  grep -E "^ +gpt2_124m|data parallel" "$out/bench.txt" | tail -2 >>"$summary"
+fi
 # ptm with the whole step captured in a CUDA graph (train.cuda_graph), same shapes.
 for b in 16 32; do
   stage "ptm_b${b}_cuda_graph" 45 "$out/bench.txt" "$ptm" bench --config recipes/bench/gpt2_124m.yaml \

@@ -24,6 +24,7 @@ int run_bench(BenchArgs& a, const std::vector<std::string>& argv) {
   if (!a.seq.empty()) a.o.seqs = bench::parse_int_list(a.seq, "--seq");
   if (a.peak_opt->count()) a.o.peak_flops = a.peak_flops;
   const auto report = bench::run(a.o, argv);
+  if (report.is_null()) return 0;  // a data-parallel rank other than 0
   bench::write_outputs(report, a.o.json, a.o.csv);
   if (a.o.json == "-") {
     std::cout << report.dump(2) << "\n";

@@ -22,9 +22,9 @@ void add_launch(CLI::App& app, Action& action) {
   sub->callback([&action, options, command] {
     action = [options, command] {
       const std::string& first = command->front();
-      if (first != "pretrain" && first != "finetune" && first != "distill")
+      if (first != "pretrain" && first != "finetune" && first != "distill" && first != "bench")
         throw ConfigError(Origin{"command line"}, "launch",
-                          "'" + first + "' cannot run data-parallel; expected pretrain, finetune or distill");
+                          "'" + first + "' cannot run data-parallel; expected pretrain, finetune, distill or bench");
       return dist::launch(*options, *command);
     };
   });

@@ -33,7 +33,8 @@ void write_torchelastic_error(const std::string& message) {
   const nlohmann::json record = {
       {"message",
        {{"message", "ptm: " + message},
-        {"extraInfo", {{"py_callstack", ""}, {"timestamp", std::to_string(static_cast<long long>(std::time(nullptr)))}}}}}};
+        // No py_callstack: torchrun then shows the message itself as the traceback.
+        {"extraInfo", {{"timestamp", std::to_string(static_cast<long long>(std::time(nullptr)))}}}}}};
   std::ofstream(path) << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 

@@ -17,6 +17,7 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "skip.h"
 #include "ptm/dist/launcher.h"
 #include "ptm/models/safetensors.h"
 
@@ -94,13 +95,6 @@ std::string rank_env(int rank, int world, int port) {
          std::to_string(port);
 }
 
-bool wait_for_file(const std::string& path, int seconds) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (fs::exists(path) && fs::file_size(path) > 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -138,6 +132,21 @@ TEST_CASE("gradient accumulation across 2 ranks equals one process's bigger batc
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(relative_difference(final_weights(tmp.file("one")), final_weights(tmp.file("acc"))) < 1e-6);
+}
+
+TEST_CASE("gradients reduced in bf16 stay near the fp32 reduction and differ from it", "[integration][dist]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  auto r = run_ptm("launch --nproc 2 -- " + gpt_run(tmp.file("fp32"), 4, kSgd));
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("launch --nproc 2 -- " + gpt_run(tmp.file("bf16"), 4, kSgd + "train.ddp_reduce_dtype=bf16"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(read_text(tmp.file("bf16/log.txt")), "gradients all-reduced in bf16"));
+  // bf16 keeps 8 bits of mantissa: the steps differ at about 2^-9 of their size.
+  const double rel = relative_difference(final_weights(tmp.file("fp32")), final_weights(tmp.file("bf16")));
+  CHECK(rel > 1e-6);
+  CHECK(rel < 1e-2);
 }
 
 TEST_CASE("a classifier's 3 ranks give one process's weights and predictions in the split's order",
@@ -271,4 +280,58 @@ TEST_CASE("a rank that cannot reach the master stops with a message after the ti
   INFO(s.output);
   CHECK(contains(s.output, "exit 1"));
   CHECK(contains(s.output, "could not reach the rendezvous store at 127.0.0.1:" + std::to_string(port)));
+}
+
+TEST_CASE("torchrun starts the ranks through its agent's store and reports ptm's error as the root cause",
+          "[integration][dist]") {
+  if (std::string(ptm::test::python_exe()).empty()) PTM_SKIP("no Python with torch (torchrun) in this build");
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  const std::string torchrun = std::string("'") + ptm::test::python_exe() +
+                               "' -m torch.distributed.run --nproc-per-node 2 --master-port " +
+                               std::to_string(ptm::dist::free_port()) + " --no-python " + ptm_exe() + " ";
+  auto s = run_shell(torchrun + gpt_run(tmp.file("a"), 4) + "; echo \"exit $?\"\n");
+  INFO(s.output);
+  CHECK(contains(s.output, "exit 0"));
+  CHECK(contains(s.output, "torchrun: rank 0 of 2, local rank 0 of 2"));
+  CHECK(contains(s.output, "(torchrun agent store)"));
+  // Every rank fails on the recipe: torchrun prints ptm's message from TORCHELASTIC_ERROR_FILE.
+  s = run_shell(torchrun + gpt_run(tmp.file("b"), 4, "data.path=data/prepared/nope") + "; echo \"exit $?\"\n");
+  INFO(s.output);
+  CHECK(contains(s.output, "Root Cause"));
+  CHECK(contains(s.output, "traceback : ptm: "));
+  CHECK(contains(s.output, "data/prepared/nope"));
+}
+
+TEST_CASE("ptm bench under ptm launch times the data-parallel step and the gradient all-reduce",
+          "[integration][dist]") {
+  const auto r = run_ptm("launch --nproc 2 -- bench --config recipes/bench/gpt_tiny_cpu.yaml --warmup 1 --iters 3 "
+                         "--seq 64 --json -");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto report = nlohmann::json::parse(r.out);  // rank 0 alone prints
+  const auto& result = report["results"][0];
+  CHECK(result["ranks"] == 2);
+  CHECK(result["comm_ms"].get<double>() > 0);
+  CHECK(result["tokens_per_s"].get<double>() > 0);
+  CHECK(result["status"] == "ok");
+}
+
+TEST_CASE("LoRA fine-tuning of MiniLM on 2 ranks gives one process's adapter", "[integration][dist][peft]") {
+  if (!fs::exists(ptm::test::data_dir() + "/models/minilm/model.safetensors")) PTM_SKIP("no MiniLM (scripts/get-data.sh)");
+  // Frozen base weights take no part in the reduction: only the adapters and the head.
+  const std::string recipe = std::string("finetune --config recipes/finetune/minilm_sentiment_lora.yaml ") +
+                             "train.max_steps=3 train.log_every=1 train.eval_every=0 train.save_every=0 "
+                             "train.eval_batches=2 peft.dropout=0 model.hidden_dropout_prob=0 "
+                             "model.attention_probs_dropout_prob=0 data.max_length=64 ~data.test " + kSgd;
+  ptm::test::TempDir tmp;
+  auto r = run_ptm(recipe + "train.batch_size=8 --run-dir " + tmp.file("one"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("launch --nproc 2 -- " + recipe + "train.batch_size=4 --run-dir " + tmp.file("dp"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(relative_difference(tmp.file("one/adapter/adapter_model.safetensors"),
+                            tmp.file("dp/adapter/adapter_model.safetensors")) < 1e-6);
+  CHECK(fs::exists(tmp.file("dp/adapter/adapter_config.json")));
 }

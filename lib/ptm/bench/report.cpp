@@ -176,6 +176,12 @@ std::string format_table(const json& report) {
   if (!results.empty()) {
     const auto& r0 = results[0];
     out << "times in ms per step (phases: means); peak memory: " << r0.value("peak_memory_kind", std::string()) << "\n";
+    if (at_or_null(r0, "ranks").is_number() && r0["ranks"].get<int>() > 1) {
+      out << "data parallel: " << r0["ranks"].get<int>()
+          << " ranks, batch per rank, throughput of all ranks; one all-reduce of every gradient alone:";
+      for (const auto& r : results) out << " " << num(at_or_null(r, "comm_ms"), "%.2f") << " ms";
+      out << " (overlapped with the backward pass in the step)\n";
+    }
     if (r0.value("cuda_graph", false))
       out << "cuda graph: each step replays one captured graph (forward to optimizer; phase_ms.graph "
           << num(at_or_null(at_or_null(r0, "phase_ms"), "graph"), "%.1f") << " ms)\n";

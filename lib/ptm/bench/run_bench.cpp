@@ -1,6 +1,9 @@
 // Assembles bench workloads from a recipe or a model preset and measures each configuration.
 #include "ptm/bench/run_bench.h"
 
+#include "ptm/dist/process_group.h"
+#include "ptm/dist/rank_layout.h"
+
 #include <filesystem>
 
 #include "ptm/bench/meters.h"
@@ -140,7 +143,9 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
   log::Level level;
   if (log::parse_level(recipe.run.log_level, level)) log::set_level(level);
 
-  const std::string device_str = resolve_device(recipe.run.device);
+  // Data parallel when a launcher started this process as one of several ranks.
+  const auto layout = dist::detect_rank_layout();
+  const std::string device_str = dist::device_for_rank(resolve_device(recipe.run.device), layout);
   const torch::Device device(device_str);
   if (o.dtype == "bf16" && !device.is_cuda())
     throw ConfigError(kCommandLine, "--dtype",
@@ -148,6 +153,14 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
   const std::string requested = o.dtype != "auto" ? o.dtype : (direct ? "auto" : recipe.train.precision);
   const std::string precision = !device.is_cuda() ? "fp32" : (requested == "auto" ? "bf16" : requested);
   set_threads(recipe.run.threads);
+  std::unique_ptr<dist::Group> group;
+  if (layout.distributed()) {
+    if (!train) throw ConfigError(kCommandLine, "--mode", "data-parallel benches measure training steps: use --mode train");
+    if (recipe.train.cuda_graph)
+      throw ConfigError(Origin{path}, "train.cuda_graph", "is not supported in data-parallel runs yet");
+    group = std::make_unique<dist::Group>(layout, device_str, std::chrono::seconds(recipe.run.dist_timeout_s));
+    if (!group->main() && level < log::Level::warn) log::set_level(log::Level::warn);
+  }
   if (recipe.train.cuda_graph && (!train || !device.is_cuda()))
     throw ConfigError(Origin{path}, "train.cuda_graph",
                       !train ? "captures the training step: use it with --mode train"
@@ -189,6 +202,7 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
   std::unique_ptr<objectives::Objective> objective;
   std::unique_ptr<optim::Optimizer> optimizer;
   std::vector<torch::Tensor> params;
+  std::unique_ptr<dist::GradientSync> sync;
   if (train) {
     objective = recipe.objective ? recipe.objective() : objectives::make(objective_type);
     objective->attach(*model, device);
@@ -198,6 +212,14 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
     for (const auto& [k, v] : objective->parameters()) named.emplace_back("objective." + k, v);
     for (const auto& [k, v] : named) params.push_back(v);
     optimizer = std::make_unique<optim::Optimizer>(named, recipe.optimizer);
+    if (group) {
+      dist::GradSyncOptions so;
+      so.bucket_mb = recipe.train.ddp_bucket_mb;
+      so.first_bucket_mb = std::min(1.0, recipe.train.ddp_bucket_mb);
+      so.find_unused = recipe.train.ddp_find_unused;
+      so.reduce_dtype = recipe.train.ddp_reduce_dtype;
+      sync = std::make_unique<dist::GradientSync>(*group, named, so);
+    }
   }
 
   const json env = environment();
@@ -236,6 +258,8 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
       w.cuda_graph = recipe.train.cuda_graph;
       w.warmup = o.warmup;
       w.iters = o.iters;
+      w.group = group.get();
+      w.sync = sync.get();
       if (!o.profile.empty())
         w.profile = seqs.size() * batches.size() == 1
                         ? o.profile
@@ -282,9 +306,13 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
         continue;
       }
       const double step_s = m.wall_s / w.iters;
+      // Data parallel: every rank steps on its own batch; throughput is the whole run's.
+      const int world = group ? group->world() : 1;
+      r["ranks"] = world;
+      r["comm_ms"] = m.comm_ms ? json(*m.comm_ms) : json();
       r["timer"] = m.timer;
-      r["samples_per_s"] = m.samples_per_step / step_s;
-      r["tokens_per_s"] = images ? json() : json(m.tokens_per_step / step_s);
+      r["samples_per_s"] = m.samples_per_step * world / step_s;
+      r["tokens_per_s"] = images ? json() : json(m.tokens_per_step * world / step_s);
       r["throughput"] = images ? r["samples_per_s"] : r["tokens_per_s"];
       r["wall_s"] = m.wall_s;
       r["step_ms"] = summary_json(m.step_ms);
@@ -302,7 +330,7 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
                          {"optimizer", mean_or_null(m.phase_ms[3])}};
       r["peak_memory_bytes"] = m.peak_memory_bytes ? json(*m.peak_memory_bytes) : json();
       r["peak_memory_kind"] = m.peak_memory_kind;
-      const auto u = mfu(flops, step_s, peak);
+      const auto u = mfu(flops, step_s, peak);  // per rank: each GPU's own step
       r["mfu"] = u ? json(*u) : json();
       r["achieved_tflops"] = flops / step_s / 1e12;
       r["loss"] = m.loss ? json(*m.loss) : json();
@@ -311,6 +339,7 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
   }
   auto report = make_report(env, argv, std::move(results));
   if (!o.compare.empty()) report["comparison"] = compare(report, baseline);
+  if (group && !group->main()) return json();  // rank 0 reports
   return report;
 }
 

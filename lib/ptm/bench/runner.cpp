@@ -109,6 +109,8 @@ Measurement measure(Workload& w) {
     parts.device = w.device;
     parts.precision = w.precision;
     parts.clip_grad_norm = w.clip_grad_norm;
+    parts.group = w.group;
+    parts.sync = w.sync;
   }
   train::StepLr lr{w.lr, {}};
   std::unique_ptr<train::CudaGraphStep> graph;
@@ -139,6 +141,17 @@ Measurement measure(Workload& w) {
   m.timer = meter.kind();
   m.cuda_graph = graph && graph->captured();
   if (last.first.defined()) m.loss = last.first.item<double>() / std::max(1.0, last.second.item<double>());
+  if (w.group && w.train) {
+    int64_t numel = 0;
+    for (const auto& p : w.params) numel += p.numel();
+    auto flat = torch::zeros({numel}, torch::TensorOptions().dtype(torch::kFloat32).device(w.device));
+    w.group->all_reduce(flat);  // warm-up
+    synchronize(w.device);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < w.iters; ++i) w.group->all_reduce(flat);
+    synchronize(w.device);
+    m.comm_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / w.iters;
+  }
   m.peak_memory_bytes = peak_memory_bytes(w.device);
   m.peak_memory_kind = peak_memory_kind(w.device, reset_ok);
   return m;

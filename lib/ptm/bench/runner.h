@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ptm/data/dataset.h"
+#include "ptm/dist/grad_sync.h"
 #include "ptm/models/model.h"
 #include "ptm/objectives/objective.h"
 #include "ptm/optim/optimizer.h"
@@ -37,6 +38,9 @@ struct Workload {
   bool cuda_graph = false;  // train.cuda_graph: capture the step during warm-up, replay it timed
   int warmup = 5, iters = 20;
   std::string profile;  // when set: LibTorch's per-op profiler over the timed steps, trace written here
+  // Data parallel (ptm launch / torchrun): the step reduces gradients as training does.
+  dist::Group* group = nullptr;
+  dist::GradientSync* sync = nullptr;
 };
 
 struct Measurement {
@@ -49,6 +53,9 @@ struct Measurement {
   std::optional<int64_t> peak_memory_bytes;
   std::string peak_memory_kind, timer;
   bool cuda_graph = false;  // the timed steps were graph replays (phase 1 is the replay)
+  // Data parallel: one all-reduce of every gradient (fp32, as one flat tensor) on its own,
+  // i.e. the communication a step would wait for if none of it overlapped the backward pass.
+  std::optional<double> comm_ms;
 };
 
 Measurement measure(Workload& w);

@@ -2,6 +2,7 @@
 #include "ptm/dist/grad_sync.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/csrc/distributed/c10d/comm.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -9,6 +10,29 @@
 #include <algorithm>
 
 namespace ptm::dist {
+namespace {
+
+// Buckets all-reduced in bf16, as PyTorch's bf16_compress_hook does: divided by the world size
+// first (no overflow), reduced, and copied back into the fp32 bucket.
+class Bf16ReduceHook : public c10d::CppCommHookInterface<c10::intrusive_ptr<c10d::ProcessGroup>> {
+ public:
+  using CppCommHookInterface::CppCommHookInterface;
+  c10::intrusive_ptr<c10::ivalue::Future> runHook(c10d::GradBucket& bucket) override {
+    auto compressed = bucket.getBufferRef().to(at::kBFloat16);
+    compressed.div_(state_->getSize());
+    std::vector<at::Tensor> tensors = {compressed};
+    auto reduced = state_->allreduce(tensors)->getFuture();
+    auto out = bucket.getBufferRef();
+    return reduced->then(
+        [out](c10::ivalue::Future& f) {
+          out.copy_(f.value().toTensorVector()[0]);
+          return c10::IValue(out);
+        },
+        reduced->elementType());
+  }
+};
+
+}  // namespace
 
 GradientSync::GradientSync(Group& group, const std::vector<std::pair<std::string, at::Tensor>>& named,
                            const GradSyncOptions& o) {
@@ -36,6 +60,7 @@ GradientSync::GradientSync(Group& group, const std::vector<std::pair<std::string
                                              static_cast<int64_t>(mb(o.first_bucket_mb)),
                                              /*skip_all_reduce_unused_params=*/false,
                                              /*use_python_reducer=*/false, std::move(caps));
+  if (o.reduce_dtype == "bf16") reducer_->register_comm_hook(std::make_unique<Bf16ReduceHook>(group.process_group()));
 }
 
 GradientSync::~GradientSync() = default;

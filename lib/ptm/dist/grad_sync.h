@@ -22,6 +22,7 @@ struct GradSyncOptions {
   double bucket_mb = 25;       // bucket capacity (DDP's bucket_cap_mb)
   double first_bucket_mb = 1;  // the first bucket is small, so communication starts early
   bool find_unused = false;    // allow parameters that get no gradient in a step (slower)
+  std::string reduce_dtype = "fp32";  // fp32 | bf16: buckets travel as bf16 (half the bytes)
 };
 
 class GradientSync {

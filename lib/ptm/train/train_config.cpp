@@ -37,6 +37,8 @@ void bind(config::Section& s, TrainConfig& c) {
   s.opt("ddp_bucket_mb", c.ddp_bucket_mb, "data parallel: MB of gradients per all-reduce bucket").min(0.001);
   s.opt("ddp_find_unused", c.ddp_find_unused,
         "data parallel: allow parameters that get no gradient in a step (searches the graph each step)");
+  s.opt("ddp_reduce_dtype", c.ddp_reduce_dtype, "data parallel: precision of the gradient all-reduce")
+      .one_of({"fp32", "bf16"});
   // fp16 gradients underflow without dynamic loss scaling, which ptm does not do: a run would
   // train silently worse. bf16 has fp32's range.
   if (c.precision == "fp16")

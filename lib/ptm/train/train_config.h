@@ -52,6 +52,7 @@ struct TrainConfig {
   // backward pass (DDP's bucket_cap_mb), and whether parameters may get no gradient in a step.
   double ddp_bucket_mb = 25;
   bool ddp_find_unused = false;
+  std::string ddp_reduce_dtype = "fp32";  // fp32 | bf16 (half the bytes on the wire)
   bool minimize_best() const;
 };
 

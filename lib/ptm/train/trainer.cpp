@@ -320,9 +320,10 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     so.bucket_mb = tc.ddp_bucket_mb;
     so.first_bucket_mb = std::min(1.0, tc.ddp_bucket_mb);
     so.find_unused = tc.ddp_find_unused;
+    so.reduce_dtype = tc.ddp_reduce_dtype;
     sync = std::make_unique<dist::GradientSync>(*group, named_params, so);
-    log::info("gradients all-reduced in " + std::to_string(sync->buckets()) + " bucket(s) of up to " +
-              std::to_string(tc.ddp_bucket_mb) + " MB");
+    log::info("gradients all-reduced in " + tc.ddp_reduce_dtype + ", " + std::to_string(sync->buckets()) +
+              " bucket(s) of up to " + std::to_string(tc.ddp_bucket_mb) + " MB");
   }
 
   auto trainer_state = [&](int64_t at_step) {
