@@ -335,3 +335,26 @@ TEST_CASE("LoRA fine-tuning of MiniLM on 2 ranks gives one process's adapter", "
                             tmp.file("dp/adapter/adapter_model.safetensors")) < 1e-6);
   CHECK(fs::exists(tmp.file("dp/adapter/adapter_config.json")));
 }
+
+TEST_CASE("ranks started with srun's environment find each other through the job's first node",
+          "[integration][dist]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  // The port comes from the job id (15000 + id mod 20000): pick an id whose port is free now.
+  int port = 0;
+  for (int tries = 0; tries < 50 && (port < 15000 || port >= 35000); ++tries) port = ptm::dist::free_port();
+  if (port < 15000 || port >= 35000) PTM_SKIP("no free port in Slurm's derived range 15000-34999");
+  const std::string job = std::to_string(20000 * 7 + (port - 15000));
+  const auto slurm = [&](int rank) {
+    return "SLURM_JOB_ID=" + job + " SLURM_STEP_ID=0 SLURM_PROCID=" + std::to_string(rank) +
+           " SLURM_LOCALID=" + std::to_string(rank) +
+           " SLURM_NTASKS=2 SLURM_NODEID=0 SLURM_TASKS_PER_NODE='2(x1)' SLURM_JOB_NODELIST=localhost ";
+  };
+  const auto s = run_shell(slurm(0) + ptm_exe() + " " + gpt_run(tmp.file("a"), 4) + " & p0=$!\n" + slurm(1) +
+                           ptm_exe() + " " + gpt_run(tmp.file("a"), 4) +
+                           " & p1=$!\nwait $p0; e0=$?; wait $p1; e1=$?; echo \"exit $e0 $e1\"\n");
+  INFO(s.output);
+  CHECK(contains(s.output, "exit 0 0"));
+  CHECK(contains(s.output, "slurm: rank 0 of 2, local rank 0 of 2, master localhost:" + std::to_string(port)));
+  CHECK(summary_of(tmp.file("a"))["steps"] == 6);
+}

@@ -467,14 +467,14 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   };
 
   // A stop signal may reach the ranks at different steps: they vote every step and stop
-  // together. The vote is read one step later, so reading it never waits on the device.
+  // together. Each rank reads the vote one step later (item() waits for that vote, queued
+  // before the last step's work, so the host stays a step ahead of the device).
   torch::Tensor stop_vote;
   const auto stop_agreed = [&] {
     if (!group) return signals::stop_requested();
     const bool stop = stop_vote.defined() && stop_vote.item<int>() > 0;
-    auto flag = torch::full({1}, signals::stop_requested() ? 1 : 0, torch::TensorOptions().dtype(torch::kInt32).device(device));
-    group->all_reduce(flag, dist::Reduce::Max);
-    stop_vote = flag.to(torch::kCPU, /*non_blocking=*/true);
+    stop_vote = torch::full({1}, signals::stop_requested() ? 1 : 0, torch::TensorOptions().dtype(torch::kInt32).device(device));
+    group->all_reduce(stop_vote, dist::Reduce::Max);
     return stop;
   };
 

@@ -46,7 +46,7 @@ TEST_CASE("torchrun's variables give the layout and the agent store", "[dist]") 
   CHECK(detect_rank_layout(env_of({{"RANK", "0"}, {"WORLD_SIZE", "1"}})).distributed());
 }
 
-TEST_CASE("srun's variables give the layout; a batch script outside srun is one process", "[dist]") {
+TEST_CASE("srun's variables give the layout, and a batch script outside srun is one process", "[dist]") {
   const auto l = detect_rank_layout(env_of({{"SLURM_STEP_ID", "0"}, {"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "4"},
                                             {"SLURM_LOCALID", "1"}, {"SLURM_NODEID", "1"},
                                             {"SLURM_TASKS_PER_NODE", "2(x2)"},
