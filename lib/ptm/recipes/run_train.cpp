@@ -47,7 +47,8 @@ bool keeps_exactness(const std::string& path) {
   if (path == "run.seed") return false;
   static const char* const kFree[] = {"run.", "train.log_every", "train.eval_every", "train.eval_batches",
                                       "train.save_every", "train.keep_last", "train.sample_",
-                                      "train.write_predictions", "train.early_stopping_patience"};
+                                      "train.write_predictions", "train.early_stopping_patience",
+                                      "train.tensorboard"};
   for (const char* prefix : kFree)
     if (path.rfind(prefix, 0) == 0) return true;
   return false;

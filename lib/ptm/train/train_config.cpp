@@ -34,6 +34,7 @@ void bind(config::Section& s, TrainConfig& c) {
   s.opt("sample_temperature", c.sample_temperature, "sampling temperature (0 = greedy)").min(0.0);
   s.opt("sample_top_k", c.sample_top_k, "sample among the k most likely tokens (0 = all)").min(0);
   s.opt("sample_tokenizer", c.sample_tokenizer, "tokenizer for samples (default: the data set's)");
+  s.opt("tensorboard", c.tensorboard, "write TensorBoard event files to <run>/tb/");
   // fp16 gradients underflow without dynamic loss scaling, which ptm does not do: a run would
   // train silently worse. bf16 has fp32's range.
   if (c.precision == "fp16")

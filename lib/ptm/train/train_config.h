@@ -48,6 +48,8 @@ struct TrainConfig {
   double sample_temperature = 0.8;
   int64_t sample_top_k = 40;
   std::string sample_tokenizer;  // tokenizer.json / vocab.txt; default: the data set's tokenizer
+  // TensorBoard event files in <run>/tb/: the metrics as scalars, samples and the recipe as text.
+  bool tensorboard = true;
   bool minimize_best() const;
 };
 

@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
+#include "ptm/core/device_memory.h"
 #include "ptm/core/errors.h"
 #include "ptm/core/log.h"
 #include "ptm/core/metrics.h"
 #include "ptm/core/signals.h"
+#include "ptm/core/tb_events.h"
 #include "ptm/data/loader.h"
 #include "ptm/train/autocast.h"
 #include "ptm/core/fs_util.h"
@@ -220,6 +223,15 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     return s.data(o);
   };
   MetricsWriter metrics(run_dir.file("metrics.jsonl"));
+  std::unique_ptr<tb::EventWriter> tboard;
+  if (tc.tensorboard) {
+    // As metrics.jsonl: a resumed run keeps the events up to its checkpoint's step; one that
+    // starts over (no checkpoint) keeps none.
+    tboard = std::make_unique<tb::EventWriter>(run_dir.file("tb"), s.resume_from.empty() ? -1 : step);
+    metrics.mirror_to(tboard.get());
+    if (tboard->fresh() && std::filesystem::exists(run_dir.file("config.yaml")))
+      tboard->text(step, "recipe", tb::verbatim(fs_util::read_file(run_dir.file("config.yaml"))));
+  }
   std::vector<torch::Tensor> params;
   for (const auto& p : model.parameters())
     if (p.requires_grad()) params.push_back(p);
@@ -308,6 +320,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   };
 
   model.train();
+  reset_peak_memory(device);  // each log line reports the peak of its interval
   const auto t_start = Clock::now();
   auto t_log = Clock::now();
   const int64_t first_step = step, tokens_at_start = r.tokens, targets_at_start = r.targets;
@@ -430,6 +443,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
                             {"time_data_s", t_data / interval_steps},
                             {"time_compute_s", t_compute / interval_steps}};
       if (skip_nonfinite) rec["skipped_steps"] = r.skipped_steps;
+      if (const auto peak = peak_memory_bytes(device)) rec["peak_memory_bytes"] = *peak;
+      reset_peak_memory(device);
       metrics.write(rec);
       const double remaining = (tc.max_steps - step) * dt / interval_steps;
       char line[256];
@@ -454,6 +469,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       fs_util::append_file(run_dir.file("samples.jsonl"),
                            nlohmann::json{{"step", step}, {"prompt", tc.sample_prompt}, {"text", text}}.dump(
                                -1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      if (tboard) tboard->text(step, "samples", tb::verbatim(tc.sample_prompt + text));
     }
   }
   if (!r.stopped) {
