@@ -1,7 +1,7 @@
 // What a run leaves for people to look at: TensorBoard event files read back by TensorBoard's
 // own event reader and tbparse (tests/golden/tensorboard_reference.py) with metrics.jsonl's
 // numbers, each step once after a resume; and `ptm report` pages checked by Python's parsers
-// against metrics.jsonl (tests/golden/check_report.py).
+// and headless Chromium against metrics.jsonl (tests/golden/check_report.py).
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +12,7 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "skip.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/core/tb_events.h"
 
@@ -130,8 +131,54 @@ TEST_CASE("ptm report draws the runs' metrics in a self-contained page and summa
   CHECK(contains(r.out, "20 steps"));
   CHECK(contains(r.out, "recipes differ in: optimizer.lr"));
 
-  // Not a run directory: one message naming it, exit 2.
+  // Not a run directory, not a benchmark report: one message naming it, exit 2.
   r = run_ptm("report " + tmp.path());
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "'" + tmp.path() + "' is not a run directory: it has no metrics.jsonl"));
+  r = run_ptm("report " + tmp.file("a/summary.json"));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "'" + tmp.file("a/summary.json") + "' is not a `ptm bench --json` report"));
+}
+
+TEST_CASE("ptm report shows a ptm bench report as a table and bar charts", "[integration][report][bench]") {
+  ptm::test::TempDir tmp;
+  auto r = run_ptm("bench --config recipes/bench/gpt_tiny_cpu.yaml --device cpu --batch 1,2 --seq 32 --warmup 1 "
+                   "--iters 2 --json " + tmp.file("b.json"));
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("report " + tmp.file("b.json") + " --out " + tmp.file("r.html"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.out, "report of 0 runs and 1 benchmark(s)"));
+  const auto page = read_text(tmp.file("r.html"));
+  const auto bench = nlohmann::json::parse(read_text(tmp.file("b.json")));
+  REQUIRE(bench["results"].size() == 2);
+  for (const auto& res : bench["results"]) {
+    char value[64];
+    std::snprintf(value, sizeof(value), "data-value=\"%.9g\"", res["throughput"].get<double>());
+    CHECK(contains(page, value));  // its throughput bar
+    std::snprintf(value, sizeof(value), "data-value=\"%.9g\"", res["step_ms"]["p50"].get<double>());
+    CHECK(contains(page, value));  // its step-time bar
+  }
+  r = run_ptm("report " + tmp.file("b.json"));
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "ms p50"));  // ptm bench's own table
+}
+
+TEST_CASE("a ptm report page renders in headless Chromium with the plotted data", "[integration][report][browser]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0)
+    PTM_SKIP("chromium is not installed (Debian: apt-get install chromium)");
+  ptm::test::TempDir tmp;
+  const std::string recipe = "pretrain --config tests/fixtures/recipes/pretrain_mlp.yaml train.eval_every=5";
+  REQUIRE(run_ptm(recipe + " --run-dir " + tmp.file("a")).exit_code == 0);
+  REQUIRE(run_ptm(recipe + " --run-dir " + tmp.file("b") + " train.batch_size=2").exit_code == 0);
+  REQUIRE(run_ptm("report " + tmp.file("a") + " " + tmp.file("b") + " --out " + tmp.file("r.html")).exit_code == 0);
+  const auto [rc, out] = golden("check_report.py",
+                                "--browser " + tmp.file("r.png") + " " + tmp.file("r.html") + " train.batch_size " +
+                                    tmp.file("a") + " " + tmp.file("b"),
+                                tmp);
+  INFO(out);
+  CHECK(rc == 0);
+  CHECK(contains(out, "\"screenshot\""));
 }

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "ptm/bench/report.h"
 #include "ptm/config/diff.h"
 #include "ptm/config/load.h"
 #include "ptm/core/errors.h"
@@ -240,6 +241,30 @@ std::string environment_section(const std::vector<RunData>& runs) {
   return out + "</table></div>\n";
 }
 
+// A `ptm bench` report: its console table and bar charts of throughput and step time.
+std::string bench_section(const BenchData& b) {
+  std::string out = "<h2>Benchmark " + escape(fs::path(b.path).filename().string()) + "</h2>\n<p class=\"meta\">" +
+                    escape(b.path) + ", " + escape(b.report.value("created", std::string())) + "</p>\n";
+  BarChart throughput, step;
+  throughput.title = "throughput";
+  step.title = "step time (p50)";
+  step.value_label = "ms per step";
+  size_t i = 0;
+  for (const auto& r : b.report.value("results", json::array())) {
+    std::string label = r.value("name", std::string()) + " " + r.value("mode", std::string()) + " b" +
+                        (r.contains("batch") && r["batch"].is_number() ? std::to_string(r["batch"].get<int64_t>()) : "?");
+    if (r.contains("seq") && r["seq"].is_number()) label += " s" + std::to_string(r["seq"].get<int64_t>());
+    if (throughput.value_label.empty()) throughput.value_label = r.value("unit", std::string("per second"));
+    const auto& st = r.contains("step_ms") ? r["step_ms"] : json();
+    throughput.bars.push_back({label, number(r, "throughput"), palette(i)});
+    step.bars.push_back({label, st.is_object() ? number(st, "p50") : NAN, palette(i)});
+    ++i;
+  }
+  out += "<div class=\"plots\"><figure>" + bar_chart_svg(throughput) + "</figure><figure>" + bar_chart_svg(step) +
+         "</figure></div>\n";
+  return out + "<pre>" + escape(bench::format_table(b.report)) + "</pre>\n";
+}
+
 }  // namespace
 
 RunData load_run(const std::string& dir) {
@@ -288,17 +313,33 @@ RunData load_run(const std::string& dir) {
   return r;
 }
 
-std::vector<RunData> load_runs(const std::vector<std::string>& dirs) {
-  std::vector<RunData> runs;
-  for (const auto& d : dirs) runs.push_back(load_run(d));
+ReportInputs load_inputs(const std::vector<std::string>& paths) {
+  ReportInputs in;
+  for (const auto& p : paths) {
+    if (fs::is_regular_file(p)) {
+      json report;
+      try {
+        report = json::parse(fs_util::read_file(p));
+      } catch (const json::exception& e) {
+        throw IoError("'" + p + "' is not valid JSON (ptm report reads run directories and `ptm bench --json` "
+                      "files): " + e.what());
+      }
+      if (!report.is_object() || report.value("schema", std::string()) != bench::kSchema)
+        throw IoError("'" + p + "' is not a `ptm bench --json` report (schema " + std::string(bench::kSchema) + ")");
+      in.benches.push_back({p, std::move(report)});
+    } else {
+      in.runs.push_back(load_run(p));
+    }
+  }
   std::map<std::string, int> seen;
-  for (const auto& r : runs) ++seen[r.name];
-  for (auto& r : runs)
+  for (const auto& r : in.runs) ++seen[r.name];
+  for (auto& r : in.runs)
     if (seen[r.name] > 1) r.name = r.dir;
-  return runs;
+  return in;
 }
 
-std::string html_report(const std::vector<RunData>& runs) {
+std::string html_report(const ReportInputs& inputs) {
+  const auto& runs = inputs.runs;
   double max_step = 1;
   for (const auto& r : runs) {
     if (!r.train.empty()) max_step = std::max(max_step, r.train.back()["step"].get<double>());
@@ -306,6 +347,8 @@ std::string html_report(const std::vector<RunData>& runs) {
   }
   std::string title = "ptm report: ";
   for (size_t i = 0; i < runs.size(); ++i) title += (i ? ", " : "") + runs[i].name;
+  for (size_t i = 0; i < inputs.benches.size(); ++i)
+    title += (i || !runs.empty() ? ", " : "") + fs::path(inputs.benches[i].path).filename().string();
   char when[64];
   const std::time_t now = std::time(nullptr);
   std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
@@ -314,29 +357,33 @@ std::string html_report(const std::vector<RunData>& runs) {
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/><title>" +
                     escape(title) + "</title><style>" + kStyle + "</style></head>\n<body>\n<h1>" + escape(title) +
                     "</h1>\n<p class=\"meta\">Written by ptm " + escape(version()) + " on " + when + ".</p>\n";
-  out += "<ul class=\"runs\">";
-  for (size_t i = 0; i < runs.size(); ++i)
-    out += "<li><span class=\"swatch\" style=\"background:" + palette(i) + "\"></span><b>" + escape(runs[i].name) +
-           "</b> <span class=\"meta\">" + escape(runs[i].dir) + (runs[i].summary.is_null() ? " (unfinished)" : "") +
-           "</span></li>";
-  out += "</ul>\n<h2>Curves</h2>\n<div class=\"plots\">\n";
-  using S = LinePlot::YScale;
-  std::vector<PlotSpec> specs = {{"training loss", "loss", false, "loss", S::Auto},
-                                 {"evaluation loss", "loss", true, "eval_loss", S::Auto},
-                                 {"learning rate", "lr", false, "lr", S::Linear},
-                                 {"throughput", "per second", false, "", S::Linear}};
-  for (const auto& k : eval_keys(runs, false))
-    if (k != "loss" && k != "perplexity") specs.push_back({"evaluation " + k, k, true, "eval_" + k, S::Linear});
-  specs.push_back({"gradient norm (before clipping)", "L2 norm", false, "grad_norm", S::Auto});
-  specs.push_back({"peak memory per log interval", "bytes", false, "peak_memory_bytes", S::Linear});
-  for (const auto& spec : specs) out += figure(runs, spec, max_step);
-  out += "</div>\n<h2>Final and best metrics</h2>\n" + metrics_table(runs);
-  out += recipe_section(runs);
-  out += environment_section(runs);
+  if (!runs.empty()) {
+    out += "<ul class=\"runs\">";
+    for (size_t i = 0; i < runs.size(); ++i)
+      out += "<li><span class=\"swatch\" style=\"background:" + palette(i) + "\"></span><b>" +
+             escape(runs[i].name) + "</b> <span class=\"meta\">" + escape(runs[i].dir) +
+             (runs[i].summary.is_null() ? " (unfinished)" : "") + "</span></li>";
+    out += "</ul>\n<h2>Curves</h2>\n<div class=\"plots\">\n";
+    using S = LinePlot::YScale;
+    std::vector<PlotSpec> specs = {{"training loss", "loss", false, "loss", S::Auto},
+                                   {"evaluation loss", "loss", true, "eval_loss", S::Auto},
+                                   {"learning rate", "lr", false, "lr", S::Linear},
+                                   {"throughput", "per second", false, "", S::Linear}};
+    for (const auto& k : eval_keys(runs, false))
+      if (k != "loss" && k != "perplexity") specs.push_back({"evaluation " + k, k, true, "eval_" + k, S::Linear});
+    specs.push_back({"gradient norm (before clipping)", "L2 norm", false, "grad_norm", S::Auto});
+    specs.push_back({"peak memory per log interval", "bytes", false, "peak_memory_bytes", S::Linear});
+    for (const auto& spec : specs) out += figure(runs, spec, max_step);
+    out += "</div>\n<h2>Final and best metrics</h2>\n" + metrics_table(runs);
+    out += recipe_section(runs);
+    out += environment_section(runs);
+  }
+  for (const auto& b : inputs.benches) out += bench_section(b);
   return out + "</body></html>\n";
 }
 
-std::string text_summary(const std::vector<RunData>& runs) {
+std::string text_summary(const ReportInputs& inputs) {
+  const auto& runs = inputs.runs;
   std::string out;
   for (const auto& r : runs) {
     const std::string tkey = throughput_key(r);
@@ -372,6 +419,7 @@ std::string text_summary(const std::vector<RunData>& runs) {
     for (const auto& k : differ) keys += (keys.empty() ? "" : ", ") + k;
     out += differ.empty() ? "recipes: the same\n" : "recipes differ in: " + keys + "\n";
   }
+  for (const auto& b : inputs.benches) out += b.path + ":\n" + bench::format_table(b.report);
   return out;
 }
 

@@ -1,6 +1,7 @@
 // `ptm report RUN [RUN ...]`: what one or several training runs did, from their run
-// directories (metrics.jsonl, summary.json, config.yaml, cmdline.txt): one self-contained
-// HTML page (inline SVG, no JavaScript, no network) or a short terminal summary.
+// directories (metrics.jsonl, summary.json, config.yaml, cmdline.txt), and what `ptm bench`
+// measured (its --json files): one self-contained HTML page (inline SVG, no JavaScript, no
+// network) or a short terminal summary.
 #pragma once
 #include <string>
 #include <utility>
@@ -25,10 +26,21 @@ struct RunData {
 // Reads a run directory. IoError naming the folder when it holds no metrics.jsonl; lines torn
 // by a kill are skipped. A step logged twice keeps its last record.
 RunData load_run(const std::string& dir);
-// Loads each folder and makes the names unique (the folder name, else the path).
-std::vector<RunData> load_runs(const std::vector<std::string>& dirs);
+struct BenchData {
+  std::string path;
+  nlohmann::json report;  // schema ptm.bench/1 (lib/ptm/bench/report.h)
+};
 
-std::string html_report(const std::vector<RunData>& runs);
-std::string text_summary(const std::vector<RunData>& runs);
+struct ReportInputs {
+  std::vector<RunData> runs;
+  std::vector<BenchData> benches;
+};
+
+// Each path is a run directory or a `ptm bench --json` file; run names are made unique (the
+// folder name, else the path). IoError naming the path for anything else.
+ReportInputs load_inputs(const std::vector<std::string>& paths);
+
+std::string html_report(const ReportInputs& inputs);
+std::string text_summary(const ReportInputs& inputs);
 
 }  // namespace ptm::report

@@ -60,6 +60,18 @@ std::pair<std::string, int> legend(const std::vector<Series>& series, double lef
 
 }  // namespace
 
+std::vector<std::string> tick_labels(const std::vector<double>& ticks) {
+  std::vector<std::string> out;
+  for (int digits = 3; digits <= 12; ++digits) {  // as few as keep neighbours apart (379.2M, 379.4M)
+    out.clear();
+    for (double t : ticks) out.push_back(format_number(t, digits, true));
+    bool distinct = true;
+    for (size_t i = 1; i < out.size(); ++i) distinct = distinct && out[i] != out[i - 1];
+    if (distinct) break;
+  }
+  return out;
+}
+
 std::string palette(size_t i) {
   static const char* const kColors[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                         "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
@@ -166,19 +178,20 @@ std::string line_plot_svg(const LinePlot& p) {
   out += "<title>" + escape(p.title) + "</title>";
   out += "<text x=\"" + num(x0) + "\" y=\"18\" class=\"title\">" + escape(p.title) + "</text>";
   // Grid, ticks and labels.
-  for (double t : yt) {
-    const double y = py(t);
+  const auto ylabels = tick_labels(yt), xlabels = tick_labels(xt);
+  for (size_t i = 0; i < yt.size(); ++i) {
+    const double y = py(yt[i]);
     out += "<line x1=\"" + num(x0) + "\" y1=\"" + num(y) + "\" x2=\"" + num(x1) + "\" y2=\"" + num(y) +
            "\" class=\"grid\"/>";
     out += "<text x=\"" + num(x0 - 6) + "\" y=\"" + num(y + 4) + "\" class=\"tick\" text-anchor=\"end\">" +
-           format_number(t, 3, true) + "</text>";
+           ylabels[i] + "</text>";
   }
-  for (double t : xt) {
-    const double x = px(t);
+  for (size_t i = 0; i < xt.size(); ++i) {
+    const double x = px(xt[i]);
     out += "<line x1=\"" + num(x) + "\" y1=\"" + num(y0) + "\" x2=\"" + num(x) + "\" y2=\"" + num(y1) +
            "\" class=\"grid\"/>";
     out += "<text x=\"" + num(x) + "\" y=\"" + num(y1 + 16) + "\" class=\"tick\" text-anchor=\"middle\">" +
-           format_number(t, 4, true) + "</text>";
+           xlabels[i] + "</text>";
   }
   out += "<rect x=\"" + num(x0) + "\" y=\"" + num(y0) + "\" width=\"" + num(x1 - x0) + "\" height=\"" + num(y1 - y0) +
          "\" class=\"frame\"/>";

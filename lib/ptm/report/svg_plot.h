@@ -56,5 +56,7 @@ std::string format_number(double v, int digits = 4, bool si = false);
 // the axis spans less than two decades) on a log axis.
 std::vector<double> linear_ticks(double lo, double hi, int target = 6);
 std::vector<double> log_ticks(double lo, double hi);
+// Labels of ticks: format_number with SI suffixes and as few digits as keep them distinct.
+std::vector<std::string> tick_labels(const std::vector<double>& ticks);
 
 }  // namespace ptm::report

@@ -17,6 +17,8 @@ TEST_CASE("axis ticks are 1-2-5 steps and decades", "[unit][report]") {
   CHECK(linear_ticks(-1, 1, 4) == std::vector<double>{-1, -0.5, 0, 0.5, 1});
   CHECK(log_ticks(0.05, 200) == std::vector<double>{0.1, 1, 10, 100});
   CHECK(log_ticks(1.5, 30) == std::vector<double>{2, 5, 10, 20});  // under two decades: 1-2-5
+  CHECK(tick_labels({0, 0.5, 1}) == std::vector<std::string>{"0", "0.5", "1"});
+  CHECK(tick_labels({379.2e6, 379.4e6, 379.6e6}) == std::vector<std::string>{"379.2M", "379.4M", "379.6M"});
 }
 
 TEST_CASE("numbers and text are formatted for pages", "[unit][report]") {
