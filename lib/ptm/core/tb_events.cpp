@@ -222,18 +222,18 @@ std::string verbatim(const std::string& text) {
 // On resume, TensorBoard's own writer (SummaryWriter(purge_step=N)) appends a SessionLog.START
 // event and leaves it to TensorBoard's reader to hide the old events at steps >= N; readers that
 // do not purge (event iterators, `wandb sync`, scripts) would see those steps twice. So the
-// events file is rewritten (atomically) without the events after the checkpoint's step, as
+// events files are rewritten (atomically) without the events after the checkpoint's step, as
 // truncate_jsonl_after_step does for metrics.jsonl, and one file keeps the whole run in step
 // order. A record torn by a kill ends the kept part.
-EventWriter::EventWriter(const std::string& dir, int64_t keep_through_step) {
+std::string purge_events_after(const std::string& dir, int64_t keep_through_step) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw IoError("cannot create TensorBoard folder '" + dir + "': " + ec.message());
+  if (!fs::is_directory(dir, ec)) return "";
   std::vector<fs::path> existing;
   for (const auto& entry : fs::directory_iterator(dir))
     if (entry.is_regular_file() && is_events_file(entry.path())) existing.push_back(entry.path());
   std::sort(existing.begin(), existing.end());
+  std::string newest;
   for (const auto& p : existing) {
     std::string kept;
     if (keep_through_step >= 0) {
@@ -242,15 +242,22 @@ EventWriter::EventWriter(const std::string& dir, int64_t keep_through_step) {
         if (step && *step <= keep_through_step) kept += frame_record(rec);
       }
     }
-    if (p == existing.back() && !kept.empty()) {
-      path_ = p.string();
-      fresh_ = false;
-    }
-    if (kept.empty())
+    if (kept.empty()) {
       fs::remove(p, ec);
-    else
+    } else {
       fs_util::write_file_atomic(p.string(), kept);
+      newest = p.string();
+    }
   }
+  return newest;
+}
+
+EventWriter::EventWriter(const std::string& dir, int64_t keep_through_step) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw IoError("cannot create TensorBoard folder '" + dir + "': " + ec.message());
+  path_ = purge_events_after(dir, keep_through_step);
+  fresh_ = path_.empty();
   if (fresh_) {
     char host[256] = "localhost";
     ::gethostname(host, sizeof(host) - 1);

@@ -32,6 +32,11 @@ std::string text_event(double wall_time, int64_t step, const std::string& tag, c
 // bytes are not a well-formed message.
 std::optional<int64_t> event_step(const std::string& event);
 
+// Rewrites the events files in `dir` without the events of steps after `keep_through_step`
+// (a resumed run; all events when it is -1), removing files left empty. Returns the newest
+// file that kept events, or "".
+std::string purge_events_after(const std::string& dir, int64_t keep_through_step);
+
 // The events file of a run's tb/ folder. Opening it keeps the events of steps up to
 // `keep_through_step` of an events file already there (a resumed run; see the .cpp for why
 // the file is rewritten) and appends after them; -1 starts a new file.

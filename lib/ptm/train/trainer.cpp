@@ -223,14 +223,17 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     return s.data(o);
   };
   MetricsWriter metrics(run_dir.file("metrics.jsonl"));
+  // As metrics.jsonl: a resumed run keeps the events up to its checkpoint's step; one that
+  // starts over (no checkpoint) keeps none.
   std::unique_ptr<tb::EventWriter> tboard;
+  const int64_t tb_keep = s.resume_from.empty() ? -1 : step;
   if (tc.tensorboard) {
-    // As metrics.jsonl: a resumed run keeps the events up to its checkpoint's step; one that
-    // starts over (no checkpoint) keeps none.
-    tboard = std::make_unique<tb::EventWriter>(run_dir.file("tb"), s.resume_from.empty() ? -1 : step);
+    tboard = std::make_unique<tb::EventWriter>(run_dir.file("tb"), tb_keep);
     metrics.mirror_to(tboard.get());
     if (tboard->fresh() && std::filesystem::exists(run_dir.file("config.yaml")))
       tboard->text(step, "recipe", tb::verbatim(fs_util::read_file(run_dir.file("config.yaml"))));
+  } else if (run_dir.resumed()) {
+    tb::purge_events_after(run_dir.file("tb"), tb_keep);  // turned off on resume: no stale steps either
   }
   std::vector<torch::Tensor> params;
   for (const auto& p : model.parameters())

@@ -115,6 +115,10 @@ TEST_CASE("a resumed run's events file keeps the steps up to the checkpoint", "[
   const auto records = read_records(ptm::fs_util::read_file(file));
   CHECK(steps_in(file) == std::vector<int64_t>{0, 0, 1, 2, 3, 4});
   CHECK(records.back().find("train/loss") != std::string::npos);
+  // Resumed from step 2 with train.tensorboard off: the file is only cut.
+  CHECK(purge_events_after(dir, 2) == file);
+  CHECK(steps_in(file) == std::vector<int64_t>{0, 0, 1, 2});
+  CHECK(purge_events_after(tmp.file("none"), 2).empty());
   // Restarted without a checkpoint: nothing is kept, a new file begins.
   {
     EventWriter w(dir, -1);
