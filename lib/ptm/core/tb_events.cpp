@@ -286,7 +286,10 @@ void EventWriter::scalar(int64_t step, const std::string& tag, double value) {
 }
 
 void EventWriter::text(int64_t step, const std::string& tag, const std::string& markdown) {
-  append(text_event(now(), step, tag, markdown));
+  // TensorBoard decodes the text as UTF-8: bytes that are not (a sample cut mid-character) become U+FFFD.
+  const auto valid = nlohmann::json::parse(
+      nlohmann::json(markdown).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  append(text_event(now(), step, tag, valid.get<std::string>()));
 }
 
 void EventWriter::metrics(const nlohmann::json& record) {

@@ -127,7 +127,7 @@ TEST_CASE("a resumed run's events file keeps the steps up to the checkpoint", "[
   CHECK(steps_in(only_events_file(dir)) == std::vector<int64_t>{0});
 }
 
-TEST_CASE("metrics records become scalars tagged by split", "[unit][core][tensorboard]") {
+TEST_CASE("metrics records become scalars tagged by split, text valid UTF-8", "[unit][core][tensorboard]") {
   ptm::test::TempDir tmp;
   {
     EventWriter w(tmp.file("tb"), -1);
@@ -135,11 +135,16 @@ TEST_CASE("metrics records become scalars tagged by split", "[unit][core][tensor
     w.metrics({{"step", 10}, {"split", "val"}, {"eval_loss", 2.0}, {"eval_accuracy", 0.75}});
     w.metrics({{"step", 10}, {"split", "test"}, {"eval_loss", 1.5}, {"eval_f1", true}});
   }
+  {
+    EventWriter w(tmp.file("tb"), 10);
+    w.text(11, "samples", "caf\xc3");  // cut mid-character
+  }
   const auto records = read_records(ptm::fs_util::read_file(only_events_file(tmp.file("tb"))));
+  CHECK(hex(records.back().substr(9)) == hex(text_event(0, 11, "samples", "caf\xef\xbf\xbd").substr(9)));
   std::vector<std::string> expected = {scalar_event(0, 10, "train/loss", 2.5f), scalar_event(0, 10, "train/lr", 1e-3f),
                                        scalar_event(0, 10, "eval/accuracy", 0.75f),
                                        scalar_event(0, 10, "eval/loss", 2.0f), scalar_event(0, 10, "test/loss", 1.5f)};
-  REQUIRE(records.size() == expected.size() + 1);
+  REQUIRE(records.size() == expected.size() + 2);
   for (size_t i = 0; i < expected.size(); ++i)  // all but the wall time (the first 9 bytes)
     CHECK(hex(records[i + 1].substr(9)) == hex(expected[i].substr(9)));
 }
