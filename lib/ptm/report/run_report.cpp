@@ -63,6 +63,14 @@ std::string throughput_key(const RunData& r) {
   return "tokens_per_s";
 }
 
+// "tokens/s", "samples/s", or "per second" when the runs differ.
+std::string throughput_label(const std::vector<RunData>& runs) {
+  std::set<std::string> keys;
+  for (const auto& r : runs) keys.insert(throughput_key(r));
+  if (keys.size() != 1) return "per second";
+  return *keys.begin() == "samples_per_s" ? "samples/s" : "tokens/s";
+}
+
 struct Best {
   double value = NAN;
   int64_t step = -1;
@@ -368,7 +376,7 @@ std::string html_report(const ReportInputs& inputs) {
     std::vector<PlotSpec> specs = {{"training loss", "loss", false, "loss", S::Auto},
                                    {"evaluation loss", "loss", true, "eval_loss", S::Auto},
                                    {"learning rate", "lr", false, "lr", S::Linear},
-                                   {"throughput", "per second", false, "", S::Linear}};
+                                   {"throughput", throughput_label(runs), false, "", S::Linear}};
     for (const auto& k : eval_keys(runs, false))
       if (k != "loss" && k != "perplexity") specs.push_back({"evaluation " + k, k, true, "eval_" + k, S::Linear});
     specs.push_back({"gradient norm (before clipping)", "L2 norm", false, "grad_norm", S::Auto});
