@@ -35,6 +35,9 @@ def golden():
         dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=1)]), string_val=[b"hi *there*"])
     show("text", event_pb2.Event(wall_time=1.5, step=300, summary=summary_pb2.Summary(
         value=[summary_pb2.Summary.Value(tag="recipe", tensor=tensor, metadata=meta)])))
+    show("image", event_pb2.Event(wall_time=1.5, step=2, summary=summary_pb2.Summary(value=[summary_pb2.Summary.Value(
+        tag="inputs/0", image=summary_pb2.Summary.Image(height=28, width=27, colorspace=1,
+                                                         encoded_image_string=b"PNGDATA"))])))
     for data in [b"123456789", bytes(32), b"\xff" * 32, bytes(range(32)), b""]:
         print("masked_crc32c", data.hex() or "-", "%08x" % masked_crc32c(data))
 
@@ -79,7 +82,8 @@ def check(run_dir):
 
     # TensorBoard's own reader (what the TensorBoard UI shows); no purging, so a step written
     # twice would show up twice.
-    acc = EventAccumulator(tb_dir, size_guidance={"scalars": 0, "tensors": 0}, purge_orphaned_data=False)
+    acc = EventAccumulator(tb_dir, size_guidance={"scalars": 0, "tensors": 0, "images": 0},
+                           purge_orphaned_data=False)
     acc.Reload()
     tags = acc.Tags()
     if sorted(tags["scalars"]) != sorted(want):
@@ -98,6 +102,22 @@ def check(run_dir):
     if len(recipe) != 1 or recipe[0][1].replace("\n    ", "\n").strip() != config.strip():
         fail("the text 'recipe' is not config.yaml")
 
+    # Input images (image runs): PNGs that PIL decodes to the size the event states.
+    import io
+    from PIL import Image
+
+    images = {}
+    for tag in tags["images"]:
+        for ev in acc.Images(tag):
+            img = Image.open(io.BytesIO(ev.encoded_image_string))
+            img.load()
+            if img.size != (ev.width, ev.height):
+                fail(f"{tag}: PNG of {img.size}, event says {(ev.width, ev.height)}")
+            lo, hi = img.convert("L").getextrema()
+            if lo == hi:
+                fail(f"{tag}: a blank image")
+            images[tag] = [ev.step, ev.width, ev.height, img.mode]
+
     # tbparse, the usual way to get event files into pandas.
     df = SummaryReader(tb_dir).scalars
     n = 0
@@ -108,7 +128,7 @@ def check(run_dir):
     if n != sum(len(s) for s in want.values()):
         fail(f"tbparse read {n} scalars, metrics.jsonl has {sum(len(s) for s in want.values())}")
     text_steps = {t: [s for s, _ in v] for t, v in texts.items()}
-    print(json.dumps({"scalars": n, "tags": len(want), "texts": text_steps}))
+    print(json.dumps({"scalars": n, "tags": len(want), "texts": text_steps, "images": images}))
 
 
 if sys.argv[1] == "golden":

@@ -90,6 +90,23 @@ TEST_CASE("a gpt_tiny run's TensorBoard events read back as metrics.jsonl, also 
   CHECK_FALSE(fs::exists(tmp.file("off/tb")));
 }
 
+TEST_CASE("an image run's TensorBoard events hold its first input images", "[integration][train][tensorboard]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  if (!fs::exists(ptm::test::data_dir() + "/fashion-mnist/train-images-idx3-ubyte"))
+    PTM_SKIP("no Fashion-MNIST in data/ (bash scripts/get-data.sh fashion-mnist)");
+  ptm::test::TempDir tmp;
+  const auto r = run_ptm("finetune --config recipes/finetune/fashion_mnist_resnet18.yaml --run-dir " + tmp.file("run") +
+                         " train.max_steps=2 train.batch_size=8 train.log_every=1 train.eval_every=0"
+                         " train.eval_batches=1 train.save_every=0");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto [rc, out] = golden("tensorboard_reference.py", "check " + tmp.file("run"), tmp);
+  INFO(out);
+  CHECK(rc == 0);
+  CHECK(contains(out, "\"inputs/0\": [0, 28, 28, \"L\"]"));
+  CHECK(contains(out, "\"inputs/3\": [0, 28, 28, \"L\"]"));
+}
+
 TEST_CASE("ptm report draws the runs' metrics in a self-contained page and summarises them",
           "[integration][report]") {
   REQUIRE(std::string(ptm::test::python_exe()) != "");

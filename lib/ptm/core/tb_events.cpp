@@ -182,6 +182,22 @@ std::string text_event(double wall_time, int64_t step, const std::string& tag, c
   return with_value(event(wall_time, step), v);
 }
 
+std::string image_event(double wall_time, int64_t step, const std::string& tag, const std::string& png, int height,
+                        int width, int channels) {
+  // Summary.Image {height = 1; width = 2; colorspace = 3; encoded_image_string = 4}
+  std::string img;
+  for (const auto& [field, v] : {std::pair<uint32_t, int>{1, height}, {2, width}, {3, channels}}) {
+    key(img, field, kVarint);
+    varint(img, static_cast<uint64_t>(v));
+  }
+  bytes_field(img, 4, png);
+  // Value {tag = 1; image = 4}
+  std::string v;
+  bytes_field(v, 1, tag);
+  bytes_field(v, 4, img);
+  return with_value(event(wall_time, step), v);
+}
+
 std::optional<int64_t> event_step(const std::string& ev) {
   int64_t step = 0;
   for (size_t at = 0; at < ev.size();) {
@@ -290,6 +306,11 @@ void EventWriter::text(int64_t step, const std::string& tag, const std::string& 
   const auto valid = nlohmann::json::parse(
       nlohmann::json(markdown).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   append(text_event(now(), step, tag, valid.get<std::string>()));
+}
+
+void EventWriter::image(int64_t step, const std::string& tag, const std::string& png, int height, int width,
+                        int channels) {
+  append(image_event(now(), step, tag, png, height, width, channels));
 }
 
 void EventWriter::metrics(const nlohmann::json& record) {

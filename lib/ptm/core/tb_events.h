@@ -1,7 +1,7 @@
 // TensorBoard event files (tb/events.out.tfevents.*) written without protobuf or TensorFlow:
 // a few hand-encoded messages of tensorboard/compat/proto/{event,summary,tensor}.proto in
 // TFRecord framing. Scalars use Summary.Value.simple_value; text uses the text plugin's
-// DT_STRING tensor, which TensorBoard renders as Markdown.
+// DT_STRING tensor, which TensorBoard renders as Markdown; images use Summary.Image (PNG).
 #pragma once
 #include <cstdint>
 #include <cstdio>
@@ -28,6 +28,9 @@ std::vector<std::string> read_records(const std::string& bytes);
 std::string file_version_event(double wall_time);  // "brain.Event:2", the first record of a file
 std::string scalar_event(double wall_time, int64_t step, const std::string& tag, float value);
 std::string text_event(double wall_time, int64_t step, const std::string& tag, const std::string& markdown);
+// An encoded image (PNG) of height x width with 1 (gray) or 3 (RGB) channels.
+std::string image_event(double wall_time, int64_t step, const std::string& tag, const std::string& png, int height,
+                        int width, int channels);
 // Event.step of a serialized Event (0 when absent, as protobuf reads it); nullopt when the
 // bytes are not a well-formed message.
 std::optional<int64_t> event_step(const std::string& event);
@@ -52,6 +55,7 @@ class EventWriter {
 
   void scalar(int64_t step, const std::string& tag, double value);
   void text(int64_t step, const std::string& tag, const std::string& markdown);
+  void image(int64_t step, const std::string& tag, const std::string& png, int height, int width, int channels);
   // A metrics.jsonl record: each number becomes a scalar tagged train/<key>, or eval/<key>
   // and test/<key> (the "eval_" prefix dropped) for records of split "val" and "test".
   void metrics(const nlohmann::json& record);

@@ -11,6 +11,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/core/log.h"
 #include "ptm/core/metrics.h"
+#include "ptm/core/png.h"
 #include "ptm/core/signals.h"
 #include "ptm/core/tb_events.h"
 #include "ptm/data/loader.h"
@@ -74,6 +75,20 @@ nlohmann::json evaluate_test_split(TrainerSetup& s, data::StreamOptions opts, co
   metrics.write(rec);
   log::info("test split (weights of step " + std::to_string(weights_step) + "): " + result.dump());
   return result;
+}
+
+// The first images of a batch as TensorBoard images "inputs/<i>", each stretched to 0..255
+// over its own range (the batch holds normalised values). Gray or RGB only.
+void write_input_images(tb::EventWriter& tb, const torch::Tensor& images, int64_t step) {
+  if (images.dim() != 4 || (images.size(1) != 1 && images.size(1) != 3)) return;
+  for (int64_t i = 0; i < std::min<int64_t>(4, images.size(0)); ++i) {
+    auto x = images[i].detach().to(torch::kCPU, torch::kFloat32);
+    const auto lo = x.min(), span = (x.max() - lo).clamp_min(1e-12);
+    x = ((x - lo) / span * 255).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+    const int h = static_cast<int>(x.size(0)), w = static_cast<int>(x.size(1)), c = static_cast<int>(x.size(2));
+    const std::vector<uint8_t> pixels(x.data_ptr<uint8_t>(), x.data_ptr<uint8_t>() + x.numel());
+    tb.image(step, "inputs/" + std::to_string(i), png::encode(pixels, w, h, c), h, w, c);
+  }
 }
 
 }  // namespace
@@ -390,6 +405,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     }
     if (!micro.front().input_ids.defined()) r.unit = "samples";
     if (micro.front().input_ids.defined()) context = micro.front().input_ids.size(1);
+    if (tboard && tboard->fresh() && step == first_step && micro.front().images.defined())
+      write_input_images(*tboard, micro.front().images, step);  // a look at what the model reads
     t_data += seconds_since(t0);
     t0 = Clock::now();
     lr.value = s.optimizer.lr * schedule->factor(step);

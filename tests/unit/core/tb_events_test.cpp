@@ -9,6 +9,7 @@
 #include "catch.h"
 #include "helpers.h"
 #include "ptm/core/fs_util.h"
+#include "ptm/core/png.h"
 
 namespace fs = std::filesystem;
 using namespace ptm::tb;
@@ -73,6 +74,9 @@ TEST_CASE("events are serialized and framed byte for byte as tensorboard does", 
   CHECK(hex(frame_record(text_event(1.5, 300, "recipe", "hi *there*"))) ==
         "3800000000000000a3797d5709000000000000f83f10ac022a2a0a280a0672656369706542140807120412020801420a686920"
         "2a74686572652a4a080a060a0474657874acf66673");
+  CHECK(hex(frame_record(image_event(1.5, 2, "inputs/0", "PNGDATA", 28, 27, 1))) ==
+        "2a00000000000000ae8d91f509000000000000f83f10022a1d0a1b0a08696e707574732f30220f081c101b18012207504e474441544116"
+        "d978bf");
   CHECK(event_step(text_event(1.5, 300, "recipe", "x")) == 300);
   CHECK(event_step(file_version_event(2)) == 0);
   CHECK_FALSE(event_step(std::string("\x0a\x05" "ab")).has_value());  // a length past the end
@@ -147,4 +151,20 @@ TEST_CASE("metrics records become scalars tagged by split, text valid UTF-8", "[
   REQUIRE(records.size() == expected.size() + 2);
   for (size_t i = 0; i < expected.size(); ++i)  // all but the wall time (the first 9 bytes)
     CHECK(hex(records[i + 1].substr(9)) == hex(expected[i].substr(9)));
+}
+
+TEST_CASE("png: CRC-32, Adler-32 and the file layout", "[unit][core][tensorboard]") {
+  const std::string digits = "123456789", wiki = "Wikipedia";
+  CHECK(ptm::png::crc32(digits.data(), digits.size()) == 0xCBF43926u);  // zlib.crc32
+  CHECK(ptm::png::adler32(wiki.data(), wiki.size()) == 0x11E60398u);    // zlib.adler32
+  const std::vector<uint8_t> gray = {0, 64, 128, 255, 1, 2};            // 3 x 2
+  const std::string png = ptm::png::encode(gray, 3, 2, 1);
+  CHECK(hex(png.substr(0, 8)) == "89504e470d0a1a0a");
+  // IHDR: 13 bytes, width 3, height 2, depth 8, gray.
+  CHECK(hex(png.substr(8, 8 + 13)) == "0000000d49484452" "00000003" "00000002" "0800000000");
+  // IDAT: a zlib stream of one final stored block of 2 rows x (filter byte 0 + 3 pixels).
+  CHECK(hex(png.substr(33, 8)) == "00000013" "49444154");  // 19 bytes
+  CHECK(hex(png.substr(41, 19)) == "7801010800f7ff0000408000ff0102070901c3");  // Python's zlib.compress(rows, 0)
+  CHECK(png.substr(png.size() - 12) == std::string("\0\0\0\0IEND\xae\x42\x60\x82", 12));
+  CHECK(ptm::test::error_of([] { ptm::png::encode({1, 2, 3}, 2, 2, 1); }) != "no error");
 }
