@@ -5,7 +5,8 @@
 - well-formed: the whole page parses as XML (xml.etree) and as HTML (html.parser);
 - self-contained: no <script>, no src/href attributes, no url(...) in styles;
 - each run's curves (data-x/data-y of the SVG series) are its metrics.jsonl values;
-- the table's final train loss is each run's last logged loss;
+- the table's final train loss is each run's last logged loss, its best eval loss, perplexity
+  (lowest) and accuracy (highest) the runs' best;
 - the recipe differences name DIFF_KEY ("-" when the runs' recipes are the same);
 - with --browser: headless Chromium renders the page to PNG (1280 px wide) without console
   messages, its DOM holds the same series data as the file, and each run's colour is drawn.
@@ -85,6 +86,13 @@ def main(page, diff_key, run_dirs):
             for (s, v), y in zip(want, ys):
                 if not close(v, y):
                     fail(f"{name} '{title}' at step {s}: plotted {y}, metrics.jsonl {v}")
+        for metric in ("loss", "perplexity", "accuracy"):  # lower, lower, higher is better
+            values = [r["eval_" + metric] for r in evals.values() if r.get("eval_" + metric) is not None]
+            if values and "best_eval_" + metric in rows:
+                best = (max if metric == "accuracy" else min)(values)
+                got = float(rows["best_eval_" + metric].findall("td")[1:][i].get("data-value"))
+                if not close(got, best):
+                    fail(f"{name}: best eval {metric} in the table {got}, metrics.jsonl {best}")
         cells = rows["train_loss"].findall("td")[1:]
         last = train[max(train)]["loss"]
         if not close(float(cells[i].get("data-value")), last):

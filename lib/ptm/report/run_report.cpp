@@ -76,11 +76,12 @@ struct Best {
   int64_t step = -1;
 };
 
-Best best_of(const std::vector<json>& records, const std::string& key) {
+// The best value of evaluation metric `metric` (field "eval_<metric>") and its step.
+Best best_of(const std::vector<json>& records, const std::string& metric) {
   Best b;
-  const bool lower = lower_is_better(key);
+  const bool lower = lower_is_better(metric);
   for (const auto& rec : records) {
-    const double v = number(rec, key);
+    const double v = number(rec, "eval_" + metric);
     if (std::isfinite(v) && (b.step < 0 || (lower ? v < b.value : v > b.value))) b = {v, rec["step"].get<int64_t>()};
   }
   return b;
@@ -217,7 +218,7 @@ std::string metrics_table(const std::vector<RunData>& runs) {
     row("final eval " + k, "eval_" + k, [&](const RunData& r) { return td(last_of(r.eval, "eval_" + k)); });
     row(std::string("best eval ") + k + (lower_is_better(k) ? " (min)" : " (max)"), "best_eval_" + k,
         [&](const RunData& r) {
-          const auto b = best_of(r.eval, "eval_" + k);
+          const auto b = best_of(r.eval, k);
           return td(b.value, b.step >= 0 ? " @" + std::to_string(b.step) : "");
         });
   }
@@ -406,7 +407,7 @@ std::string text_summary(const ReportInputs& inputs) {
     out += "\n";
     if (!r.train.empty()) out += "  train loss " + format_number(last_of(r.train, "loss"), 5) + "\n";
     for (const auto& k : eval_keys({r}, false)) {
-      const auto b = best_of(r.eval, "eval_" + k);
+      const auto b = best_of(r.eval, k);
       out += "  eval " + k + " " + format_number(last_of(r.eval, "eval_" + k), 5) + " (best " +
              format_number(b.value, 5) + " at step " + std::to_string(b.step) + ")\n";
     }
