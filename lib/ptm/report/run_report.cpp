@@ -94,7 +94,10 @@ double last_of(const std::vector<json>& records, const std::string& key) {
 }
 
 std::string td(double v, const std::string& extra = "") {
-  return "<td class=\"num\" data-value=\"" + exact(v) + "\">" + escape(format_number(v, 5)) + extra + "</td>";
+  // Counts (steps, parameters) in full; other values with 5 significant digits.
+  const bool count = std::isfinite(v) && v == std::round(v) && std::fabs(v) < 1e12;
+  return "<td class=\"num\" data-value=\"" + exact(v) + "\">" + escape(count ? exact(v) : format_number(v, 5)) +
+         extra + "</td>";
 }
 
 const char* kStyle = R"(
