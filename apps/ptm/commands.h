@@ -20,6 +20,7 @@ void add_data(CLI::App& app, Action& action);
 void add_export(CLI::App& app, Action& action);
 void add_eval(CLI::App& app, Action& action);
 void add_merge(CLI::App& app, Action& action);
+void add_report(CLI::App& app, Action& action);
 void add_bench(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 void add_launch(CLI::App& app, Action& action);
 // pretrain, finetune (cmd_train.cpp)

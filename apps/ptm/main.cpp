@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   ptm::cli::add_eval(app, action);
   ptm::cli::add_export(app, action);
   ptm::cli::add_merge(app, action);
+  ptm::cli::add_report(app, action);
   ptm::cli::add_bench(app, action, std::vector<std::string>(argv, argv + argc));
   ptm::cli::add_train_commands(app, action, std::vector<std::string>(argv, argv + argc));
   ptm::cli::add_launch(app, action);

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "ptm/core/device_memory.h"
+
 namespace ptm::bench {
 
 class StepMeter {
@@ -41,13 +43,10 @@ class StepMeter {
 // Waits for all work queued on `device` (nothing to do on the CPU).
 void synchronize(const torch::Device& device);
 
-// Resets the peak-memory counter of `device`; false when it cannot be reset (then the peak
-// is the process's since it started).
-bool reset_peak_memory(const torch::Device& device);
-// Peak bytes since the last reset; nullopt when unknown.
-std::optional<int64_t> peak_memory_bytes(const torch::Device& device);
-// "cuda_max_allocated" or "cpu_peak_rss" (plus " (since process start)" when not resettable).
-std::string peak_memory_kind(const torch::Device& device, bool reset_ok);
+// Peak memory (core/device_memory.h), shared with the training log.
+using ptm::peak_memory_bytes;
+using ptm::peak_memory_kind;
+using ptm::reset_peak_memory;
 
 // Frees cached blocks after an out-of-memory configuration (CUDA; no-op on the CPU).
 void release_cached_memory(const torch::Device& device);

@@ -9,6 +9,7 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
+#include "ptm/core/tb_events.h"
 
 namespace ptm {
 
@@ -25,6 +26,7 @@ void MetricsWriter::write(const nlohmann::json& record) {
   const std::string line = record.dump() + "\n";
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
     throw IoError("cannot write metrics file '" + path_ + "': " + std::strerror(errno));
+  if (tb_) tb_->metrics(record);
 }
 
 void truncate_jsonl_after_step(const std::string& path, int64_t step) {

@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 
 namespace ptm {
+namespace tb {
+class EventWriter;
+}
 
 class MetricsWriter {
  public:
@@ -17,10 +20,13 @@ class MetricsWriter {
   MetricsWriter& operator=(const MetricsWriter&) = delete;
 
   void write(const nlohmann::json& record);
+  // Every record written afterwards also goes to `tb` as scalars (nullptr: none). Not owned.
+  void mirror_to(tb::EventWriter* tb) { tb_ = tb; }
 
  private:
   std::string path_;
   std::FILE* file_ = nullptr;
+  tb::EventWriter* tb_ = nullptr;
 };
 
 // Drops the records of steps after `step` (and a line torn by a kill) from a JSON-lines log,

@@ -53,6 +53,8 @@ struct TrainConfig {
   double ddp_bucket_mb = 25;
   bool ddp_find_unused = false;
   std::string ddp_reduce_dtype = "fp32";  // fp32 | bf16 (half the bytes on the wire)
+  // TensorBoard event files in <run>/tb/: the metrics as scalars, samples and the recipe as text.
+  bool tensorboard = true;
   bool minimize_best() const;
 };
 

@@ -5,11 +5,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
+#include "ptm/core/device_memory.h"
 #include "ptm/core/errors.h"
 #include "ptm/core/log.h"
 #include "ptm/core/metrics.h"
+#include "ptm/core/png.h"
 #include "ptm/core/signals.h"
+#include "ptm/core/tb_events.h"
 #include "ptm/data/loader.h"
 #include "ptm/train/autocast.h"
 #include "ptm/core/fs_util.h"
@@ -94,6 +98,20 @@ nlohmann::json evaluate_test_split(TrainerSetup& s, data::StreamOptions opts, co
   write_metrics(rec);
   log::info("test split (weights of step " + std::to_string(weights_step) + "): " + result.dump());
   return result;
+}
+
+// The first images of a batch as TensorBoard images "inputs/<i>", each stretched to 0..255
+// over its own range (the batch holds normalised values). Gray or RGB only.
+void write_input_images(tb::EventWriter& tb, const torch::Tensor& images, int64_t step) {
+  if (images.dim() != 4 || (images.size(1) != 1 && images.size(1) != 3)) return;
+  for (int64_t i = 0; i < std::min<int64_t>(4, images.size(0)); ++i) {
+    auto x = images[i].detach().to(torch::kCPU, torch::kFloat32);
+    const auto lo = x.min(), span = (x.max() - lo).clamp_min(1e-12);
+    x = ((x - lo) / span * 255).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+    const int h = static_cast<int>(x.size(0)), w = static_cast<int>(x.size(1)), c = static_cast<int>(x.size(2));
+    const std::vector<uint8_t> pixels(x.data_ptr<uint8_t>(), x.data_ptr<uint8_t>() + x.numel());
+    tb.image(step, "inputs/" + std::to_string(i), png::encode(pixels, w, h, c), h, w, c);
+  }
 }
 
 }  // namespace
@@ -303,8 +321,22 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     o.train = false;
     return s.data(o);
   };
+  // Rank 0 alone writes the run's records. As metrics.jsonl: a resumed run keeps the events up
+  // to its checkpoint's step; one that starts over (no checkpoint) keeps none.
   std::unique_ptr<MetricsWriter> metrics;
-  if (main_rank) metrics = std::make_unique<MetricsWriter>(run_dir.file("metrics.jsonl"));
+  std::unique_ptr<tb::EventWriter> tboard;
+  if (main_rank) {
+    metrics = std::make_unique<MetricsWriter>(run_dir.file("metrics.jsonl"));
+    const int64_t tb_keep = s.resume_from.empty() ? -1 : step;
+    if (tc.tensorboard) {
+      tboard = std::make_unique<tb::EventWriter>(run_dir.file("tb"), tb_keep);
+      metrics->mirror_to(tboard.get());
+      if (tboard->fresh() && std::filesystem::exists(run_dir.file("config.yaml")))
+        tboard->text(step, "recipe", tb::verbatim(fs_util::read_file(run_dir.file("config.yaml"))));
+    } else if (run_dir.resumed()) {
+      tb::purge_events_after(run_dir.file("tb"), tb_keep);  // turned off on resume: no stale steps either
+    }
+  }
   const auto write_metrics = [&](const nlohmann::json& rec) {
     if (metrics) metrics->write(rec);
   };
@@ -425,6 +457,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   };
 
   model.train();
+  reset_peak_memory(device);  // each log line reports the peak of its interval
   const auto t_start = Clock::now();
   auto t_log = Clock::now();
   const int64_t first_step = step, tokens_at_start = r.tokens, targets_at_start = r.targets;
@@ -505,6 +538,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     }
     if (!micro.front().input_ids.defined()) r.unit = "samples";
     if (micro.front().input_ids.defined()) context = micro.front().input_ids.size(1);
+    if (tboard && tboard->fresh() && step == first_step && micro.front().images.defined())
+      write_input_images(*tboard, micro.front().images, step);  // a look at what the model reads
     t_data += seconds_since(t0);
     t0 = Clock::now();
     lr.value = s.optimizer.lr * schedule->factor(step);
@@ -566,6 +601,8 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
                             {"time_data_s", t_data / interval_steps},
                             {"time_compute_s", t_compute / interval_steps}};
       if (skip_nonfinite) rec["skipped_steps"] = r.skipped_steps;
+      if (const auto peak = peak_memory_bytes(device)) rec["peak_memory_bytes"] = *peak;
+      reset_peak_memory(device);
       write_metrics(rec);
       const double remaining = (tc.max_steps - step) * dt / interval_steps;
       char line[256];
@@ -590,6 +627,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       fs_util::append_file(run_dir.file("samples.jsonl"),
                            nlohmann::json{{"step", step}, {"prompt", tc.sample_prompt}, {"text", text}}.dump(
                                -1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      if (tboard) tboard->text(step, "samples", tb::verbatim(tc.sample_prompt + text));
     }
   }
   if (!r.stopped) {
