@@ -21,6 +21,7 @@ void add_export(CLI::App& app, Action& action);
 void add_eval(CLI::App& app, Action& action);
 void add_merge(CLI::App& app, Action& action);
 void add_bench(CLI::App& app, Action& action, const std::vector<std::string>& argv);
+void add_prune(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 // pretrain, finetune (cmd_train.cpp)
 void add_train_commands(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 
