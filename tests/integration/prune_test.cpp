@@ -87,6 +87,34 @@ TEST_CASE("ptm prune removes heads and neurons into a smaller model that ptm eva
   CHECK(contains(x.err, "pruned sizes"));
 }
 
+TEST_CASE("ptm prune's recovery fine-tune keeps the pruned weights exactly zero", "[integration][compress]") {
+  ptm::test::TempDir tmp;
+  const std::string init = trained(tmp);
+  const std::string out = tmp.file("r");
+  const auto r = run_ptm(std::string(kRecipe) + init + " --run-dir " + out +
+                         " prune.recover=true train.max_steps=4 optimizer.lr=0.01 optimizer.weight_decay=0.1");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto summary = nlohmann::json::parse(read_text(out + "/summary.json"));
+  CHECK(summary["recovered"]["steps"].get<int64_t>() == 4);
+  CHECK(summary["recovered"]["target_sparsity"].get<double>() == 0.5);
+  CHECK(summary["recovered"]["eval"]["batches"] == summary["after"]["batches"]);  // comparable
+  const auto pruned = ptm::models::load_safetensors(out + "/checkpoints/step_00000000/model.safetensors");
+  const auto tuned = ptm::models::load_safetensors(out + "/checkpoints/step_00000004/model.safetensors");
+  REQUIRE(pruned.size() == tuned.size());
+  int64_t targets = 0;
+  for (size_t i = 0; i < pruned.size(); ++i) {
+    const auto& [name, before] = pruned[i];
+    const auto& after = tuned[i].second;
+    if (name.find(".h.") == std::string::npos || name.find("weight") == std::string::npos || before.dim() != 2) continue;
+    ++targets;
+    INFO(name);
+    CHECK(torch::equal(before == 0, after == 0));  // the same positions, bit for bit
+    CHECK_FALSE(torch::equal(before, after));      // while the kept weights trained
+  }
+  CHECK(targets == 8);
+}
+
 TEST_CASE("ptm prune refuses bad recipes with exit 2, naming the key, writing nothing", "[integration][compress]") {
   ptm::test::TempDir tmp;
   const std::string init = trained(tmp);
@@ -102,6 +130,7 @@ TEST_CASE("ptm prune refuses bad recipes with exit 2, naming the key, writing no
       {"prune.criterion=sparsegpt", "prune.criterion"},
       {"prune.targets=[nothing]", "prune.targets"},
       {"~init_from", "init_from"},
+      {"prune.recover=true ~data", "prune.recover"},
   };
   for (const auto& [args, key] : cases) {
     INFO(args);

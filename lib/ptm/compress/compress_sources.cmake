@@ -9,4 +9,5 @@ set(PTM_COMPRESS_SOURCES
   ptm/compress/axes.cpp
   ptm/compress/structured.cpp
   ptm/compress/sparsity_report.cpp
+  ptm/compress/keep_masked.cpp
 )

@@ -64,6 +64,7 @@ void bind(config::Section& s, PruneConfig& c) {
     s.opt("targets", c.targets, "module-name patterns of the Linear layers pruned (default: all inside the layers)");
   s.opt("calibration_batches", c.calibration_batches, "train-split batches read by data-driven criteria").min(1);
   s.opt("eval_batches", c.eval_batches, "validation batches evaluated before and after pruning (0: all)").min(0);
+  s.opt("recover", c.recover, "fine-tune after pruning with the train: section, pruned weights kept at zero");
   s.finish();
 }
 

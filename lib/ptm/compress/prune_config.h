@@ -11,6 +11,8 @@
 //     targets: [c_fc]           # module-name patterns (peft's); default: every Linear inside the layers
 //     calibration_batches: 8    # train-split batches read by data-driven criteria (wanda, taylor)
 //     eval_batches: 0           # validation batches evaluated before and after (0: all)
+//     recover: false            # then fine-tune with the train:/optimizer:/schedule:/objective:
+//                               # sections, pruned weights kept at exactly zero
 #pragma once
 #include <cstdint>
 #include <string>
@@ -37,6 +39,7 @@ struct PruneConfig {
   std::vector<std::string> targets;
   int64_t calibration_batches = 8;
   int64_t eval_batches = 0;
+  bool recover = false;
   Origin origin;  // the section, for messages raised once the model is known
 };
 

@@ -8,6 +8,7 @@
 #include "ptm/compress/axes.h"
 #include "ptm/compress/calibration.h"
 #include "ptm/compress/criteria.h"
+#include "ptm/compress/keep_masked.h"
 #include "ptm/compress/sparsity_report.h"
 #include "ptm/compress/structured.h"
 #include "ptm/compress/unstructured.h"
@@ -21,6 +22,7 @@
 #include "ptm/core/text.h"
 #include "ptm/recipes/run_model.h"
 #include "ptm/train/checkpoint.h"
+#include "ptm/train/trainer.h"
 
 namespace ptm::recipes {
 namespace {
@@ -41,6 +43,8 @@ void check_sections(const Recipe& r) {
   if (r.prune && !r.data && compress::data_driven(r.prune->criterion))
     missing.push_back({r.prune->origin, "data",
                        "missing: criterion " + r.prune->criterion + " scores on calibration batches from a data: section"});
+  if (r.prune && r.prune->recover && !r.data)
+    missing.push_back({r.prune->origin, "data", "missing: prune.recover fine-tunes on a data: section"});
   if (!missing.empty()) throw ConfigError(missing);
 }
 
@@ -82,6 +86,30 @@ nlohmann::json evaluate_if_data(const Recipe& recipe, models::ModelImpl& model, 
   auto result = evaluate_recipe(recipe, model, device, recipe.prune->eval_batches);
   log::info(std::string("eval ") + when + " pruning: " + result.dump());
   return result;
+}
+
+// Recovery: the one Trainer fine-tunes the pruned model in the same run directory (metrics.jsonl,
+// checkpoints/step_N); masked weights get zero gradients, so they stay exactly zero.
+nlohmann::json recover(const Recipe& recipe, std::shared_ptr<models::ModelImpl> model, const std::string& device,
+                       const compress::Targets& targets, const std::map<std::string, torch::Tensor>& masks,
+                       const RunDir& run, const std::vector<std::pair<std::string, std::string>>& prov) {
+  model->to(torch::Device(device));
+  model->train();
+  compress::keep_masked(targets, masks);
+  train::TrainerSetup setup;
+  setup.run = recipe.run;
+  setup.train = recipe.train;
+  setup.optimizer = recipe.optimizer;
+  setup.model = model;
+  setup.objective = recipe.objective();
+  setup.data = recipe.data;
+  setup.schedule = recipe.schedule;
+  setup.device = device;
+  for (const auto& [k, v] : prov) setup.provenance[k] = v;
+  log::info("recovery: fine-tuning the pruned model for " + std::to_string(recipe.train.max_steps) + " steps");
+  const auto r = train::run_training(setup, run);
+  model->eval();
+  return {{"steps", r.step}, {"train_loss", r.train_loss}, {"stopped_by_signal", r.stopped}};
 }
 
 }  // namespace
@@ -128,6 +156,7 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
 
   // Pruning: masks applied in place, or units removed into a smaller model.
   nlohmann::json units = nullptr;
+  std::map<std::string, torch::Tensor> masks;
   config::Node resolved = recipe.resolved;
   if (pc.granularity == "structured") {
     const auto kept = compress::select_units(pc, *model, *criterion, stats);
@@ -144,7 +173,7 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
     }
     targets = compress::scored_modules(pc, *model);
   } else {
-    compress::prune_unstructured(pc, *criterion, targets, stats);
+    masks = compress::prune_unstructured(pc, *criterion, targets, stats);
   }
   const double prune_seconds = seconds_since(scoring);
   const auto after = evaluate_if_data(recipe, *model, device, "after");
@@ -184,6 +213,20 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
                             {"seconds", seconds_since(start)},
                             {"checkpoint", checkpoint}};
   if (!units.is_null()) summary["units"] = units;
+  if (pc.recover) {
+    summary["recovered"] = recover(recipe, model, device, targets, masks, run, prov);
+    // On the batches of `before` and `after` (the trainer's own evaluation reads train.eval_batches).
+    summary["recovered"]["eval"] = evaluate_if_data(recipe, *model, device, "after recovery");
+    model->to(torch::kCPU);
+    const auto again = compress::sparsity_report(*model, targets);
+    summary["recovered"]["target_sparsity"] = again["targets"]["sparsity"];
+    summary["recovered"]["nonzero_parameters"] = again["nonzero_parameters"];
+    if (summary["recovered"]["stopped_by_signal"].get<bool>()) {
+      log::close_files();
+      return summary;  // no summary.json: the run did not finish
+    }
+  }
+  summary["seconds"] = seconds_since(start);
   run.write_summary(summary);
   log::close_files();
   return summary;
