@@ -67,7 +67,8 @@ KeptUnits select_units(const PruneConfig& c, models::ModelImpl& model, Criterion
     if (c.scope == "global") {
       const auto all = torch::cat(scores);
       const int64_t k = pruned_count(amount.fraction, all.numel());
-      const auto order = std::get<1>(all.sort(/*stable=*/true, 0, false));
+      const auto order = std::get<1>(all.sort(/*stable=*/true, 0, false)).slice(0, 0, k).contiguous();
+      const auto* lowest = order.data_ptr<int64_t>();
       std::vector<int64_t> start;
       int64_t offset = 0;
       for (const auto& s : scores) {
@@ -75,15 +76,15 @@ KeptUnits select_units(const PruneConfig& c, models::ModelImpl& model, Criterion
         offset += s.numel();
       }
       for (int64_t i = 0; i < k; ++i) {
-        const int64_t flat = order[i].item<int64_t>();
+        const int64_t flat = lowest[i];
         const auto l = std::upper_bound(start.begin(), start.end(), flat) - start.begin() - 1;
         removed[l].insert(flat - start[l]);
       }
     } else {
       for (size_t l = 0; l < scores.size(); ++l) {
         const int64_t k = pruned_count(amount.fraction, scores[l].numel());
-        const auto order = std::get<1>(scores[l].sort(/*stable=*/true, 0, false));
-        for (int64_t i = 0; i < k; ++i) removed[l].insert(order[i].item<int64_t>());
+        const auto order = std::get<1>(scores[l].sort(/*stable=*/true, 0, false)).slice(0, 0, k).contiguous();
+        removed[l].insert(order.data_ptr<int64_t>(), order.data_ptr<int64_t>() + k);
       }
     }
     auto& per_layer = kept[amount.axis];
