@@ -13,6 +13,14 @@ class Magnitude : public Criterion {
   torch::Tensor scores(const torch::Tensor& w, const LayerStats&) override { return w.detach().abs().to(torch::kFloat); }
 };
 
+// W^2: the same order as |W| for single weights; summed over a unit it ranks units by their L2 norm.
+class MagnitudeL2 : public Criterion {
+ public:
+  torch::Tensor scores(const torch::Tensor& w, const LayerStats&) override {
+    return w.detach().to(torch::kFloat).pow(2);
+  }
+};
+
 // Each layer draws from its own stream, seed + k for the k-th layer scored: the same run, the same masks.
 class Random : public Criterion {
  public:
@@ -49,6 +57,8 @@ Registry<CriterionFactory> make_registry() {
   Registry<CriterionFactory> r("criteria");
   r.add("magnitude", "|W|: weights of small magnitude go (no data)",
         [](uint64_t) { return std::make_unique<Magnitude>(); });
+  r.add("magnitude_l2", "W^2: as magnitude for single weights; heads and neurons ranked by their L2 norm (no data)",
+        [](uint64_t) { return std::make_unique<MagnitudeL2>(); });
   r.add("random", "uniform random scores, seeded by run.seed: the baseline (no data)",
         [](uint64_t seed) { return std::make_unique<Random>(seed); });
   r.add("wanda", "|W| x ||X||_2 of each input feature over the calibration batches (Sun et al. 2023)",

@@ -1,6 +1,7 @@
 // Pruning criteria (registry "criteria"): the importance of every weight of a Linear layer,
 // higher = kept. Data-driven criteria read what calibration (calibration.h) gathered:
 //   magnitude  |W|                          (L1 per weight; a unit's score sums its weights')
+//   magnitude_l2  W^2                       (a unit's score: its squared L2 norm)
 //   random     uniform [0, 1), seeded       (the baseline every criterion must beat)
 //   wanda      |W_ij| * ||X_j||_2           (Sun et al. 2023: activation-aware, no retraining)
 //   taylor     |W_ij * G_ij|                (first order: G the loss gradient averaged over

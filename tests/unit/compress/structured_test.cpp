@@ -95,6 +95,29 @@ TEST_CASE("a head's magnitude score sums its q, k, v rows and output columns", "
   }
 }
 
+TEST_CASE("magnitude_l2 ranks units by their L2 norm, magnitude by their L1 norm", "[unit][compress]") {
+  // Layer 0: neuron 0 has 32 small weights, neuron 1 one large weight, the rest are zero.
+  torch::manual_seed(6);
+  auto gpt = models::Gpt(small_gpt("gpt2"));
+  auto& mlp = gpt->transformer->blocks[0]->mlp;
+  {
+    torch::NoGradGuard no_grad;
+    mlp->c_fc->weight.zero_();
+    mlp->c_proj->weight.zero_();
+    mlp->c_fc->weight[0].fill_(0.1);  // neuron 0: L1 3.2, L2^2 0.32
+    mlp->c_fc->weight[1][0] = 1.0;    // neuron 1: L1 1.0, L2^2 1.0
+  }
+  const auto axes = compress::prunable_axes(*gpt);
+  auto l1 = compress::criteria().find("magnitude")->factory(0);
+  auto l2 = compress::criteria().find("magnitude_l2")->factory(0);
+  const auto s1 = compress::unit_scores(axes[1], *gpt, *l1, {})[0];
+  const auto s2 = compress::unit_scores(axes[1], *gpt, *l2, {})[0];
+  CHECK(s1[0].item<double>() == Approx(3.2));
+  CHECK(s1[1].item<double>() == Approx(1.0));
+  CHECK(s2[0].item<double>() == Approx(0.32));
+  CHECK(s2[1].item<double>() == Approx(1.0));
+}
+
 TEST_CASE("structured pruning refuses an unknown axis and emptying a layer", "[unit][compress]") {
   torch::manual_seed(5);
   auto gpt = models::Gpt(small_gpt("gpt2"));
