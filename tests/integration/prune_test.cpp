@@ -81,6 +81,12 @@ TEST_CASE("ptm prune removes heads and neurons into a smaller model that ptm eva
   REQUIRE(e.exit_code == 0);
   CHECK(nlohmann::json::parse(e.out)["loss"].get<double>() ==
         Approx(summary["after"]["loss"].get<double>()).epsilon(1e-6));
+  // init_from takes the smaller model like any other (the run's config.yaml has its model: section).
+  const auto t = run_ptm("pretrain --config " + out + "/config.yaml --run-dir " + tmp.file("t") +
+                         " init_from.checkpoint=" + out + "/checkpoints/latest train.max_steps=2");
+  INFO(t.err);
+  CHECK(t.exit_code == 0);
+  CHECK(contains(read_text(tmp.file("t") + "/log.txt"), "init_from: weights loaded from"));
   // A GPT-2 config.json cannot hold per-layer sizes: the export says so.
   const auto x = run_ptm("export --format hf --from " + out + " --out " + tmp.file("hf"));
   CHECK(x.exit_code != 0);

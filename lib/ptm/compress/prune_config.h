@@ -1,7 +1,7 @@
 // The `prune:` recipe section (ptm prune): which weights go, chosen how. Torch-free (recipe.h
 // includes it).
 //   prune:
-//     criterion: wanda          # magnitude | random | wanda | taylor (ptm list criteria)
+//     criterion: wanda          # magnitude | magnitude_l2 | random | wanda | taylor (ptm list criteria)
 //     granularity: unstructured # unstructured | nm | structured
 //     sparsity: 0.5             # unstructured: share of the target weights set to zero
 //     scope: row                # unstructured: layer | row | global; structured: layer | global
