@@ -4,6 +4,8 @@
 #include "catch.h"
 #include "ptm/compress/criteria.h"
 #include "ptm/compress/masks.h"
+#include "ptm/compress/targets.h"
+#include "ptm/models/bert.h"
 
 using namespace ptm::compress;
 
@@ -79,4 +81,26 @@ TEST_CASE("random scores are seeded, differ per layer and lie in [0, 1)", "[unit
   CHECK_FALSE(torch::equal(a1, c->scores(w, {})));
   CHECK(a1.min().item<float>() >= 0);
   CHECK(a1.max().item<float>() < 1);
+}
+
+TEST_CASE("default targets are the Linear layers inside the repeated layers", "[unit][compress]") {
+  ptm::models::BertOptions o;
+  o.vocab_size = 40;
+  o.hidden_size = 16;
+  o.num_hidden_layers = 2;
+  o.num_attention_heads = 2;
+  o.intermediate_size = 32;
+  o.max_position_embeddings = 16;
+  o.head.type = "classification";
+  auto bert = ptm::models::Bert(o);
+  const auto targets = select_targets(*bert, {});
+  // query, key, value, attention.output.dense, intermediate.dense, output.dense per layer; no pooler or classifier.
+  REQUIRE(targets.size() == 12);
+  for (const auto& [name, lin] : targets) {
+    INFO(name);
+    CHECK(name.find("encoder.layer.") != std::string::npos);
+  }
+  const auto chosen = select_targets(*bert, {"intermediate.dense", "classifier"});
+  REQUIRE(chosen.size() == 3);
+  CHECK(chosen.back().first == "classifier");
 }
