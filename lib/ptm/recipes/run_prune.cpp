@@ -188,13 +188,9 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
   run.write_cmdline(options.argv, prov);
   log::info("run directory " + dir + ": " + pc.granularity + " pruning by " + pc.criterion);
   log::info("sparsity of the pruned weights\n" + compress::sparsity_table(report));
-  optim::Optimizer optimizer(
-      [&] {
-        std::vector<std::pair<std::string, torch::Tensor>> named;
-        for (const auto& p : model->named_parameters()) named.emplace_back(p.key(), p.value());
-        return named;
-      }(),
-      recipe.optimizer);
+  // No optimizer state: nothing was trained yet (a recovery builds its own optimizer), and the
+  // zero moments of a fresh one would be twice the model's size on disk.
+  const optim::Optimizer optimizer({}, recipe.optimizer);
   nlohmann::json state = {{"step", 0}, {"pruned_from", recipe.init_from.hf.empty() ? recipe.init_from.checkpoint
                                                                                      : recipe.init_from.hf}};
   model->to(torch::kCPU);
