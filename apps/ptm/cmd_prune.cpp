@@ -10,9 +10,10 @@
 namespace ptm::cli {
 
 void add_prune(CLI::App& app, Action& action, const std::vector<std::string>& argv) {
-  auto* sub = app.add_subcommand("prune",
-                                 "Prune a trained model (recipes/prune/*.yaml): unstructured, N:M or structured "
-                                 "(heads, FFN neurons) by magnitude, random, wanda or taylor; evaluates before and after");
+  auto* sub =
+      app.add_subcommand("prune",
+                         "Prune a trained model (recipes/prune/*.yaml): unstructured, N:M or structured "
+                         "(heads, FFN neurons) by magnitude, random, wanda or taylor; evaluates before and after");
   auto args = std::make_shared<RecipeArgs>();
   add_recipe_options(sub, *args);
   sub->callback([&action, args, argv] {

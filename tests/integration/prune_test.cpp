@@ -112,7 +112,8 @@ TEST_CASE("ptm prune's recovery fine-tune keeps the pruned weights exactly zero"
   for (size_t i = 0; i < pruned.size(); ++i) {
     const auto& [name, before] = pruned[i];
     const auto& after = tuned[i].second;
-    if (name.find(".h.") == std::string::npos || name.find("weight") == std::string::npos || before.dim() != 2) continue;
+    if (name.find(".h.") == std::string::npos || name.find("weight") == std::string::npos || before.dim() != 2)
+      continue;
     ++targets;
     INFO(name);
     CHECK(torch::equal(before == 0, after == 0));  // the same positions, bit for bit

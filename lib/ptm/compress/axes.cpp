@@ -16,8 +16,9 @@ std::vector<PrunableAxis> gpt_axes(const models::GptImpl& gpt) {
     const auto b = o.block(l);
     const std::string p = "transformer.h." + std::to_string(l) + ".";
     const int64_t H = b.n_head, D = b.head_dim, I = b.inner;
-    AxisLayer hl{H, {{p + "attn.c_attn.weight", 0, {0, H * D, 2 * H * D}, D, true},
-                     {p + "attn.c_proj.weight", 1, {0}, D, true}}};
+    AxisLayer hl{
+        H,
+        {{p + "attn.c_attn.weight", 0, {0, H * D, 2 * H * D}, D, true}, {p + "attn.c_proj.weight", 1, {0}, D, true}}};
     if (o.bias) hl.tensors.push_back({p + "attn.c_attn.bias", 0, {0, H * D, 2 * H * D}, D, false});
     heads.layers.push_back(hl);
     const std::vector<int64_t> fc_offsets = b.swiglu ? std::vector<int64_t>{0, I} : std::vector<int64_t>{0};

@@ -10,7 +10,9 @@ namespace {
 
 class Magnitude : public Criterion {
  public:
-  torch::Tensor scores(const torch::Tensor& w, const LayerStats&) override { return w.detach().abs().to(torch::kFloat); }
+  torch::Tensor scores(const torch::Tensor& w, const LayerStats&) override {
+    return w.detach().abs().to(torch::kFloat);
+  }
 };
 
 // W^2: the same order as |W| for single weights; summed over a unit it ranks units by their L2 norm.
@@ -48,7 +50,8 @@ class Taylor : public Criterion {
  public:
   bool needs_gradients() const override { return true; }
   torch::Tensor scores(const torch::Tensor& w, const LayerStats& s) override {
-    if (!s.grad.defined() || s.batches == 0) throw RuntimeError("taylor: no calibration gradients were gathered for a layer");
+    if (!s.grad.defined() || s.batches == 0)
+      throw RuntimeError("taylor: no calibration gradients were gathered for a layer");
     return (w.detach().to(torch::kFloat) * s.grad.to(torch::kFloat) / static_cast<double>(s.batches)).abs();
   }
 };

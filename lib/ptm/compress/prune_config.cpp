@@ -26,8 +26,8 @@ void bind(config::Section& s, PruneConfig& c) {
     if (!owner || c.granularity == owner || (key == "targets" && c.granularity != "structured")) return true;
     s.allow(key);
     if (s.node() && s.node()->find(key))
-      s.problem(key, std::string("only used with granularity: ") + owner + " (this section has granularity: " +
-                         c.granularity + ")");
+      s.problem(key, std::string("only used with granularity: ") + owner +
+                         " (this section has granularity: " + c.granularity + ")");
     return false;
   };
   if (mine("sparsity") && s.opt("sparsity", c.sparsity, "share of the target weights set to zero").min(0.0).ok() &&

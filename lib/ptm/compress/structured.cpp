@@ -39,7 +39,7 @@ std::vector<torch::Tensor> unit_scores(const PrunableAxis& axis, models::ModelIm
       if (!c.scored) continue;
       const auto it = stats.find(module_of(c.tensor));
       const auto s = criterion.scores(params[c.tensor], it == stats.end() ? none : it->second).cpu();  // [out, in]
-      const auto along = s.sum(1 - c.dim);  // [size(dim)]
+      const auto along = s.sum(1 - c.dim);                                                             // [size(dim)]
       for (const auto off : c.offsets)
         total += along.slice(0, off, off + layer.units * c.width).view({layer.units, c.width}).sum(1);
     }
@@ -60,7 +60,8 @@ KeptUnits select_units(const PruneConfig& c, models::ModelImpl& model, Criterion
       for (const auto& a : axes) names.push_back(a.name);
       throw ConfigError(amount.origin, key,
                         "the " + model.arch() + " model has no prunable axis '" + amount.axis + "' (" +
-                            (names.empty() ? std::string("it declares none") : "axes: " + text::join(names, ", ")) + ")");
+                            (names.empty() ? std::string("it declares none") : "axes: " + text::join(names, ", ")) +
+                            ")");
     }
     const auto scores = unit_scores(*axis, model, criterion, stats);
     std::vector<std::set<int64_t>> removed(scores.size());

@@ -20,7 +20,8 @@ std::map<std::string, torch::Tensor> prune_unstructured(const PruneConfig& c, Cr
   } else if (c.scope == "global") {
     masks = global_masks(scores, c.sparsity);
   } else {
-    for (const auto& s : scores) masks.push_back(c.scope == "row" ? row_mask(s, c.sparsity) : layer_mask(s, c.sparsity));
+    for (const auto& s : scores)
+      masks.push_back(c.scope == "row" ? row_mask(s, c.sparsity) : layer_mask(s, c.sparsity));
   }
   std::map<std::string, torch::Tensor> out;
   for (size_t i = 0; i < targets.size(); ++i) out[targets[i].first] = masks[i];

@@ -86,8 +86,9 @@ GptOptions GptOptions::from_hf_config(const nlohmann::json& c) {
 nlohmann::json GptImpl::hf_config() const {
   const auto& o = options_;
   if (!o.uniform())
-    throw RuntimeError("gpt: this model has pruned sizes (head_size, layer_heads or layer_inner) that a GPT-2 "
-                       "config.json cannot express; use the ptm run (ptm eval --from, init_from.checkpoint)");
+    throw RuntimeError(
+        "gpt: this model has pruned sizes (head_size, layer_heads or layer_inner) that a GPT-2 "
+        "config.json cannot express; use the ptm run (ptm eval --from, init_from.checkpoint)");
   if (!o.is_gpt2()) {
     std::ostringstream why;
     why << "gpt: Hugging Face export supports only the GPT-2 configuration (norm: layernorm, position: learned, "

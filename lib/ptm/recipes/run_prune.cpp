@@ -41,8 +41,9 @@ void check_sections(const Recipe& r) {
     missing.push_back({Origin{}, "init_from",
                        "missing: ptm prune needs the weights to prune (init_from.checkpoint or init_from.hf)"});
   if (r.prune && !r.data && compress::data_driven(r.prune->criterion))
-    missing.push_back({r.prune->origin, "data",
-                       "missing: criterion " + r.prune->criterion + " scores on calibration batches from a data: section"});
+    missing.push_back(
+        {r.prune->origin, "data",
+         "missing: criterion " + r.prune->criterion + " scores on calibration batches from a data: section"});
   if (r.prune && r.prune->recover && !r.data)
     missing.push_back({r.prune->origin, "data", "missing: prune.recover fine-tunes on a data: section"});
   if (!missing.empty()) throw ConfigError(missing);
@@ -124,7 +125,8 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
   if (log::parse_level(recipe.run.log_level, level)) log::set_level(level);
   const std::string dir = recipe.run.run_dir();
   if (!options.overwrite && RunDir::holds_any_run(dir))
-    throw ConfigError(Origin{}, "run.dir", "'" + dir + "' holds an earlier run; pass --overwrite or choose another --run-dir");
+    throw ConfigError(Origin{}, "run.dir",
+                      "'" + dir + "' holds an earlier run; pass --overwrite or choose another --run-dir");
 
   const auto start = std::chrono::steady_clock::now();
   torch::manual_seed(static_cast<uint64_t>(recipe.run.seed));
@@ -148,7 +150,8 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
     o.batch_size = recipe.train.batch_size;
     o.seed = recipe.run.seed;
     auto stream = recipe.data(o);
-    compress::CalibrationOptions co{criterion->needs_activations(), criterion->needs_gradients(), pc.calibration_batches};
+    compress::CalibrationOptions co{criterion->needs_activations(), criterion->needs_gradients(),
+                                    pc.calibration_batches};
     stats = compress::calibrate(*model, *objective, *stream, targets, co, torch::Device(device));
     calibration_batches = stats.empty() ? 0 : stats.begin()->second.batches;
     if (calibration_batches == 0) throw RuntimeError("prune: the train split of data: gave no calibration batch");
@@ -191,8 +194,8 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
   // No optimizer state: nothing was trained yet (a recovery builds its own optimizer), and the
   // zero moments of a fresh one would be twice the model's size on disk.
   const optim::Optimizer optimizer({}, recipe.optimizer);
-  nlohmann::json state = {{"step", 0}, {"pruned_from", recipe.init_from.hf.empty() ? recipe.init_from.checkpoint
-                                                                                     : recipe.init_from.hf}};
+  nlohmann::json state = {
+      {"step", 0}, {"pruned_from", recipe.init_from.hf.empty() ? recipe.init_from.checkpoint : recipe.init_from.hf}};
   model->to(torch::kCPU);
   const auto checkpoint = train::save_checkpoint(dir, 0, *model, optimizer, state);
   fs_util::write_file_atomic(run.file("sparsity.json"), report.dump(2) + "\n");

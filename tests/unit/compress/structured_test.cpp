@@ -1,10 +1,10 @@
 // Structured pruning of GPT heads and FFN neurons: the physically smaller model computes what
 // the masked full-size model computes, unit scores sum the coupled weights' scores, and the
 // options of the smaller model rebuild it.
+#include "ptm/compress/structured.h"
 #include "catch.h"
 #include "helpers.h"
 #include "ptm/compress/axes.h"
-#include "ptm/compress/structured.h"
 #include "ptm/models/gpt.h"
 
 using namespace ptm;
@@ -128,6 +128,7 @@ TEST_CASE("structured pruning refuses an unknown axis and emptying a layer", "[u
   CHECK(test::contains(unknown, "prune.structured.channels"));
   CHECK(test::contains(unknown, "axes: heads, neurons"));
   // Global scope at 7/8 of 8 heads: 7 go, so one layer loses all 4 (a layer keeps at most 1 more).
-  CHECK(test::contains(test::error_of([&] { compress::select_units(structured(0.875, 0.0, "global"), *gpt, *criterion, {}); }),
-                       "would remove every head of layer"));
+  CHECK(test::contains(
+      test::error_of([&] { compress::select_units(structured(0.875, 0.0, "global"), *gpt, *criterion, {}); }),
+      "would remove every head of layer"));
 }
