@@ -23,6 +23,7 @@ void add_merge(CLI::App& app, Action& action);
 void add_report(CLI::App& app, Action& action);
 void add_bench(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 void add_launch(CLI::App& app, Action& action);
+void add_prune(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 // pretrain, finetune (cmd_train.cpp)
 void add_train_commands(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 

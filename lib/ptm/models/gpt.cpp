@@ -28,7 +28,7 @@ int64_t GptOptions::inner() const {
 }
 
 bool GptOptions::is_gpt2() const {
-  return norm == "layernorm" && position == "learned" && mlp == "gelu" && bias && kv_heads() == n_head;
+  return norm == "layernorm" && position == "learned" && mlp == "gelu" && bias && kv_heads() == n_head && uniform();
 }
 
 std::vector<std::pair<std::string, std::string>> GptOptions::problems() const {
@@ -61,23 +61,34 @@ std::vector<std::pair<std::string, std::string>> GptOptions::problems() const {
                                {"attn_pdrop", attn_pdrop},
                                {"resid_pdrop", resid_pdrop}})
     if (!(v >= 0 && v <= 1)) p.emplace_back(key, "must lie in [0, 1], got " + num(v));
+  at_least("head_size", head_size, 0);
+  for (const auto& [key, sizes] : {std::pair<const char*, const std::vector<int64_t>*>{"layer_heads", &layer_heads},
+                                   {"layer_inner", &layer_inner}}) {
+    if (!sizes->empty() && static_cast<int64_t>(sizes->size()) != n_layer)
+      p.emplace_back(key, "needs one entry per layer (n_layer " + num(n_layer) + "), got " + num(int64_t(sizes->size())));
+    for (const auto v : *sizes)
+      if (v < 1) p.emplace_back(key, "entries must be >= 1, got " + num(v));
+  }
+  if (!layer_heads.empty() && kv_heads() != n_head)
+    p.emplace_back("layer_heads", "per-layer head counts need n_kv_head = n_head (no grouped-query attention)");
   if (!p.empty()) return p;  // the relations below assume valid ranges
-  if (n_embd % n_head != 0)
+  if (head_size == 0 && n_embd % n_head != 0)
     p.emplace_back("n_head", "n_embd (" + num(n_embd) + ") must be divisible by n_head (" + num(n_head) + ")");
   else if (position == "rotary" && head_dim() % 2 != 0)
-    p.emplace_back("position", "rotary positions need an even head size; n_embd / n_head = " + num(head_dim()));
+    p.emplace_back("position", "rotary positions need an even head size; got " + num(head_dim()));
   if (n_head % kv_heads() != 0)
     p.emplace_back("n_kv_head",
                    "n_head (" + num(n_head) + ") must be divisible by n_kv_head (" + num(kv_heads()) + ")");
   return p;
 }
 
-GptBlockOptions GptOptions::block() const {
+GptBlockOptions GptOptions::block(int64_t layer) const {
   GptBlockOptions b;
   b.n_embd = n_embd;
-  b.n_head = n_head;
-  b.n_kv_head = kv_heads();
-  b.inner = inner();
+  b.n_head = heads_of(layer);
+  b.n_kv_head = layer_heads.empty() ? kv_heads() : b.n_head;
+  b.head_dim = head_dim();
+  b.inner = inner_of(layer);
   b.rmsnorm = norm == "rmsnorm";
   b.swiglu = mlp == "swiglu";
   b.bias = bias;
@@ -88,13 +99,18 @@ GptBlockOptions GptOptions::block() const {
 }
 
 int64_t gpt_parameter_count(const GptOptions& o) {
-  const int64_t C = o.n_embd, qkv = (o.n_head + 2 * o.kv_heads()) * o.head_dim(), I = o.inner();
-  const int64_t fc = o.mlp == "swiglu" ? 2 * I : I, b = o.bias ? 1 : 0;
+  const int64_t C = o.n_embd, b = o.bias ? 1 : 0;
   const int64_t norm = (o.norm == "layernorm" && o.bias) ? 2 * C : C;
-  const int64_t attn = C * qkv + b * qkv + C * C + b * C;
-  const int64_t mlp = C * fc + b * fc + I * C + b * C;
+  int64_t blocks = 0;
+  for (int64_t l = 0; l < o.n_layer; ++l) {
+    const auto k = o.block(l);
+    const int64_t qkv = (k.n_head + 2 * k.n_kv_head) * k.head_dim, I = k.inner, fc = k.swiglu ? 2 * I : I;
+    const int64_t attn = C * qkv + b * qkv + k.n_head * k.head_dim * C + b * C;
+    const int64_t mlp = C * fc + b * fc + I * C + b * C;
+    blocks += 2 * norm + attn + mlp;
+  }
   const int64_t embeddings = o.vocab_size * C + (o.position == "learned" ? o.n_positions * C : 0);
-  return embeddings + o.n_layer * (2 * norm + attn + mlp) + norm + (o.tie_word_embeddings ? 0 : o.vocab_size * C);
+  return embeddings + blocks + norm + (o.tie_word_embeddings ? 0 : o.vocab_size * C);
 }
 
 GptTransformerImpl::GptTransformerImpl(const GptOptions& o) {
@@ -102,9 +118,8 @@ GptTransformerImpl::GptTransformerImpl(const GptOptions& o) {
   if (o.position == "learned") wpe = register_module("wpe", torch::nn::Embedding(o.n_positions, o.n_embd));
   drop = register_module("drop", torch::nn::Dropout(o.embd_pdrop));
   h = register_module("h", torch::nn::ModuleList());
-  const auto bo = o.block();
   for (int64_t i = 0; i < o.n_layer; ++i) {
-    blocks.emplace_back(bo);
+    blocks.emplace_back(o.block(i));
     h->push_back(blocks.back());
   }
   ln_f = register_module("ln_f", GptNorm(o.n_embd, o.norm == "rmsnorm", o.bias, o.layer_norm_epsilon));

@@ -33,15 +33,24 @@ struct GptOptions {
   double embd_pdrop = 0.0, attn_pdrop = 0.0, resid_pdrop = 0.0;
   double initializer_range = 0.02;
   bool tie_word_embeddings = true;
+  // Sizes that differ from the uniform ones, as a structurally pruned model has them (ptm prune):
+  // the size of one head (0 = n_embd / n_head), and per-layer head counts and MLP widths
+  // (empty = n_head and inner() in every layer). Per-layer heads need n_kv_head = n_head.
+  int64_t head_size = 0;
+  std::vector<int64_t> layer_heads, layer_inner;
 
   int64_t kv_heads() const { return n_kv_head > 0 ? n_kv_head : n_head; }
-  int64_t head_dim() const { return n_embd / n_head; }
+  int64_t head_dim() const { return head_size > 0 ? head_size : n_embd / n_head; }
   int64_t inner() const;
+  int64_t heads_of(int64_t layer) const { return layer_heads.empty() ? n_head : layer_heads[layer]; }
+  int64_t inner_of(int64_t layer) const { return layer_inner.empty() ? inner() : layer_inner[layer]; }
+  // Whether every layer has the same sizes (no layer_heads/layer_inner, no head_size).
+  bool uniform() const { return head_size == 0 && layer_heads.empty() && layer_inner.empty(); }
   // True for the plain GPT-2 architecture (what Hugging Face's GPT2LMHeadModel can load).
   bool is_gpt2() const;
   // Why the options cannot build a model, as (key, message); empty when they can.
   std::vector<std::pair<std::string, std::string>> problems() const;
-  GptBlockOptions block() const;
+  GptBlockOptions block(int64_t layer) const;
   // From a GPT-2 config.json (absent keys take GPT2Config's defaults). IoError for anything
   // GPT-2 has that ptm does not implement (cross attention, other activations, ...).
   static GptOptions from_hf_config(const nlohmann::json& config);

@@ -36,10 +36,10 @@ torch::Tensor GptNormImpl::forward(const torch::Tensor& x) {
 }
 
 GptAttentionImpl::GptAttentionImpl(const GptBlockOptions& o)
-    : n_head_(o.n_head), n_kv_head_(o.n_kv_head), head_dim_(o.n_embd / o.n_head), attn_pdrop_(o.attn_pdrop) {
+    : n_head_(o.n_head), n_kv_head_(o.n_kv_head), head_dim_(o.head_dim), attn_pdrop_(o.attn_pdrop) {
   const int64_t qkv = (n_head_ + 2 * n_kv_head_) * head_dim_;
   c_attn = register_module("c_attn", Linear(torch::nn::LinearOptions(o.n_embd, qkv).bias(o.bias)));
-  c_proj = register_module("c_proj", Linear(torch::nn::LinearOptions(o.n_embd, o.n_embd).bias(o.bias)));
+  c_proj = register_module("c_proj", Linear(torch::nn::LinearOptions(n_head_ * head_dim_, o.n_embd).bias(o.bias)));
   attn_dropout = register_module("attn_dropout", torch::nn::Dropout(o.attn_pdrop));
   resid_dropout = register_module("resid_dropout", torch::nn::Dropout(o.resid_pdrop));
 }
@@ -71,7 +71,7 @@ torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTabl
     *probs = torch::softmax(scores, -1);  // [B, H, T, T]
     y = torch::matmul(attn_dropout(*probs), v);
   }
-  y = y.transpose(1, 2).reshape({B, T, H * D});  // [B, T, C]
+  y = y.transpose(1, 2).reshape({B, T, H * D});  // [B, T, H D]
   return resid_dropout(c_proj(y));
 }
 

@@ -16,6 +16,7 @@ struct GptBlockOptions {
   int64_t n_embd = 768;
   int64_t n_head = 12;
   int64_t n_kv_head = 12;
+  int64_t head_dim = 64;
   int64_t inner = 3072;  // MLP width (per branch for SwiGLU)
   bool rmsnorm = false;
   bool swiglu = false;
@@ -57,7 +58,7 @@ class GptAttentionImpl : public torch::nn::Module {
                         const torch::Tensor& keep = {});
 
   Linear c_attn{nullptr};  // [(H + 2 KV) D, C]: q, k, v stacked
-  Linear c_proj{nullptr};  // [C, C]
+  Linear c_proj{nullptr};  // [C, H D]
   torch::nn::Dropout attn_dropout{nullptr}, resid_dropout{nullptr};
 
  private:

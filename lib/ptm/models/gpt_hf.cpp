@@ -85,6 +85,10 @@ GptOptions GptOptions::from_hf_config(const nlohmann::json& c) {
 
 nlohmann::json GptImpl::hf_config() const {
   const auto& o = options_;
+  if (!o.uniform())
+    throw RuntimeError(
+        "gpt: this model has pruned sizes (head_size, layer_heads or layer_inner) that a GPT-2 "
+        "config.json cannot express; use the ptm run (ptm eval --from, init_from.checkpoint)");
   if (!o.is_gpt2()) {
     std::ostringstream why;
     why << "gpt: Hugging Face export supports only the GPT-2 configuration (norm: layernorm, position: learned, "
@@ -217,6 +221,15 @@ GptOptions bind_gpt_options(config::Section& s) {
   s.opt("resid_pdrop", o.resid_pdrop, "dropout on the residual branches").min(0.0).max(1.0);
   s.opt("initializer_range", o.initializer_range, "std of the normal initialisation").above(0.0);
   s.opt("tie_word_embeddings", o.tie_word_embeddings, "LM head shares the token embedding");
+  // Written by ptm prune; read only when present, so other runs' config.yaml does not list them.
+  const auto present = [&](const char* key) {
+    if (s.node() && s.node()->find(key)) return true;
+    s.allow(key);
+    return false;
+  };
+  if (present("head_size")) s.opt("head_size", o.head_size, "size of one attention head; 0 = n_embd / n_head").min(0);
+  if (present("layer_heads")) s.opt("layer_heads", o.layer_heads, "attention heads of each layer (pruned models)");
+  if (present("layer_inner")) s.opt("layer_inner", o.layer_inner, "MLP width of each layer (pruned models)");
   return o;
 }
 

@@ -1,6 +1,7 @@
 // Collects the registries of every area for `ptm list`. A new area adds one block here.
 #include "ptm/recipes/catalog.h"
 
+#include "ptm/compress/criteria.h"
 #include "ptm/data/dataset.h"
 #include "ptm/data/tokenizer_registry.h"
 #include "ptm/models/model.h"
@@ -29,6 +30,7 @@ std::vector<CatalogArea> catalog() {
   areas.push_back(from_registry("data", "data sets (data.type)", data::datasets()));
   areas.push_back(from_registry("objectives", "training objectives (objective.type)", objectives::objectives()));
   areas.push_back(from_registry("models", "model architectures (model.type)", models::model_registry()));
+  areas.push_back(from_registry("criteria", "pruning criteria (prune.criterion)", compress::criteria()));
   areas.push_back(from_registry("tokenizers", "tokenizers (prepare.tokenizer.type)", data::tokenizers()));
   return areas;
 }

@@ -22,6 +22,7 @@ std::vector<SectionInfo> sections() {
       {"freeze", "weights kept fixed: backbone (linear probe), embeddings, first_layers, name patterns"},
       {"model", "model component (ptm list models), usually a preset from configs/models/"},
       {"prepare", "corpus preparation for ptm data prepare: sources, tokenizer, split, shards"},
+      {"prune", "ptm prune: criterion, granularity (unstructured, nm, structured), sparsity, scope, calibration"},
   };
 }
 
@@ -120,6 +121,10 @@ Recipe check(const config::Node& given, const std::string& default_name) {
   if (root.find("freeze")) {
     config::Section s = top.sub("freeze");
     train::bind(s, r.freeze);
+  }
+  if (root.find("prune")) {
+    config::Section s = top.sub("prune");
+    compress::bind(s, r.prune.emplace());
   }
   top.finish();
   // Only the transformer stacks recompute their blocks (ModelImpl::set_activation_checkpointing).

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ptm/compress/prune_config.h"
 #include "ptm/config/node.h"
 #include "ptm/config/run_config.h"
 #include "ptm/data/dataset.h"
@@ -51,6 +52,7 @@ struct Recipe {
   InitFrom init_from;                          // `init_from:` weights, when present
   std::optional<peft::PeftConfig> peft;        // `peft:` parameter-efficient fine-tuning, when present
   train::FreezeConfig freeze;                  // `freeze:` (nothing frozen when absent)
+  std::optional<compress::PruneConfig> prune;  // `prune:` (ptm prune), when present
 };
 
 // Load + overrides + sugar flags. Throws IoError/ConfigError.

@@ -1,0 +1,13 @@
+# Pruning sources (torch library `ptm`). Paths relative to lib/.
+set(PTM_COMPRESS_SOURCES
+  ptm/compress/prune_config.cpp
+  ptm/compress/criteria.cpp
+  ptm/compress/masks.cpp
+  ptm/compress/targets.cpp
+  ptm/compress/calibration.cpp
+  ptm/compress/unstructured.cpp
+  ptm/compress/axes.cpp
+  ptm/compress/structured.cpp
+  ptm/compress/sparsity_report.cpp
+  ptm/compress/keep_masked.cpp
+)

@@ -1,0 +1,71 @@
+// Binding of the `prune:` section, with the checks that need no model.
+#include "ptm/compress/prune_config.h"
+
+#include "ptm/compress/criteria.h"
+
+namespace ptm::compress {
+namespace {
+
+// Keys that belong to one granularity only.
+const char* granularity_of(const std::string& key) {
+  if (key == "sparsity") return "unstructured";
+  if (key == "n" || key == "m") return "nm";
+  if (key == "structured") return "structured";
+  if (key == "targets") return "unstructured | nm";
+  return nullptr;
+}
+
+}  // namespace
+
+void bind(config::Section& s, PruneConfig& c) {
+  c.origin = s.where("criterion");
+  s.opt("criterion", c.criterion, "how weights are scored (ptm list criteria)").one_of(criteria().names());
+  s.opt("granularity", c.granularity, "unstructured | nm | structured").one_of({"unstructured", "nm", "structured"});
+  const auto mine = [&](const std::string& key) {
+    const char* owner = granularity_of(key);
+    if (!owner || c.granularity == owner || (key == "targets" && c.granularity != "structured")) return true;
+    s.allow(key);
+    if (s.node() && s.node()->find(key))
+      s.problem(key, std::string("only used with granularity: ") + owner +
+                         " (this section has granularity: " + c.granularity + ")");
+    return false;
+  };
+  if (mine("sparsity") && s.opt("sparsity", c.sparsity, "share of the target weights set to zero").min(0.0).ok() &&
+      c.sparsity >= 1.0)
+    s.problem("sparsity", "must lie in [0, 1), got " + std::to_string(c.sparsity));
+  if (c.granularity == "unstructured")
+    s.opt("scope", c.scope, "layer | row | global: where the lowest scores are compared")
+        .one_of({"layer", "row", "global"});
+  else if (c.granularity == "structured")
+    s.opt("scope", c.scope, "layer | global: units ranked within each layer or across layers")
+        .one_of({"layer", "global"});
+  else
+    s.allow("scope");
+  if (mine("n")) s.opt("n", c.n, "weights kept in every group of m").min(1);
+  if (mine("m")) {
+    s.opt("m", c.m, "group size along the input dimension").min(1);
+    if (c.n > c.m) s.problem("n", "must be <= m (" + std::to_string(c.m) + "), got " + std::to_string(c.n));
+  }
+  if (mine("structured")) {
+    config::Section axes = s.sub("structured");
+    if (axes.node() && axes.node()->is_map()) {
+      for (const auto& key : axes.node()->keys()) {
+        AxisAmount a{key, 0.0, axes.where(key)};
+        if (axes.req(key, a.fraction, "share of the axis's units removed").min(0.0).ok() && a.fraction >= 1.0)
+          axes.problem(key, "must lie in [0, 1), got " + std::to_string(a.fraction));
+        c.structured.push_back(a);
+      }
+    }
+    if (c.structured.empty())
+      s.problem("structured", "needs at least one axis and the share of its units removed, e.g. {heads: 0.25}");
+    axes.finish();
+  }
+  if (mine("targets"))
+    s.opt("targets", c.targets, "module-name patterns of the Linear layers pruned (default: all inside the layers)");
+  s.opt("calibration_batches", c.calibration_batches, "train-split batches read by data-driven criteria").min(1);
+  s.opt("eval_batches", c.eval_batches, "validation batches evaluated before and after pruning (0: all)").min(0);
+  s.opt("recover", c.recover, "fine-tune after pruning with the train: section, pruned weights kept at zero");
+  s.finish();
+}
+
+}  // namespace ptm::compress

@@ -1,0 +1,234 @@
+// Recipe -> loaded model -> checks -> evaluation, calibration, pruning, evaluation -> run directory.
+#include "ptm/recipes/run_prune.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "ptm/compress/axes.h"
+#include "ptm/compress/calibration.h"
+#include "ptm/compress/criteria.h"
+#include "ptm/compress/keep_masked.h"
+#include "ptm/compress/sparsity_report.h"
+#include "ptm/compress/structured.h"
+#include "ptm/compress/unstructured.h"
+#include "ptm/config/emit.h"
+#include "ptm/config/overrides.h"
+#include "ptm/core/environment.h"
+#include "ptm/core/errors.h"
+#include "ptm/core/fs_util.h"
+#include "ptm/core/log.h"
+#include "ptm/core/run_dir.h"
+#include "ptm/core/text.h"
+#include "ptm/recipes/run_model.h"
+#include "ptm/train/checkpoint.h"
+#include "ptm/train/trainer.h"
+
+namespace ptm::recipes {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The sections ptm prune cannot do without, all named at once.
+void check_sections(const Recipe& r) {
+  std::vector<Diagnostic> missing;
+  if (!r.model) missing.push_back({Origin{}, "model", "missing: ptm prune needs a model: section"});
+  if (!r.prune)
+    missing.push_back({Origin{}, "prune", "missing: ptm prune needs a prune: section (criterion, granularity, ...)"});
+  if (r.init_from.empty())
+    missing.push_back({Origin{}, "init_from",
+                       "missing: ptm prune needs the weights to prune (init_from.checkpoint or init_from.hf)"});
+  if (r.prune && !r.data && compress::data_driven(r.prune->criterion))
+    missing.push_back(
+        {r.prune->origin, "data",
+         "missing: criterion " + r.prune->criterion + " scores on calibration batches from a data: section"});
+  if (r.prune && r.prune->recover && !r.data)
+    missing.push_back({r.prune->origin, "data", "missing: prune.recover fine-tunes on a data: section"});
+  if (!missing.empty()) throw ConfigError(missing);
+}
+
+// The checks that need the built model: the layers pruned, N:M widths, the axes asked for.
+compress::Targets checked_targets(const compress::PruneConfig& c, models::ModelImpl& model) {
+  if (c.granularity == "structured") {
+    std::vector<std::string> names;
+    for (const auto& a : compress::prunable_axes(model)) names.push_back(a.name);
+    std::vector<Diagnostic> problems;
+    for (const auto& a : c.structured)
+      if (std::find(names.begin(), names.end(), a.axis) == names.end())
+        problems.push_back({a.origin, "prune.structured." + a.axis,
+                            "the " + model.arch() + " model has no prunable axis '" + a.axis + "' (" +
+                                (names.empty() ? std::string("it declares none") : "axes: " + text::join(names, ", ")) +
+                                ")"});
+    if (!problems.empty()) throw ConfigError(problems);
+    return compress::scored_modules(c, model);
+  }
+  auto targets = compress::select_targets(model, c.targets);
+  if (targets.empty())
+    throw ConfigError(c.origin, "prune.targets", "match no Linear layer of the " + model.arch() + " model");
+  if (c.granularity == "nm") {
+    std::vector<Diagnostic> problems;
+    for (const auto& [name, lin] : targets) {
+      const int64_t in = lin->weight.size(1);
+      if (in % c.m != 0)
+        problems.push_back({c.origin, "prune.m",
+                            std::to_string(c.m) + " does not divide the input width " + std::to_string(in) + " of " +
+                                name + " (N:M groups run along the input dimension)"});
+    }
+    if (!problems.empty()) throw ConfigError(problems);
+  }
+  return targets;
+}
+
+nlohmann::json evaluate_if_data(const Recipe& recipe, models::ModelImpl& model, const std::string& device,
+                                const char* when) {
+  if (!recipe.data) return nullptr;
+  auto result = evaluate_recipe(recipe, model, device, recipe.prune->eval_batches);
+  log::info(std::string("eval ") + when + " pruning: " + result.dump());
+  return result;
+}
+
+// Recovery: the one Trainer fine-tunes the pruned model in the same run directory (metrics.jsonl,
+// checkpoints/step_N); masked weights get zero gradients, so they stay exactly zero.
+nlohmann::json recover(const Recipe& recipe, std::shared_ptr<models::ModelImpl> model, const std::string& device,
+                       const compress::Targets& targets, const std::map<std::string, torch::Tensor>& masks,
+                       const RunDir& run, const std::vector<std::pair<std::string, std::string>>& prov) {
+  model->to(torch::Device(device));
+  model->train();
+  compress::keep_masked(targets, masks);
+  train::TrainerSetup setup;
+  setup.run = recipe.run;
+  setup.train = recipe.train;
+  setup.optimizer = recipe.optimizer;
+  setup.model = model;
+  setup.objective = recipe.objective();
+  setup.data = recipe.data;
+  setup.schedule = recipe.schedule;
+  setup.device = device;
+  for (const auto& [k, v] : prov) setup.provenance[k] = v;
+  log::info("recovery: fine-tuning the pruned model for " + std::to_string(recipe.train.max_steps) + " steps");
+  const auto r = train::run_training(setup, run);
+  model->eval();
+  return {{"steps", r.step}, {"train_loss", r.train_loss}, {"stopped_by_signal", r.stopped}};
+}
+
+}  // namespace
+
+nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
+  check_sections(given);
+  const Recipe recipe = given.data ? with_default_objective(given, "causal_lm") : given;
+  const auto& pc = *recipe.prune;
+  const std::string device = resolve_device(recipe.run.device);
+  set_threads(recipe.run.threads);
+  log::Level level;
+  if (log::parse_level(recipe.run.log_level, level)) log::set_level(level);
+  const std::string dir = recipe.run.run_dir();
+  if (!options.overwrite && RunDir::holds_any_run(dir))
+    throw ConfigError(Origin{}, "run.dir",
+                      "'" + dir + "' holds an earlier run; pass --overwrite or choose another --run-dir");
+
+  const auto start = std::chrono::steady_clock::now();
+  torch::manual_seed(static_cast<uint64_t>(recipe.run.seed));
+  std::shared_ptr<models::ModelImpl> model = recipe.model();
+  apply_init_from(recipe.init_from, *model);
+  auto targets = checked_targets(pc, *model);
+  model->to(torch::Device(device));
+  model->eval();
+  const int64_t params_before = models::count_parameters(*model);
+  const auto before = evaluate_if_data(recipe, *model, device, "before");
+
+  // Scoring: calibration batches for the criteria that read data.
+  const auto scoring = std::chrono::steady_clock::now();
+  auto criterion = compress::criteria().find(pc.criterion)->factory(static_cast<uint64_t>(recipe.run.seed));
+  std::map<std::string, compress::LayerStats> stats;
+  int64_t calibration_batches = 0;
+  if (criterion->needs_activations() || criterion->needs_gradients()) {
+    auto objective = recipe.objective();
+    objective->attach(*model, torch::Device(device));
+    data::StreamOptions o;
+    o.batch_size = recipe.train.batch_size;
+    o.seed = recipe.run.seed;
+    auto stream = recipe.data(o);
+    compress::CalibrationOptions co{criterion->needs_activations(), criterion->needs_gradients(),
+                                    pc.calibration_batches};
+    stats = compress::calibrate(*model, *objective, *stream, targets, co, torch::Device(device));
+    calibration_batches = stats.empty() ? 0 : stats.begin()->second.batches;
+    if (calibration_batches == 0) throw RuntimeError("prune: the train split of data: gave no calibration batch");
+  }
+
+  // Pruning: masks applied in place, or units removed into a smaller model.
+  nlohmann::json units = nullptr;
+  std::map<std::string, torch::Tensor> masks;
+  config::Node resolved = recipe.resolved;
+  if (pc.granularity == "structured") {
+    const auto kept = compress::select_units(pc, *model, *criterion, stats);
+    auto shrunk = compress::shrink(*model, kept);
+    model = shrunk.model;
+    model->to(torch::Device(device));
+    model->eval();
+    for (const auto& [key, v] : shrunk.int_options) config::set_path(resolved, "model." + key, config::to_node(v));
+    for (const auto& [key, v] : shrunk.list_options) config::set_path(resolved, "model." + key, config::to_node(v));
+    units = nlohmann::json::object();
+    for (const auto& [axis, layers] : kept) {
+      units[axis] = nlohmann::json::array();
+      for (const auto& l : layers) units[axis].push_back(l.size());
+    }
+    targets = compress::scored_modules(pc, *model);
+  } else {
+    masks = compress::prune_unstructured(pc, *criterion, targets, stats);
+  }
+  const double prune_seconds = seconds_since(scoring);
+  const auto after = evaluate_if_data(recipe, *model, device, "after");
+  auto report = compress::sparsity_report(*model, targets);
+  if (!units.is_null()) report["units"] = units;
+
+  // Nothing is written before this point.
+  const RunDir run = RunDir::open(dir, options.overwrite ? RunDir::Mode::Overwrite : RunDir::Mode::Fresh);
+  run.attach_log();
+  run.write_config(config::to_yaml(resolved));
+  const auto prov = provenance(device);
+  run.write_cmdline(options.argv, prov);
+  log::info("run directory " + dir + ": " + pc.granularity + " pruning by " + pc.criterion);
+  log::info("sparsity of the pruned weights\n" + compress::sparsity_table(report));
+  // No optimizer state: nothing was trained yet (a recovery builds its own optimizer), and the
+  // zero moments of a fresh one would be twice the model's size on disk.
+  const optim::Optimizer optimizer({}, recipe.optimizer);
+  nlohmann::json state = {
+      {"step", 0}, {"pruned_from", recipe.init_from.hf.empty() ? recipe.init_from.checkpoint : recipe.init_from.hf}};
+  model->to(torch::kCPU);
+  const auto checkpoint = train::save_checkpoint(dir, 0, *model, optimizer, state);
+  fs_util::write_file_atomic(run.file("sparsity.json"), report.dump(2) + "\n");
+  nlohmann::json summary = {{"criterion", pc.criterion},
+                            {"granularity", pc.granularity},
+                            {"before", before},
+                            {"after", after},
+                            {"parameters_before", params_before},
+                            {"parameters", report["parameters"]},
+                            {"nonzero_parameters", report["nonzero_parameters"]},
+                            {"target_sparsity", report["targets"]["sparsity"]},
+                            {"calibration_batches", calibration_batches},
+                            {"prune_seconds", prune_seconds},
+                            {"seconds", seconds_since(start)},
+                            {"checkpoint", checkpoint}};
+  if (!units.is_null()) summary["units"] = units;
+  if (pc.recover) {
+    summary["recovered"] = recover(recipe, model, device, targets, masks, run, prov);
+    // On the batches of `before` and `after` (the trainer's own evaluation reads train.eval_batches).
+    summary["recovered"]["eval"] = evaluate_if_data(recipe, *model, device, "after recovery");
+    model->to(torch::kCPU);
+    const auto again = compress::sparsity_report(*model, targets);
+    summary["recovered"]["target_sparsity"] = again["targets"]["sparsity"];
+    summary["recovered"]["nonzero_parameters"] = again["nonzero_parameters"];
+    if (summary["recovered"]["stopped_by_signal"].get<bool>()) {
+      log::close_files();
+      return summary;  // no summary.json: the run did not finish
+    }
+  }
+  summary["seconds"] = seconds_since(start);
+  run.write_summary(summary);
+  log::close_files();
+  return summary;
+}
+
+}  // namespace ptm::recipes

@@ -1,0 +1,149 @@
+// `ptm prune` end to end on a freshly trained small GPT: the run directory, the sparsity it
+// reports against the weights it wrote, a structured prune that `ptm eval --from` reloads,
+// and bad recipes refused with exit 2 before anything is written.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "catch.h"
+#include "helpers.h"
+#include "ptm/models/safetensors.h"
+
+namespace fs = std::filesystem;
+using ptm::test::contains;
+using ptm::test::read_text;
+using ptm::test::run_ptm;
+
+namespace {
+
+const char* kRecipe = "prune --config tests/fixtures/recipes/prune_gpt_small.yaml";
+
+// A trained GPT to prune (seconds).
+std::string trained(const ptm::test::TempDir& tmp) {
+  const std::string run = tmp.file("trained");
+  REQUIRE(run_ptm("pretrain --config tests/fixtures/recipes/pretrain_gpt_small.yaml --run-dir " + run).exit_code == 0);
+  return " init_from.checkpoint=" + run + "/checkpoints/latest";
+}
+
+}  // namespace
+
+TEST_CASE("ptm prune zeroes exactly the share asked and writes a run that reloads", "[integration][compress]") {
+  ptm::test::TempDir tmp;
+  const std::string init = trained(tmp);
+  for (const std::string variant : {"granularity=unstructured prune.criterion=wanda prune.scope=row",
+                                    "granularity=nm prune.criterion=taylor ~prune.sparsity",
+                                    "granularity=unstructured prune.criterion=random prune.scope=global"}) {
+    INFO(variant);
+    const std::string out = tmp.file("p");
+    const auto r = run_ptm(std::string(kRecipe) + init + " --overwrite --run-dir " + out + " prune." + variant);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto summary = nlohmann::json::parse(read_text(out + "/summary.json"));
+    CHECK(summary["target_sparsity"].get<double>() == 0.5);
+    CHECK(summary["after"]["loss"].get<double>() != summary["before"]["loss"].get<double>());
+    // Every c_fc weight (in the saved checkpoint) is half zeros (per tensor unless the threshold is
+    // global); 2:4 puts 2 zeros in each group of 4.
+    const auto w = ptm::models::load_safetensors(out + "/checkpoints/latest/model.safetensors");
+    for (const auto& [name, t] : w) {
+      if (name.find("mlp.c_fc.weight") == std::string::npos || contains(variant, "global")) continue;
+      CHECK((t == 0).sum().item<int64_t>() * 2 == t.numel());
+      if (variant.rfind("granularity=nm", 0) == 0)  // Conv1D [in, out]: groups run down the columns
+        CHECK(torch::equal((t.t().reshape({-1, 4}) == 0).sum(1), torch::full({t.numel() / 4}, 2, torch::kLong)));
+    }
+    const auto e = run_ptm("eval --from " + out + " --batches 2");
+    INFO(e.err);
+    REQUIRE(e.exit_code == 0);
+    CHECK(nlohmann::json::parse(e.out)["loss"].get<double>() ==
+          Approx(summary["after"]["loss"].get<double>()).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("ptm prune removes heads and neurons into a smaller model that ptm eval reloads", "[integration][compress]") {
+  ptm::test::TempDir tmp;
+  const std::string init = trained(tmp);
+  const std::string out = tmp.file("s");
+  const auto r = run_ptm(std::string(kRecipe) + init + " --run-dir " + out +
+                         " prune.granularity=structured ~prune.sparsity prune.structured.heads=0.5 "
+                         "prune.structured.neurons=0.25");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto summary = nlohmann::json::parse(read_text(out + "/summary.json"));
+  CHECK(summary["units"]["heads"] == nlohmann::json::array({1, 1}));
+  CHECK(summary["units"]["neurons"] == nlohmann::json::array({96, 96}));
+  // Per block: q, k, v rows and c_proj columns of one 16-wide head (+ biases), 32 neurons' rows and columns.
+  const int64_t removed = 2 * ((3 * 16 * 32 + 3 * 16 + 16 * 32) + (32 * 32 + 32 + 32 * 32));
+  CHECK(summary["parameters_before"].get<int64_t>() - summary["parameters"].get<int64_t>() == removed);
+  const auto config = read_text(out + "/config.yaml");
+  CHECK(contains(config, "layer_heads"));
+  CHECK(contains(config, "head_size: 16"));
+  const auto e = run_ptm("eval --from " + out + " --batches 2");
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  CHECK(nlohmann::json::parse(e.out)["loss"].get<double>() ==
+        Approx(summary["after"]["loss"].get<double>()).epsilon(1e-6));
+  // init_from takes the smaller model like any other (the run's config.yaml has its model: section).
+  const auto t = run_ptm("pretrain --config " + out + "/config.yaml --run-dir " + tmp.file("t") +
+                         " init_from.checkpoint=" + out + "/checkpoints/latest train.max_steps=2");
+  INFO(t.err);
+  CHECK(t.exit_code == 0);
+  CHECK(contains(read_text(tmp.file("t") + "/log.txt"), "init_from: weights loaded from"));
+  // A GPT-2 config.json cannot hold per-layer sizes: the export says so.
+  const auto x = run_ptm("export --format hf --from " + out + " --out " + tmp.file("hf"));
+  CHECK(x.exit_code != 0);
+  CHECK(contains(x.err, "pruned sizes"));
+}
+
+TEST_CASE("ptm prune's recovery fine-tune keeps the pruned weights exactly zero", "[integration][compress]") {
+  ptm::test::TempDir tmp;
+  const std::string init = trained(tmp);
+  const std::string out = tmp.file("r");
+  const auto r = run_ptm(std::string(kRecipe) + init + " --run-dir " + out +
+                         " prune.recover=true train.max_steps=4 optimizer.lr=0.01 optimizer.weight_decay=0.1");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto summary = nlohmann::json::parse(read_text(out + "/summary.json"));
+  CHECK(summary["recovered"]["steps"].get<int64_t>() == 4);
+  CHECK(summary["recovered"]["target_sparsity"].get<double>() == 0.5);
+  CHECK(summary["recovered"]["eval"]["batches"] == summary["after"]["batches"]);  // comparable
+  const auto pruned = ptm::models::load_safetensors(out + "/checkpoints/step_00000000/model.safetensors");
+  const auto tuned = ptm::models::load_safetensors(out + "/checkpoints/step_00000004/model.safetensors");
+  REQUIRE(pruned.size() == tuned.size());
+  int64_t targets = 0;
+  for (size_t i = 0; i < pruned.size(); ++i) {
+    const auto& [name, before] = pruned[i];
+    const auto& after = tuned[i].second;
+    if (name.find(".h.") == std::string::npos || name.find("weight") == std::string::npos || before.dim() != 2)
+      continue;
+    ++targets;
+    INFO(name);
+    CHECK(torch::equal(before == 0, after == 0));  // the same positions, bit for bit
+    CHECK_FALSE(torch::equal(before, after));      // while the kept weights trained
+  }
+  CHECK(targets == 8);
+}
+
+TEST_CASE("ptm prune refuses bad recipes with exit 2, naming the key, writing nothing", "[integration][compress]") {
+  ptm::test::TempDir tmp;
+  const std::string init = trained(tmp);
+  const std::string out = tmp.file("bad");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"prune.sparsity=1", "prune.sparsity"},
+      {"prune.sparsity=-0.1", "prune.sparsity"},
+      {"prune.granularity=nm ~prune.sparsity prune.m=3", "prune.m"},
+      {"prune.granularity=structured ~prune.sparsity prune.structured.channels=0.5", "prune.structured.channels"},
+      {"prune.granularity=structured ~prune.sparsity prune.scope=global prune.structured.heads=0.75",
+       "would remove every head"},
+      {"prune.criterion=wanda ~data", "data"},
+      {"prune.criterion=sparsegpt", "prune.criterion"},
+      {"prune.targets=[nothing]", "prune.targets"},
+      {"~init_from", "init_from"},
+      {"prune.recover=true ~data", "prune.recover"},
+  };
+  for (const auto& [args, key] : cases) {
+    INFO(args);
+    const auto r = run_ptm(std::string(kRecipe) + init + " --run-dir " + out + " " + args);
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, key));
+    CHECK_FALSE(fs::exists(out));
+  }
+}

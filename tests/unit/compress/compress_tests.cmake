@@ -1,0 +1,7 @@
+# Pruning test sources (unit and integration). Paths relative to tests/.
+set(PTM_COMPRESS_TEST_SOURCES
+  unit/compress/masks_criteria_test.cpp
+  unit/compress/structured_test.cpp
+  unit/compress/calibration_test.cpp
+  integration/prune_test.cpp
+)
