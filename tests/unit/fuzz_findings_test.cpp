@@ -139,3 +139,18 @@ TEST_CASE("a vocabulary id far past the entry count is refused before the table 
   CHECK(test::contains(message, "vocab.json"));
   CHECK(test::contains(message, "id 255555521 is far past the 2 entries"));
 }
+
+// fuzz/corpus/tokenizer/crash_empty_token_last_id: vocab.json's highest id was the token "",
+// which the id check reads as "no token here"; its search for the end of that gap read past
+// the table (AddressSanitizer: heap-buffer-overflow in check_ids).
+TEST_CASE("an empty token in a vocabulary is refused naming the file", "[unit][tokenizer][fuzz]") {
+  test::TempDir dir;
+  dir.write("gpt2/vocab.json", R"({"a": 0, "b": 1, "": 2})");
+  dir.write("gpt2/merges.txt", "#version: 0.2\n");
+  const auto message = test::error_of([&] { load_tokenizer(dir.file("gpt2")); });
+  CHECK(test::contains(message, "vocab.json: vocab"));
+  CHECK(test::contains(message, "an empty token (id 2)"));
+  const std::string json = dir.write("t.json", R"({"model": {"type": "BPE", "vocab": {"": 0, "a": 1}, "merges": []},
+      "pre_tokenizer": {"type": "ByteLevel"}})");
+  CHECK(test::contains(test::error_of([&] { load_tokenizer(json); }), "t.json: model.vocab: an empty token (id 0)"));
+}

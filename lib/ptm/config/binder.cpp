@@ -183,9 +183,9 @@ void Section::finish() {
     bool ok = false;
     for (const auto& k : known_) ok = ok || (k == key);
     if (ok) continue;
-    std::string msg = "unknown key" + text::did_you_mean(key, known_);
-    if (text::closest(key, known_).empty() && !known_.empty())
-      msg += " (known keys: " + text::join(known_, ", ") + ")";
+    const std::string hint = text::did_you_mean(key, known_);
+    std::string msg = "unknown key" + hint;
+    if (hint.empty() && !known_.empty()) msg += " (known keys: " + text::join(known_, ", ") + ")";
     ctx_.add(value.origin(), path_of(key), msg);
   }
 }

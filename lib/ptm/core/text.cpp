@@ -8,20 +8,25 @@ namespace ptm::text {
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   // Optimal string alignment: insertions, deletions, substitutions and adjacent
-  // transpositions ("stpes" -> "steps") each cost one.
-  const size_t n = a.size(), m = b.size();
-  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
-  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+  // transpositions ("stpes" -> "steps") each cost one. Three rows of the table (the
+  // transposition looks two rows back), so memory stays linear in the shorter word.
+  const std::string& s = a.size() >= b.size() ? a : b;
+  const std::string& t = a.size() >= b.size() ? b : a;
+  const size_t m = t.size();
+  std::vector<size_t> back2(m + 1), back(m + 1), row(m + 1);
+  for (size_t j = 0; j <= m; ++j) back[j] = j;
   auto eq = [](char x, char y) { return std::tolower(x) == std::tolower(y); };
-  for (size_t i = 1; i <= n; ++i) {
+  for (size_t i = 1; i <= s.size(); ++i) {
+    row[0] = i;
     for (size_t j = 1; j <= m; ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (eq(a[i - 1], b[j - 1]) ? 0 : 1)});
-      if (i > 1 && j > 1 && eq(a[i - 1], b[j - 2]) && eq(a[i - 2], b[j - 1]))
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      row[j] = std::min({back[j] + 1, row[j - 1] + 1, back[j - 1] + (eq(s[i - 1], t[j - 1]) ? 0 : 1)});
+      if (i > 1 && j > 1 && eq(s[i - 1], t[j - 2]) && eq(s[i - 2], t[j - 1]))
+        row[j] = std::min(row[j], back2[j - 2] + 1);
     }
+    std::swap(back2, back);
+    std::swap(back, row);
   }
-  return d[n][m];
+  return back[m];
 }
 
 std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
@@ -31,6 +36,10 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
   std::string best;
   size_t best_d = limit + 1;
   for (const auto& c : candidates) {
+    // The distance is at least the difference in length: a long unknown key (a fuzzer's, or
+    // a pasted paragraph) costs no table against every known name.
+    const size_t gap = word.size() > c.size() ? word.size() - c.size() : c.size() - word.size();
+    if (gap >= best_d) continue;
     const size_t d = edit_distance(word, c);
     if (d < best_d && d < std::max(word.size(), c.size()) && d < word.size()) {
       best_d = d;

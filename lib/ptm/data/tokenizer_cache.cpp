@@ -67,7 +67,9 @@ struct WordCache::Shard {
   void grow() {
     std::vector<Slot> old;
     old.swap(slots);
-    slots.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+    // Small at first: a tokenizer that encodes a few words (a check, a prompt, the fuzzer)
+    // should not clear 16 tables of 1024 slots; a corpus doubles its way up in a few steps.
+    slots.assign(old.empty() ? 16 : old.size() * 2, Slot{});
     for (const Slot& s : old)
       if (s.hash != 0) place(s);
   }

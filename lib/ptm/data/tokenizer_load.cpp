@@ -43,6 +43,9 @@ std::vector<std::string> vocab_by_id(const json& vocab, const std::string& file,
       throw bad(file, key + "." + token,
                 "id " + std::to_string(id.get<int64_t>()) + " is far past the " + std::to_string(vocab.size()) +
                     " entries of the vocabulary (ids run from 0, continued by the added tokens)");
+    // "" marks an id without a token here and in check_ids; as the highest id it let the gap
+    // search run off the table (found by fuzzing).
+    if (token.empty()) throw bad(file, key, "an empty token (id " + id.dump() + "); expected non-empty tokens");
     const auto i = id.get<size_t>();
     if (out.size() <= i) out.resize(i + 1), seen.resize(i + 1);
     if (seen[i])  // two tokens, one id: one of them could never be decoded
@@ -65,8 +68,8 @@ void check_ids(const std::vector<std::string>& vocab, const std::vector<AddedTok
   for (const auto& a : added) has[static_cast<size_t>(a.id)] = true;
   for (int64_t i = 0; i < size; ++i) {
     if (has[static_cast<size_t>(i)]) continue;
-    int64_t next = i;  // the first id after the gap
-    while (!has[static_cast<size_t>(next)]) ++next;
+    int64_t next = i;  // the first id after the gap (size when none follows)
+    while (next < size && !has[static_cast<size_t>(next)]) ++next;
     const std::string gap = next == i + 1 ? "id " + std::to_string(i) : "ids " + std::to_string(i) + " to " +
                                                                             std::to_string(next - 1);
     for (size_t k = 0; k < added.size(); ++k)

@@ -9,6 +9,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/data/pretokenize.h"
 #include "ptm/data/tokenizer.h"
+#include "ptm/data/tokenizer_cache.h"
 
 using namespace ptm;
 using namespace ptm::data;
@@ -42,6 +43,36 @@ std::vector<std::string> small_corpus() {
 }
 
 }  // namespace
+
+TEST_CASE("the word cache returns what was stored while its tables grow and start over", "[unit][tokenizer]") {
+  // Every word keeps its own ids through the tables' growth from a few slots; a full shard
+  // starts over, so a word is then either absent or still right, never another word's ids.
+  for (const size_t max_entries : {size_t{1} << 20, size_t{256}}) {
+    const WordCache cache(max_entries);
+    auto ids_of = [](int i) { return Ids{i, -i, i % 7}; };
+    const int n = 20000;
+    for (int i = 0; i < n; ++i) {
+      const std::string w = "w" + std::to_string(i);
+      const Ids ids = ids_of(i);
+      cache.insert(w, hash_bytes(w), ids.data(), ids.size());
+    }
+    int found = 0;
+    for (int i = 0; i < n; ++i) {
+      const std::string w = "w" + std::to_string(i);
+      Ids out{99};
+      if (!cache.lookup(w, hash_bytes(w), out)) {
+        CHECK(out == Ids{99});
+        continue;
+      }
+      ++found;
+      Ids want{99};
+      for (int32_t id : ids_of(i)) want.push_back(id);
+      CHECK(out == want);
+    }
+    if (max_entries > size_t(n)) CHECK(found == n);
+    else CHECK((found > 0 && found < n));
+  }
+}
 
 TEST_CASE("GPT-2 pre-tokenizer splits like tokenizers", "[unit][tokenizer]") {
   // All expectations from tokenizers' ByteLevel pre-tokenizer (bytes mapped back to text).
