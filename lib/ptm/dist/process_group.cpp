@@ -8,6 +8,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
 #if PTM_HAVE_NCCL
+#include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #include <ATen/ATen.h>
@@ -69,6 +70,9 @@ Group::Group(const RankLayout& layout, const std::string& device, std::chrono::s
   try {
     if (cuda_) {
 #if PTM_HAVE_NCCL
+      // The rank's GPU becomes the current device, so that NCCL and the CUDA context of this
+      // process live there and not on GPU 0 (torch.cuda.set_device(local_rank)).
+      c10::cuda::set_device(c10::Device(device).index());
       auto opts = c10d::ProcessGroupNCCL::Options::create();
       opts->timeout = ms;
       auto nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, layout.rank, layout.world, opts);
