@@ -358,3 +358,24 @@ TEST_CASE("ranks started with srun's environment find each other through the job
   CHECK(contains(s.output, "slurm: rank 0 of 2, local rank 0 of 2, master localhost:" + std::to_string(port)));
   CHECK(summary_of(tmp.file("a"))["steps"] == 6);
 }
+
+TEST_CASE("distillation on 2 ranks gives one process's student", "[integration][dist][distill]") {
+  // A teacher from a few steps of the compact BERT's fine-tuning, then the student distilled
+  // from it (no logit cache: the teacher runs inside every rank's step).
+  const std::string no_dropout = "model.hidden_dropout_prob=0 model.attention_probs_dropout_prob=0 ";
+  ptm::test::TempDir tmp;
+  auto r = run_ptm("finetune --config recipes/finetune/bert_l2_sentiment.yaml train.max_steps=2 train.eval_every=0 "
+                   "train.save_every=0 train.eval_batches=1 ~data.test --run-dir " + tmp.file("teacher"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string recipe = "distill --config recipes/distill/minilm_to_bert_l2_kd.yaml train.max_steps=3 "
+                             "train.log_every=1 train.eval_every=0 train.save_every=0 train.eval_batches=2 ~data.test "
+                             "~objective.cache objective.teacher.checkpoint=" + tmp.file("teacher") + " " + no_dropout + kSgd;
+  r = run_ptm(recipe + "train.batch_size=8 --run-dir " + tmp.file("one"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("launch --nproc 2 -- " + recipe + "train.batch_size=4 --run-dir " + tmp.file("dp"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(relative_difference(final_weights(tmp.file("one")), final_weights(tmp.file("dp"))) < 1e-6);
+}
