@@ -72,7 +72,7 @@ TEST_CASE("taylor scores |w * mean gradient|, hand-computed", "[unit][compress]"
   CHECK_FALSE(data_driven("magnitude"));
 }
 
-TEST_CASE("random scores are seeded, differ per layer and lie in [0, 1)", "[unit][compress]") {
+TEST_CASE("random scores are seeded, differ per layer and lie between 0 and 1", "[unit][compress]") {
   const auto w = torch::zeros({8, 16});
   auto a = make("random", 7), b = make("random", 7), c = make("random", 8);
   const auto a1 = a->scores(w, {}), a2 = a->scores(w, {});
