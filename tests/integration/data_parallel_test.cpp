@@ -379,3 +379,28 @@ TEST_CASE("distillation on 2 ranks gives one process's student", "[integration][
   REQUIRE(r.exit_code == 0);
   CHECK(relative_difference(final_weights(tmp.file("one")), final_weights(tmp.file("dp"))) < 1e-6);
 }
+
+TEST_CASE("ZeRO-1 shards AdamW's state and trains, saves and resumes as the unsharded run",
+          "[integration][dist][zero]") {
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  const std::string extra = "train.max_steps=8 train.save_every=4 train.keep_last=0 ";
+  auto r = run_ptm("launch --nproc 2 -- " + gpt_run(tmp.file("plain"), 4, extra));
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("launch --nproc 2 -- " + gpt_run(tmp.file("zero"), 4, extra + "train.zero=1"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(read_text(tmp.file("zero/log.txt")), "ZeRO-1: the optimizer state of"));
+  // The same AdamW arithmetic on every element, only on another rank: the same weights, and
+  // the gathered state is the whole state, tensor for tensor.
+  CHECK(relative_difference(final_weights(tmp.file("plain")), final_weights(tmp.file("zero"))) < 1e-6);
+  const auto step8 = "/checkpoints/step_00000008/optimizer.safetensors";
+  CHECK(relative_difference(tmp.file("plain") + step8, tmp.file("zero") + step8) < 1e-6);
+  // Killed after step 4: the sharded run resumes to the same weights.
+  fs::remove_all(tmp.file("zero/checkpoints/step_00000008"));
+  fs::remove(tmp.file("zero/summary.json"));
+  r = run_ptm("launch --nproc 2 -- " + gpt_run(tmp.file("zero"), 4, extra + "train.zero=1"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(relative_difference(final_weights(tmp.file("plain")), final_weights(tmp.file("zero"))) < 1e-6);
+}

@@ -125,10 +125,12 @@ void Group::all_reduce(at::Tensor& t, Reduce op) {
   impl_->pg->allreduce(ts, o)->wait();
 }
 
-void Group::broadcast(std::vector<at::Tensor>& tensors) {
+void Group::broadcast(std::vector<at::Tensor>& tensors, int root) {
+  c10d::BroadcastOptions o;
+  o.rootRank = root;
   for (auto& t : tensors) {
     std::vector<at::Tensor> ts{t};
-    impl_->pg->broadcast(ts)->wait();
+    impl_->pg->broadcast(ts, o)->wait();
   }
 }
 

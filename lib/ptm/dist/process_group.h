@@ -41,8 +41,8 @@ class Group {
 
   // In place, on every rank; waits for the result (on CUDA: the current stream waits).
   void all_reduce(at::Tensor& t, Reduce op = Reduce::Sum);
-  // Rank 0's values into every rank's tensors (same shapes everywhere).
-  void broadcast(std::vector<at::Tensor>& tensors);
+  // Rank `root`'s values into every rank's tensors (same shapes everywhere).
+  void broadcast(std::vector<at::Tensor>& tensors, int root = 0);
   // Each rank's rows of `t` ([n_r, ...], n_r may differ by rank), concatenated in rank order.
   std::vector<at::Tensor> all_gather_rows(const at::Tensor& t);
   void barrier();

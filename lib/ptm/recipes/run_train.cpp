@@ -52,7 +52,7 @@ bool keeps_exactness(const std::string& path) {
   static const char* const kFree[] = {"run.", "train.log_every", "train.eval_every", "train.eval_batches",
                                       "train.save_every", "train.keep_last", "train.sample_",
                                       "train.write_predictions", "train.early_stopping_patience",
-                                      "train.ddp_bucket_mb", "train.ddp_find_unused",
+                                      "train.ddp_bucket_mb", "train.ddp_find_unused", "train.zero",
 
                                       "train.tensorboard"};
   for (const char* prefix : kFree)

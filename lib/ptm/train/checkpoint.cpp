@@ -90,6 +90,12 @@ std::string checkpoint_name(int64_t step) {
 std::string save_checkpoint(const std::string& run_dir, int64_t step, const models::ModelImpl& model,
                             const optim::Optimizer& optimizer, const nlohmann::json& trainer_state,
                             const ExtraFiles& extra, const std::string& name) {
+  return save_checkpoint(run_dir, step, model, optimizer.state(), trainer_state, extra, name);
+}
+
+std::string save_checkpoint(const std::string& run_dir, int64_t step, const models::ModelImpl& model,
+                            const models::NamedTensors& optimizer_state, const nlohmann::json& trainer_state,
+                            const ExtraFiles& extra, const std::string& name) {
   const fs::path root = fs::path(run_dir) / "checkpoints";
   const std::string folder = name.empty() ? checkpoint_name(step) : name;
   const fs::path final_dir = root / folder;
@@ -105,7 +111,7 @@ std::string save_checkpoint(const std::string& run_dir, int64_t step, const mode
     };
     record("model.safetensors",
            models::save_safetensors((tmp / "model.safetensors").string(), model.hf_state_dict(), {{"format", "pt"}}));
-    record("optimizer.safetensors", models::save_safetensors((tmp / "optimizer.safetensors").string(), optimizer.state()));
+    record("optimizer.safetensors", models::save_safetensors((tmp / "optimizer.safetensors").string(), optimizer_state));
     for (const auto& [file, tensors] : extra)
       if (!tensors.empty())
         record(file, models::save_safetensors((tmp / file).string(), tensors, {{"format", "pt"}}));

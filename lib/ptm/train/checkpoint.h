@@ -30,6 +30,10 @@ using ExtraFiles = std::vector<std::pair<std::string, models::NamedTensors>>;
 std::string save_checkpoint(const std::string& run_dir, int64_t step, const models::ModelImpl& model,
                             const optim::Optimizer& optimizer, const nlohmann::json& trainer_state,
                             const ExtraFiles& extra = {}, const std::string& name = "");
+// The same with the optimizer state given as tensors (ZeRO-1: gathered from every rank).
+std::string save_checkpoint(const std::string& run_dir, int64_t step, const models::ModelImpl& model,
+                            const models::NamedTensors& optimizer_state, const nlohmann::json& trainer_state,
+                            const ExtraFiles& extra = {}, const std::string& name = "");
 
 // "" when the files of a checkpoint match the sizes and checksums its DONE records (a DONE
 // from before checksums passes), else what is wrong with which file.

@@ -39,6 +39,7 @@ void bind(config::Section& s, TrainConfig& c) {
         "data parallel: allow parameters that get no gradient in a step (searches the graph each step)");
   s.opt("ddp_reduce_dtype", c.ddp_reduce_dtype, "data parallel: precision of the gradient all-reduce")
       .one_of({"fp32", "bf16"});
+  s.opt("zero", c.zero, "data parallel: 1 shards the optimizer state across the ranks (ZeRO stage 1)").min(0).max(1);
   s.opt("tensorboard", c.tensorboard, "write TensorBoard event files to <run>/tb/");
   // fp16 gradients underflow without dynamic loss scaling, which ptm does not do: a run would
   // train silently worse. bf16 has fp32's range.

@@ -53,6 +53,8 @@ struct TrainConfig {
   double ddp_bucket_mb = 25;
   bool ddp_find_unused = false;
   std::string ddp_reduce_dtype = "fp32";  // fp32 | bf16 (half the bytes on the wire)
+  // ZeRO stage 1: 1 shards the optimizer state across the ranks (each keeps its share).
+  int64_t zero = 0;
   // TensorBoard event files in <run>/tb/: the metrics as scalars, samples and the recipe as text.
   bool tensorboard = true;
   bool minimize_best() const;

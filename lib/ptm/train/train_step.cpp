@@ -45,7 +45,12 @@ StepTensors train_step(const StepParts& p, const std::vector<data::Batch>& micro
     p.optimizer->step(lr.tensor, out.skipped);
   else
     p.optimizer->step(lr.value, out.skipped);
-  p.optimizer->zero_grad();
+  if (p.zero) {
+    for (const auto& t : p.zero->params) t.mutable_grad() = torch::Tensor();
+    dist::broadcast_from_owners(*p.group, *p.zero);
+  } else {
+    p.optimizer->zero_grad();
+  }
   if (mark) mark(4);
   return out;
 }

@@ -12,6 +12,7 @@
 
 #include "ptm/data/dataset.h"
 #include "ptm/dist/grad_sync.h"
+#include "ptm/dist/zero.h"
 #include "ptm/models/model.h"
 #include "ptm/objectives/objective.h"
 #include "ptm/optim/optimizer.h"
@@ -33,6 +34,9 @@ struct StepParts {
   // the step equals one process's step on the union of the ranks' batches.
   dist::Group* group = nullptr;
   dist::GradientSync* sync = nullptr;
+  // ZeRO-1: the optimizer holds this rank's tensors only; the step frees every gradient and
+  // broadcasts each tensor from its owner.
+  const dist::ZeroShards* zero = nullptr;
 };
 
 // The learning rate of a step: `tensor` (a float scalar on the device, read there: a captured

@@ -233,15 +233,32 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     if (!s.group->main())
       torch::manual_seed(static_cast<uint64_t>(s.run.seed) + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(s.group->rank()));
   }
-  optim::Optimizer optimizer(
-      [&] {
-        std::vector<std::pair<std::string, torch::Tensor>> named;
-        for (const auto& p : model.named_parameters())
-          if (p.value().requires_grad()) named.emplace_back(p.key(), p.value());
-        for (const auto& [k, v] : objective_params) named.emplace_back("objective." + k, v);
-        return named;
-      }(),
-      s.optimizer);
+  std::vector<std::pair<std::string, torch::Tensor>> named_params;
+  for (const auto& p : model.named_parameters())
+    if (p.value().requires_grad()) named_params.emplace_back(p.key(), p.value());
+  for (const auto& [k, v] : objective_params) named_params.emplace_back("objective." + k, v);
+  std::vector<torch::Tensor> params;
+  for (const auto& [k, v] : named_params) params.push_back(v);
+  // ZeRO-1: this rank's optimizer holds (and updates) only the tensors it owns.
+  std::unique_ptr<dist::ZeroShards> zero;
+  auto optimized = named_params;
+  if (s.group && tc.zero == 1) {
+    zero = std::make_unique<dist::ZeroShards>();
+    zero->params = params;
+    zero->owner = dist::assign_owners(params, s.group->world());
+    optimized.clear();
+    int64_t mine = 0, all = 0;
+    for (size_t i = 0; i < params.size(); ++i) {
+      all += params[i].numel();
+      if (zero->owner[i] != s.group->rank()) continue;
+      optimized.push_back(named_params[i]);
+      mine += params[i].numel();
+    }
+    log::info("ZeRO-1: the optimizer state of " + std::to_string(optimized.size()) + " of " +
+              std::to_string(params.size()) + " tensors (" + std::to_string(mine) + " of " + std::to_string(all) +
+              " values) lives on this rank");
+  }
+  optim::Optimizer optimizer(optimized, s.optimizer);
   log::info("optimizer " + s.optimizer.type + ": " + std::to_string(optimizer.decay_names().size()) +
             " tensors with weight decay, " + std::to_string(optimizer.no_decay_names().size()) + " without");
   const auto schedule = s.schedule(tc.max_steps);
@@ -340,12 +357,6 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   const auto write_metrics = [&](const nlohmann::json& rec) {
     if (metrics) metrics->write(rec);
   };
-  std::vector<std::pair<std::string, torch::Tensor>> named_params;
-  for (const auto& p : model.named_parameters())
-    if (p.value().requires_grad()) named_params.emplace_back(p.key(), p.value());
-  for (const auto& [k, v] : objective_params) named_params.emplace_back("objective." + k, v);
-  std::vector<torch::Tensor> params;
-  for (const auto& [k, v] : named_params) params.push_back(v);
   std::unique_ptr<dist::GradientSync> sync;
   if (group) {
     dist::GradSyncOptions so;
@@ -389,8 +400,11 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       st["world"] = group->world();
       for (const auto& text : all) st["ranks"].push_back(nlohmann::json::parse(text));
     }
+    // ZeRO-1: every rank's share of the optimizer state, in one file as a single process writes it.
+    const auto optimizer_state =
+        zero ? dist::gather_optimizer_state(*group, optimizer.state(), device) : optimizer.state();
     std::string dir;
-    if (main_rank) dir = save_checkpoint(run_dir.path(), at_step, model, optimizer, st, extra_files(), name);
+    if (main_rank) dir = save_checkpoint(run_dir.path(), at_step, model, optimizer_state, st, extra_files(), name);
     if (group) group->barrier();
     return dir;
   };
@@ -487,6 +501,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   parts.skip_nonfinite = skip_nonfinite;
   parts.group = group;
   parts.sync = sync.get();
+  parts.zero = zero.get();
   StepLr lr;
   std::unique_ptr<CudaGraphStep> graph;
   if (tc.cuda_graph) {
