@@ -170,8 +170,9 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   if (options.resume != "never" && options.resume != "auto") {
     resume_from = options.resume;
     mode = RunDir::Mode::Resume;
-  } else if (options.resume == "auto" && !options.overwrite && RunDir::holds_any_run(dir) &&
+  } else if (main_rank && options.resume == "auto" && !options.overwrite && RunDir::holds_any_run(dir) &&
              !RunDir::holds_finished_run(dir)) {
+    // Rank 0 alone looks (verifying a checkpoint hashes every file); the others follow it.
     mode = RunDir::Mode::Resume;
     if (const auto latest = train::latest_checkpoint(dir, /*verify=*/true)) resume_from = *latest;
   }
