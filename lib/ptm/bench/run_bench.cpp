@@ -10,6 +10,7 @@
 #include "ptm/bench/mfu.h"
 #include "ptm/bench/report.h"
 #include "ptm/bench/runner.h"
+#include "ptm/train/train_step.h"
 #include "ptm/bench/stats.h"
 #include "ptm/config/binder.h"
 #include "ptm/config/load.h"
@@ -213,12 +214,7 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
     for (const auto& [k, v] : named) params.push_back(v);
     optimizer = std::make_unique<optim::Optimizer>(named, recipe.optimizer);
     if (group) {
-      dist::GradSyncOptions so;
-      so.bucket_mb = recipe.train.ddp_bucket_mb;
-      so.first_bucket_mb = std::min(1.0, recipe.train.ddp_bucket_mb);
-      so.find_unused = recipe.train.ddp_find_unused;
-      so.reduce_dtype = recipe.train.ddp_reduce_dtype;
-      sync = std::make_unique<dist::GradientSync>(*group, named, so);
+      sync = std::make_unique<dist::GradientSync>(*group, named, train::grad_sync_options(recipe.train));
     }
   }
 

@@ -1,10 +1,21 @@
 // The shared training step.
 #include "ptm/train/train_step.h"
 
+#include <algorithm>
+
 #include "ptm/train/autocast.h"
 #include "ptm/train/train_extras.h"
 
 namespace ptm::train {
+
+dist::GradSyncOptions grad_sync_options(const TrainConfig& tc) {
+  dist::GradSyncOptions o;
+  o.bucket_mb = tc.ddp_bucket_mb;
+  o.first_bucket_mb = std::min(1.0, tc.ddp_bucket_mb);  // small, so communication starts early
+  o.find_unused = tc.ddp_find_unused;
+  o.reduce_dtype = tc.ddp_reduce_dtype;
+  return o;
+}
 
 StepTensors train_step(const StepParts& p, const std::vector<data::Batch>& micro, const StepLr& lr,
                        const std::function<void(int)>& mark, const std::function<void()>& after_clip) {

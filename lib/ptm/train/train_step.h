@@ -17,6 +17,7 @@
 #include "ptm/objectives/objective.h"
 #include "ptm/optim/optimizer.h"
 #include "ptm/train/cuda_graph_step.h"
+#include "ptm/train/train_config.h"
 
 namespace ptm::train {
 
@@ -45,6 +46,9 @@ struct StepLr {
   double value = 0;
   torch::Tensor tensor;
 };
+
+// The train.ddp_* settings as the gradient reducer takes them (trainer and bench alike).
+dist::GradSyncOptions grad_sync_options(const TrainConfig& tc);
 
 // `mark(b)`, when given, is called at boundary 2 (each micro-batch's forward done), 3 (its
 // backward done) and 4 (optimizer done); `after_clip`, when given, runs between clipping and
