@@ -7,4 +7,5 @@ set(PTM_NAS_BASE_SOURCES
   ptm/nas/search_state.cpp
   ptm/nas/search.cpp
   ptm/nas/search_output.cpp
+  ptm/nas/front_plot.cpp
 )

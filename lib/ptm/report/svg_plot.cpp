@@ -50,8 +50,11 @@ std::pair<std::string, int> legend(const std::vector<Series>& series, double lef
       y += 18;
       ++rows;
     }
-    out += "<line x1=\"" + num(x) + "\" y1=\"" + num(y - 4) + "\" x2=\"" + num(x + 20) + "\" y2=\"" + num(y - 4) +
-           "\" stroke=\"" + escape(s.color) + "\" stroke-width=\"3\"/>";
+    if (s.line)
+      out += "<line x1=\"" + num(x) + "\" y1=\"" + num(y - 4) + "\" x2=\"" + num(x + 20) + "\" y2=\"" + num(y - 4) +
+             "\" stroke=\"" + escape(s.color) + "\" stroke-width=\"3\"/>";
+    else  // a scatter series: its marker
+      out += "<circle cx=\"" + num(x + 10) + "\" cy=\"" + num(y - 4) + "\" r=\"3.5\" fill=\"" + escape(s.color) + "\"/>";
     out += "<text x=\"" + num(x + 26) + "\" y=\"" + num(y) + "\" class=\"legend\">" + escape(s.name) + "</text>";
     x += w;
   }
@@ -215,7 +218,7 @@ std::string line_plot_svg(const LinePlot& p) {
     }
     out += "<g class=\"series\" data-series=\"" + escape(s.name) + "\" data-x=\"" + xs + "\" data-y=\"" + ys +
            "\" stroke=\"" + escape(s.color) + "\" fill=\"" + escape(s.color) + "\">";
-    if (!pts.empty()) out += "<polyline fill=\"none\" stroke-width=\"1.6\" points=\"" + pts + "\"/>";
+    if (!pts.empty() && s.line) out += "<polyline fill=\"none\" stroke-width=\"1.6\" points=\"" + pts + "\"/>";
     out += dots + "</g>";
   }
   out += legend_svg + "</svg>";

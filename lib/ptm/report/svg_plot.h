@@ -1,6 +1,6 @@
-// Inline SVG charts for self-contained HTML reports (no JavaScript, no network): line plots
-// with axes, ticks, optional log scale and a legend below the plot area (it never covers the
-// data), and horizontal bar charts. Each series carries its values as data-* attributes
+// Inline SVG charts for self-contained HTML reports (no JavaScript, no network): line and
+// scatter plots with axes, ticks, optional log scale and a legend below the plot area (it
+// never covers the data), and horizontal bar charts. Each series carries its values as data-* attributes
 // (data-x, data-y: space-separated, %.9g), so tests and scripts can check what is drawn.
 // Shared by `ptm report` (training curves) and later prune/NAS/bench reports.
 #pragma once
@@ -16,6 +16,7 @@ struct Series {
   std::string color;  // CSS colour
   std::vector<std::pair<double, double>> points;  // (x, y); non-finite y are skipped
   bool markers = false;  // a dot per point (few points, e.g. evaluations)
+  bool line = true;      // false with markers: a scatter plot (points in the given order, unjoined)
 };
 
 struct LinePlot {

@@ -4,4 +4,5 @@ set(PTM_NAS_TEST_SOURCES
   unit/nas/search_space_test.cpp
   unit/nas/nsga2_test.cpp
   unit/nas/search_test.cpp
+  unit/nas/front_plot_test.cpp
 )

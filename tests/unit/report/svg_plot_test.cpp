@@ -56,6 +56,25 @@ TEST_CASE("a line plot carries its data, picks a log scale for wide positive ran
   CHECK(contains(line_plot_svg(p), "no data"));
 }
 
+TEST_CASE("a scatter series draws markers without joining them", "[unit][report]") {
+  LinePlot p;
+  p.series.push_back({"scatter", "#111111", {{1, 2.0}, {3, 1.0}, {2, 5.0}}, true, false});
+  p.series.push_back({"line", "#222222", {{1, 1.0}, {3, 3.0}}, false});
+  const std::string svg = line_plot_svg(p);
+  CHECK(contains(svg, "data-series=\"scatter\" data-x=\"1 3 2\" data-y=\"2 1 5\""));
+  const size_t scatter = svg.find("data-series=\"scatter\""), line = svg.find("data-series=\"line\"");
+  REQUIRE(line > scatter);
+  const std::string group = svg.substr(scatter, line - scatter);
+  CHECK_FALSE(contains(group, "<polyline"));
+  size_t dots = 0;
+  for (size_t at = group.find("<circle"); at != std::string::npos; at = group.find("<circle", at + 1)) ++dots;
+  CHECK(dots == 3);
+  CHECK(contains(svg.substr(line), "<polyline"));
+  // Its legend entry is a marker, the line series' a stroke.
+  CHECK(contains(svg, "r=\"3.5\" fill=\"#111111\""));
+  CHECK(contains(svg, "stroke=\"#222222\" stroke-width=\"3\""));
+}
+
 TEST_CASE("a bar chart carries its values", "[unit][report]") {
   BarChart c;
   c.title = "step time";
