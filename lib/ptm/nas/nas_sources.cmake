@@ -8,4 +8,5 @@ set(PTM_NAS_BASE_SOURCES
   ptm/nas/search.cpp
   ptm/nas/search_output.cpp
   ptm/nas/front_plot.cpp
+  ptm/nas/predictor.cpp
 )

@@ -5,4 +5,5 @@ set(PTM_NAS_TEST_SOURCES
   unit/nas/nsga2_test.cpp
   unit/nas/search_test.cpp
   unit/nas/front_plot_test.cpp
+  unit/nas/predictor_test.cpp
 )
