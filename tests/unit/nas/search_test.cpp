@@ -266,3 +266,27 @@ TEST_CASE("search results are written as CSV and JSON with named objectives", "[
   CHECK(j["objectives"] == nlohmann::json({"size", "distance"}));
   CHECK_THROWS_AS(result_json(r, {"size"}), std::invalid_argument);
 }
+
+TEST_CASE("a search on three objectives keeps a 3-D front and its hypervolume", "[unit][nas]") {
+  Synthetic base;
+  base.budget = 100;
+  const Evaluate three = [&](const Genome& g) {
+    Evaluation e = base(g);
+    e.objectives.push_back(std::abs(static_cast<double>(g.depth() - 5)));  // a third, discrete objective
+    return e;
+  };
+  SearchOptions o = options(9);
+  o.hv_reference = {16.5, 16.5, 7};
+  const auto r = run_search(space(), o, three, "");
+  REQUIRE_FALSE(r.front.empty());
+  for (size_t i : r.front)
+    for (const auto& p : r.evaluated) {
+      const auto& a = p.eval.objectives;
+      const auto& b = r.evaluated[i].eval.objectives;
+      CHECK_FALSE((a[0] <= b[0] && a[1] <= b[1] && a[2] <= b[2] && a != b));
+    }
+  REQUIRE(r.hypervolume_per_generation.size() == 8);
+  CHECK(r.hypervolume_per_generation.front() > 0);
+  CHECK(r.hypervolume_per_generation.back() >= r.hypervolume_per_generation.front());
+  CHECK(r.hypervolume_per_generation.back() < 16.5 * 16.5 * 7);
+}
