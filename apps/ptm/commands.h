@@ -24,6 +24,7 @@ void add_report(CLI::App& app, Action& action);
 void add_bench(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 void add_launch(CLI::App& app, Action& action);
 void add_prune(CLI::App& app, Action& action, const std::vector<std::string>& argv);
+void add_nas(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 // pretrain, finetune (cmd_train.cpp)
 void add_train_commands(CLI::App& app, Action& action, const std::vector<std::string>& argv);
 

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   ptm::cli::add_train_commands(app, action, std::vector<std::string>(argv, argv + argc));
   ptm::cli::add_launch(app, action);
   ptm::cli::add_prune(app, action, std::vector<std::string>(argv, argv + argc));
+  ptm::cli::add_nas(app, action, std::vector<std::string>(argv, argv + argc));
 
   if (const std::string unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::cerr << "ptm: error: " << unknown << "\nRun `ptm --help` or `ptm <command> --help`.\n";

@@ -57,11 +57,26 @@ Shrunk shrink(models::ModelImpl& model, const KeptUnits& kept) {
     heads.push_back(kept.count("heads") ? int64_t(kept.at("heads")[l].size()) : o.heads_of(l));
     inner.push_back(kept.count("neurons") ? int64_t(kept.at("neurons")[l].size()) : o.inner_of(l));
   }
-  o.layer_heads = heads;
-  o.layer_inner = inner;
+  // Whole layers: kept["layers"][0] lists the layers that stay (all when absent).
+  std::vector<int64_t> layers;
+  if (kept.count("layers")) {
+    layers = kept.at("layers").at(0);
+    if (layers.empty()) throw RuntimeError("structured pruning: every layer would be removed");
+  } else {
+    for (int64_t l = 0; l < o.n_layer; ++l) layers.push_back(l);
+  }
+  std::vector<int64_t> kept_heads, kept_inner;
+  for (const auto l : layers) {
+    kept_heads.push_back(heads.at(l));
+    kept_inner.push_back(inner.at(l));
+  }
+  o.n_layer = static_cast<int64_t>(layers.size());
+  o.layer_heads = kept_heads;
+  o.layer_inner = kept_inner;
   out.int_options["head_size"] = o.head_size;
-  out.list_options["layer_heads"] = heads;
-  out.list_options["layer_inner"] = inner;
+  out.int_options["n_layer"] = o.n_layer;
+  out.list_options["layer_heads"] = kept_heads;
+  out.list_options["layer_inner"] = kept_inner;
 
   // Every tensor of the old model, sliced along its couplings.
   std::map<std::string, torch::Tensor> tensors;
@@ -76,10 +91,18 @@ Shrunk shrink(models::ModelImpl& model, const KeptUnits& kept) {
         t = t.index_select(c.dim, unit_indices(c, it->second[l]).to(t.device()));
       }
   }
+  // Layer `layers[i]` becomes h.i of the small model.
+  const auto source_name = [&layers](const std::string& name) {
+    const std::string prefix = "transformer.h.";
+    if (name.rfind(prefix, 0) != 0) return name;
+    const auto dot = name.find('.', prefix.size());
+    const auto i = std::stoll(name.substr(prefix.size(), dot - prefix.size()));
+    return prefix + std::to_string(layers.at(static_cast<size_t>(i))) + name.substr(dot);
+  };
   auto small = models::Gpt(o);
   torch::NoGradGuard no_grad;
-  for (auto& item : small->named_parameters()) item.value().copy_(tensors.at(item.key()));
-  for (auto& item : small->named_buffers()) item.value().copy_(tensors.at(item.key()));
+  for (auto& item : small->named_parameters()) item.value().copy_(tensors.at(source_name(item.key())));
+  for (auto& item : small->named_buffers()) item.value().copy_(tensors.at(source_name(item.key())));
   out.model = small.ptr();
   return out;
 }

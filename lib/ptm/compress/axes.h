@@ -41,7 +41,8 @@ std::vector<PrunableAxis> prunable_axes(const models::ModelImpl& model);
 // Indices along the coupling's dim occupied by `units` (in order: offset-major, then unit).
 torch::Tensor unit_indices(const Coupling& c, const std::vector<int64_t>& units);
 
-// Units kept per axis name and layer (ascending indices).
+// Units kept per axis name and layer (ascending indices). The entry "layers", when present,
+// holds one list: the layers that stay (shrink() removes the others whole).
 using KeptUnits = std::map<std::string, std::vector<std::vector<int64_t>>>;
 
 // A new, physically smaller model holding only the kept units, with the options that rebuild

@@ -8,6 +8,7 @@ set(PTM_COMPRESS_SOURCES
   ptm/compress/unstructured.cpp
   ptm/compress/axes.cpp
   ptm/compress/structured.cpp
+  ptm/compress/reorder.cpp
   ptm/compress/sparsity_report.cpp
   ptm/compress/keep_masked.cpp
 )

@@ -212,7 +212,9 @@ ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOp
   // this stack frame).
   const bool checkpoint = checkpointing_ && is_training() && !options.output_attentions;
   const auto rope_kept = checkpoint && rope_ptr ? std::make_shared<RotaryTables>(rope) : nullptr;
-  for (auto& block : transformer->blocks) {
+  for (size_t l = 0; l < transformer->blocks.size(); ++l) {
+    if (!subnet_.empty() && subnet_[l].skipped()) continue;  // elastic depth
+    auto& block = transformer->blocks[l];
     torch::Tensor probs;  // [B, H, T, T]
     if (checkpoint)
       x = checkpointed(
@@ -226,6 +228,35 @@ ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOp
   out.last_hidden = transformer->ln_f(x);  // [B, T, C]
   if (options.compute_logits) out.logits = head_logits(out.last_hidden);  // [B, T, V]
   return out;
+}
+
+void GptImpl::set_subnet(const Subnet& subnet) {
+  const auto& o = options_;
+  if (!subnet.empty()) {
+    if (static_cast<int64_t>(subnet.size()) != o.n_layer)
+      throw RuntimeError("sub-network " + subnet_string(subnet) + ": " + std::to_string(subnet.size()) +
+                         " layers given, the model has " + std::to_string(o.n_layer));
+    int64_t kept = 0;
+    for (int64_t l = 0; l < o.n_layer; ++l) {
+      const auto& s = subnet[l];
+      const std::string where = "sub-network " + subnet_string(subnet) + ", layer " + std::to_string(l) + ": ";
+      if (s.skipped()) continue;
+      ++kept;
+      if (s.heads < 1 || s.heads > o.heads_of(l))
+        throw RuntimeError(where + "heads must lie in [1, " + std::to_string(o.heads_of(l)) + "], got " + std::to_string(s.heads));
+      if (s.inner < 1 || s.inner > o.inner_of(l))
+        throw RuntimeError(where + "MLP width must lie in [1, " + std::to_string(o.inner_of(l)) + "], got " + std::to_string(s.inner));
+      if (s.heads < o.heads_of(l) && o.kv_heads() != o.n_head)
+        throw RuntimeError(where + "elastic heads need n_kv_head = n_head (grouped-query attention is not sliced)");
+    }
+    if (kept == 0) throw RuntimeError("sub-network " + subnet_string(subnet) + " skips every layer");
+  }
+  subnet_ = subnet;
+  for (int64_t l = 0; l < o.n_layer; ++l) {
+    auto& b = transformer->blocks[l];
+    b->attn->active_heads = subnet.empty() ? 0 : subnet[l].heads;
+    b->mlp->active_inner = subnet.empty() ? 0 : subnet[l].inner;
+  }
 }
 
 std::vector<BlockSummary> GptImpl::summary(int64_t seq_len) const {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ptm/models/elastic.h"
 #include "ptm/models/gpt_block.h"
 #include "ptm/models/model.h"
 
@@ -111,6 +112,11 @@ class GptImpl : public ModelImpl {
   LoadReport load_hf_state_dict(const NamedTensors& tensors, bool strict = true) override;
 
   const GptOptions& options() const { return options_; }
+  // Elastic sub-network (elastic.h): per layer the first heads and MLP neurons in use, a layer
+  // with both 0 skipped; empty = the whole model. RuntimeError naming the layer for sizes
+  // outside the model's, fewer entries than layers, or elastic heads with grouped-query attention.
+  void set_subnet(const Subnet& subnet);
+  const Subnet& subnet() const { return subnet_; }
   GptTransformer transformer{nullptr};
   Linear lm_head{nullptr};  // null when tied to transformer.wte
 
@@ -119,6 +125,7 @@ class GptImpl : public ModelImpl {
   torch::Tensor head_weight() const;  // [V, C]
 
   GptOptions options_;
+  Subnet subnet_;
   bool checkpointing_ = false;  // activation checkpointing of the blocks while training
 };
 TORCH_MODULE(Gpt);

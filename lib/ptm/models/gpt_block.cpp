@@ -44,13 +44,38 @@ GptAttentionImpl::GptAttentionImpl(const GptBlockOptions& o)
   resid_dropout = register_module("resid_dropout", torch::nn::Dropout(o.resid_pdrop));
 }
 
+namespace {
+
+// Rows [start, start + n) of a linear layer's weight and bias, applied to x.
+torch::Tensor linear_rows(const torch::Tensor& x, const Linear& l, int64_t start, int64_t n) {
+  const auto& b = l->bias;
+  return at::linear(x, l->weight.narrow(0, start, n), b.defined() ? b.narrow(0, start, n) : torch::Tensor());
+}
+
+// The first n input columns of a linear layer, applied to x [..., n].
+torch::Tensor linear_cols(const torch::Tensor& x, const Linear& l, int64_t n) {
+  return at::linear(x, l->weight.narrow(1, 0, n), l->bias);
+}
+
+}  // namespace
+
 torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs,
                                        const torch::Tensor& keep) {
-  const int64_t B = x.size(0), T = x.size(1), H = n_head_, KV = n_kv_head_, D = head_dim_;
-  const auto qkv = c_attn(x).split_with_sizes({H * D, KV * D, KV * D}, -1);  // [B, T, H D], [B, T, KV D] x2
-  auto q = qkv[0].view({B, T, H, D}).transpose(1, 2);                        // [B, H, T, D]
-  auto k = qkv[1].view({B, T, KV, D}).transpose(1, 2);                       // [B, KV, T, D]
-  auto v = qkv[2].view({B, T, KV, D}).transpose(1, 2);                       // [B, KV, T, D]
+  const int64_t B = x.size(0), T = x.size(1), D = head_dim_;
+  const bool sliced = active_heads > 0 && active_heads < n_head_;
+  const int64_t H = sliced ? active_heads : n_head_, KV = sliced ? active_heads : n_kv_head_;
+  torch::Tensor q, k, v;
+  if (sliced) {  // n_kv_head_ == n_head_ (checked when the sub-network is set)
+    q = linear_rows(x, c_attn, 0, H * D);                                       // [B, T, H D]
+    k = linear_rows(x, c_attn, n_head_ * D, H * D);
+    v = linear_rows(x, c_attn, 2 * n_head_ * D, H * D);
+  } else {
+    const auto qkv = c_attn(x).split_with_sizes({H * D, KV * D, KV * D}, -1);  // [B, T, H D], [B, T, KV D] x2
+    q = qkv[0], k = qkv[1], v = qkv[2];
+  }
+  q = q.view({B, T, H, D}).transpose(1, 2);   // [B, H, T, D]
+  k = k.view({B, T, KV, D}).transpose(1, 2);  // [B, KV, T, D]
+  v = v.view({B, T, KV, D}).transpose(1, 2);  // [B, KV, T, D]
   if (rope) {
     q = apply_rotary(q, *rope);
     k = apply_rotary(k, *rope);
@@ -72,10 +97,10 @@ torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTabl
     y = torch::matmul(attn_dropout(*probs), v);
   }
   y = y.transpose(1, 2).reshape({B, T, H * D});  // [B, T, H D]
-  return resid_dropout(c_proj(y));
+  return resid_dropout(sliced ? linear_cols(y, c_proj, H * D) : c_proj(y));
 }
 
-GptMlpImpl::GptMlpImpl(const GptBlockOptions& o) : swiglu_(o.swiglu) {
+GptMlpImpl::GptMlpImpl(const GptBlockOptions& o) : swiglu_(o.swiglu), inner_(o.inner) {
   const int64_t fc_out = o.swiglu ? 2 * o.inner : o.inner;
   c_fc = register_module("c_fc", Linear(torch::nn::LinearOptions(o.n_embd, fc_out).bias(o.bias)));
   c_proj = register_module("c_proj", Linear(torch::nn::LinearOptions(o.inner, o.n_embd).bias(o.bias)));
@@ -83,14 +108,20 @@ GptMlpImpl::GptMlpImpl(const GptBlockOptions& o) : swiglu_(o.swiglu) {
 }
 
 torch::Tensor GptMlpImpl::forward(const torch::Tensor& x) {
-  auto h = c_fc(x);  // [B, T, I] or [B, T, 2 I]
+  const bool sliced = active_inner > 0 && active_inner < inner_;
+  const int64_t I = sliced ? active_inner : inner_;
+  torch::Tensor h;  // [B, T, I]
   if (swiglu_) {
-    const auto gate_up = h.chunk(2, -1);
-    h = torch::silu(gate_up[0]) * gate_up[1];  // [B, T, I]
+    if (sliced) {
+      h = torch::silu(linear_rows(x, c_fc, 0, I)) * linear_rows(x, c_fc, inner_, I);
+    } else {
+      const auto gate_up = c_fc(x).chunk(2, -1);
+      h = torch::silu(gate_up[0]) * gate_up[1];
+    }
   } else {
-    h = tanh_gelu(h);
+    h = tanh_gelu(sliced ? linear_rows(x, c_fc, 0, I) : c_fc(x));
   }
-  return dropout(c_proj(h));  // [B, T, C]
+  return dropout(sliced ? linear_cols(h, c_proj, I) : c_proj(h));  // [B, T, C]
 }
 
 GptBlockImpl::GptBlockImpl(const GptBlockOptions& o) {

@@ -60,6 +60,10 @@ class GptAttentionImpl : public torch::nn::Module {
   Linear c_attn{nullptr};  // [(H + 2 KV) D, C]: q, k, v stacked
   Linear c_proj{nullptr};  // [C, H D]
   torch::nn::Dropout attn_dropout{nullptr}, resid_dropout{nullptr};
+  // Elastic sub-network (ptm nas): the first `active_heads` heads only, computed on slices of
+  // the weights (no copies, gradients reach the shared tensors); 0 = every head. Needs
+  // n_kv_head = n_head; PEFT hooks of c_attn/c_proj do not run on the sliced path.
+  int64_t active_heads = 0;
 
  private:
   int64_t n_head_, n_kv_head_, head_dim_;
@@ -75,9 +79,12 @@ class GptMlpImpl : public torch::nn::Module {
   Linear c_fc{nullptr};    // gelu: [I, C]; swiglu: [2 I, C], gate rows then up rows
   Linear c_proj{nullptr};  // [C, I]
   torch::nn::Dropout dropout{nullptr};
+  // Elastic sub-network: the first `active_inner` neurons (of each SwiGLU half); 0 = all.
+  int64_t active_inner = 0;
 
  private:
   bool swiglu_;
+  int64_t inner_;
 };
 TORCH_MODULE(GptMlp);
 

@@ -13,6 +13,7 @@ set(PTM_MODELS_SOURCES
   ptm/models/models_register.cpp
   ptm/models/zoo.cpp
   ptm/models/bert.cpp ptm/models/bert_layers.cpp ptm/models/bert_options.cpp ptm/models/bert_hf.cpp
+  ptm/models/elastic.cpp
   ptm/models/gpt.cpp
   ptm/models/electra.cpp
   ptm/models/gpt_block.cpp

@@ -3,6 +3,7 @@
 // ("12/3072,8/2048,-,6/1536"), so a genome can be named on the command line, in YAML and JSON.
 #pragma once
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,8 @@ struct Genome {
   bool operator!=(const Genome& o) const { return !(*this == o); }
   bool operator<(const Genome& o) const { return layers < o.layers; }
 };
+
+// The str() form, so test frameworks and logs print genomes readably.
+inline std::ostream& operator<<(std::ostream& os, const Genome& g) { return os << g.str(); }
 
 }  // namespace ptm::nas

@@ -10,3 +10,12 @@ set(PTM_NAS_BASE_SOURCES
   ptm/nas/front_plot.cpp
   ptm/nas/predictor.cpp
 )
+
+# The parts that touch models and tensors (torch library `ptm`): recipe sections, search spaces
+# of a model, super-network training, sub-network extraction.
+set(PTM_NAS_SOURCES
+  ptm/nas/nas_config.cpp
+  ptm/nas/model_space.cpp
+  ptm/nas/supernet_objective.cpp
+  ptm/nas/extract.cpp
+)

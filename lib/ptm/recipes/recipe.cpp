@@ -23,6 +23,8 @@ std::vector<SectionInfo> sections() {
       {"model", "model component (ptm list models), usually a preset from configs/models/"},
       {"prepare", "corpus preparation for ptm data prepare: sources, tokenizer, split, shards"},
       {"prune", "ptm prune: criterion, granularity (unstructured, nm, structured), sparsity, scope, calibration"},
+      {"supernet", "train an elastic super-network: sampling (sandwich, sortednet, uniform), heads/inner/min_depth choices"},
+      {"nas", "ptm nas search: objectives, algorithm (nsga2, random), population, generations, constraints, latency"},
   };
 }
 
@@ -125,6 +127,17 @@ Recipe check(const config::Node& given, const std::string& default_name) {
   if (root.find("prune")) {
     config::Section s = top.sub("prune");
     compress::bind(s, r.prune.emplace());
+  }
+  if (root.find("supernet")) {
+    config::Section s = top.sub("supernet");
+    nas::bind(s, r.supernet.emplace());
+    // The sliced forward pass bypasses PEFT hooks, and drawing sub-networks reads the host.
+    if (root.find("peft")) ctx.add(s.where("sampling"), "supernet", "cannot be combined with peft: (the sliced layers skip adapters)");
+    if (r.train.cuda_graph) ctx.add(s.where("sampling"), "supernet", "cannot be combined with train.cuda_graph (each step draws its sub-networks)");
+  }
+  if (root.find("nas")) {
+    config::Section s = top.sub("nas");
+    nas::bind(s, r.nas.emplace());
   }
   top.finish();
   // Only the transformer stacks recompute their blocks (ModelImpl::set_activation_checkpointing).

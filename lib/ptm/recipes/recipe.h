@@ -14,6 +14,7 @@
 #include "ptm/data/dataset.h"
 #include "ptm/data/prepare.h"
 #include "ptm/models/model.h"
+#include "ptm/nas/nas_config.h"
 #include "ptm/objectives/objective.h"
 #include "ptm/optim/optimizer.h"
 #include "ptm/recipes/init_from.h"
@@ -53,6 +54,8 @@ struct Recipe {
   std::optional<peft::PeftConfig> peft;        // `peft:` parameter-efficient fine-tuning, when present
   train::FreezeConfig freeze;                  // `freeze:` (nothing frozen when absent)
   std::optional<compress::PruneConfig> prune;  // `prune:` (ptm prune), when present
+  std::optional<nas::SupernetConfig> supernet;  // `supernet:` elastic super-network training, when present
+  std::optional<nas::NasConfig> nas;            // `nas:` (ptm nas search), when present
 };
 
 // Load + overrides + sugar flags. Throws IoError/ConfigError.

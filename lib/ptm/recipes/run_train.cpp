@@ -17,6 +17,10 @@
 #include "ptm/core/run_dir.h"
 #include "ptm/dist/process_group.h"
 #include "ptm/dist/rank_layout.h"
+#include "ptm/compress/calibration.h"
+#include "ptm/compress/reorder.h"
+#include "ptm/compress/structured.h"
+#include "ptm/nas/supernet_objective.h"
 #include "ptm/peft/peft.h"
 #include "ptm/train/checkpoint.h"
 #include "ptm/train/freeze.h"
@@ -121,6 +125,31 @@ int checkpoint_world(const std::string& checkpoint) {
 }
 
 }  // namespace
+
+// supernet.reorder: heads and neurons sorted by importance before super-network training, so
+// that the first-k slices the sub-networks use are the best ones (scored as structured pruning
+// scores units; data-driven criteria read calibration batches of the train split).
+void sort_for_supernet(const Recipe& recipe, models::ModelImpl& model, const std::string& device) {
+  const auto& c = *recipe.supernet;
+  if (c.reorder == "none") return;
+  auto criterion = compress::criteria().find(c.reorder)->factory(static_cast<uint64_t>(recipe.run.seed));
+  std::map<std::string, compress::LayerStats> stats;
+  if (criterion->needs_activations() || criterion->needs_gradients()) {
+    compress::PruneConfig axes;
+    axes.structured = {{"heads"}, {"neurons"}};
+    auto objective = recipe.objective();
+    objective->attach(model, torch::Device(device));
+    data::StreamOptions o;
+    o.batch_size = recipe.train.batch_size;
+    o.seed = recipe.run.seed;
+    auto stream = recipe.data(o);
+    stats = compress::calibrate(model, *objective, *stream, compress::scored_modules(axes, model),
+                                {criterion->needs_activations(), criterion->needs_gradients(), c.calibration_batches},
+                                torch::Device(device));
+  }
+  compress::sort_units(model, *criterion, stats);
+  log::info("supernet: heads and neurons sorted by " + c.reorder);
+}
 
 Recipe with_default_objective(const Recipe& recipe, const std::string& type) {
   if (recipe.objective) return recipe;
@@ -234,6 +263,10 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
     throw RuntimeError("train.activation_checkpointing: the " + setup.model->arch() + " model does not support it");
   setup.model->to(torch::Device(device));
   setup.objective = recipe.objective();
+  if (recipe.supernet) {
+    if (resume_from.empty()) sort_for_supernet(recipe, *setup.model, device);
+    setup.objective = std::make_unique<nas::SupernetObjective>(std::move(setup.objective), *recipe.supernet);
+  }
   setup.data = recipe.data;
   setup.schedule = recipe.schedule;
   setup.device = device;

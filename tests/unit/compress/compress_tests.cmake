@@ -4,4 +4,5 @@ set(PTM_COMPRESS_TEST_SOURCES
   unit/compress/structured_test.cpp
   unit/compress/calibration_test.cpp
   integration/prune_test.cpp
+  integration/nas_test.cpp
 )

@@ -1,0 +1,167 @@
+// ptm nas end to end on a seconds-long super-network: super-network training resumes exactly,
+// the search's front is non-dominated and deterministic, a killed search continues to the same
+// result, an exported sub-network reloads with the loss and size the search measured, and bad
+// recipes exit 2 before anything is written.
+#include <csignal>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "catch.h"
+#include "helpers.h"
+#include "ptm/models/safetensors.h"
+
+namespace fs = std::filesystem;
+using ptm::test::contains;
+using ptm::test::read_text;
+using ptm::test::run_ptm;
+
+namespace {
+
+const std::string kSupernet = "pretrain --config tests/fixtures/recipes/supernet_gpt_small.yaml";
+const std::string kSearch = "nas search --config tests/fixtures/recipes/nas_gpt_small.yaml";
+
+std::string trained_supernet(const ptm::test::TempDir& tmp) {
+  const std::string run = tmp.file("supernet");
+  const auto r = run_ptm(kSupernet + " --run-dir " + run);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return " init_from.checkpoint=" + run + "/checkpoints/latest";
+}
+
+nlohmann::json json_file(const std::string& path) { return nlohmann::json::parse(read_text(path)); }
+
+bool dominates(const nlohmann::json& a, const nlohmann::json& b) {
+  bool strictly = false;
+  for (const auto& [name, v] : a.items()) {
+    if (v.get<double>() > b.at(name).get<double>()) return false;
+    strictly = strictly || v.get<double>() < b.at(name).get<double>();
+  }
+  return strictly;
+}
+
+// The tensor called `name` in a loaded weight file.
+torch::Tensor named(const std::vector<std::pair<std::string, torch::Tensor>>& weights, const std::string& name) {
+  for (const auto& [n, t] : weights)
+    if (n == name) return t;
+  FAIL("no tensor " << name);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a super-network run trains several sub-networks per step and resumes exactly", "[integration][nas]") {
+  ptm::test::TempDir tmp;
+  REQUIRE(run_ptm(kSupernet + " --run-dir " + tmp.file("a")).exit_code == 0);
+  REQUIRE(run_ptm(kSupernet + " --run-dir " + tmp.file("b")).exit_code == 0);
+  // b killed after its step-4 checkpoint, then resumed: the random sub-networks of steps 5-8
+  // must be drawn again as the first time.
+  fs::remove_all(tmp.file("b/checkpoints/step_00000008"));
+  fs::remove(tmp.file("b/summary.json"));
+  const auto r = run_ptm(kSupernet + " --run-dir " + tmp.file("b"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto a = ptm::models::load_safetensors(tmp.file("a/checkpoints/latest/model.safetensors"));
+  const auto b = ptm::models::load_safetensors(tmp.file("b/checkpoints/latest/model.safetensors"));
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].first == b[i].first);
+    CHECK(torch::equal(a[i].second, b[i].second));
+  }
+  // The same recipe without the super-network trains other weights (the sub-networks count).
+  REQUIRE(run_ptm(kSupernet + " --run-dir " + tmp.file("c") + " ~supernet").exit_code == 0);
+  const auto c = ptm::models::load_safetensors(tmp.file("c/checkpoints/latest/model.safetensors"));
+  CHECK_FALSE(torch::equal(named(a, "transformer.h.0.mlp.c_fc.weight"), named(c, "transformer.h.0.mlp.c_fc.weight")));
+  CHECK(contains(read_text(tmp.file("a/log.txt")), "supernet: heads and neurons sorted by magnitude_l2"));
+}
+
+TEST_CASE("ptm nas search finds a non-dominated, deterministic front and export reloads its points", "[integration][nas]") {
+  ptm::test::TempDir tmp;
+  const std::string init = trained_supernet(tmp);
+  const auto r = run_ptm(kSearch + init + " --run-dir " + tmp.file("s"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto points = json_file(tmp.file("s/points.json"));
+  REQUIRE(points["objectives"] == nlohmann::json::array({"loss", "params"}));
+  const auto& evaluated = points["evaluated"];
+  CHECK(evaluated.size() >= 6);
+  REQUIRE(!points["front"].empty());
+  for (const auto& f : points["front"])
+    for (const auto& e : evaluated) CHECK_FALSE(dominates(e["objectives"], f["objectives"]));
+  CHECK(fs::exists(tmp.file("s/front.csv")));
+  CHECK(fs::exists(tmp.file("s/points.csv")));
+
+  // Same seed, same search.
+  REQUIRE(run_ptm(kSearch + init + " --run-dir " + tmp.file("t")).exit_code == 0);
+  CHECK(json_file(tmp.file("t/points.json"))["evaluated"] == evaluated);
+
+  // The smallest front point, exported: its parameters and loss are what the search measured.
+  const auto e = run_ptm("nas export --from " + tmp.file("s") + " --pick 0 --out " + tmp.file("x"));
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  const auto summary = nlohmann::json::parse(e.out);
+  const auto& point = summary["search_point"];
+  int64_t stored = 0;
+  for (const auto& [name, t] : ptm::models::load_safetensors(tmp.file("x/checkpoints/latest/model.safetensors")))
+    stored += t.numel();
+  CHECK(stored == point["objectives"]["params"].get<int64_t>());
+  const auto ev = run_ptm("eval --from " + tmp.file("x") + " --batches 2");
+  INFO(ev.err);
+  REQUIRE(ev.exit_code == 0);
+  CHECK(nlohmann::json::parse(ev.out)["loss"].get<double>() == Approx(point["objectives"]["loss"].get<double>()).epsilon(1e-5));
+  // A genome by hand, and one the model cannot run.
+  CHECK(run_ptm("nas export --from " + tmp.file("s") + " --genome 2/16,-,4/64 --out " + tmp.file("y")).exit_code == 0);
+  const auto bad = run_ptm("nas export --from " + tmp.file("s") + " --genome 8/16,-,4/64 --out " + tmp.file("z"));
+  CHECK(bad.exit_code == 2);
+  CHECK(contains(bad.err, "heads must lie in [1, 4], got 8"));
+  CHECK_FALSE(fs::exists(tmp.file("z")));
+}
+
+TEST_CASE("a killed ptm nas search continues from its last generation to the uninterrupted result", "[integration][nas]") {
+  ptm::test::TempDir tmp;
+  const std::string init = trained_supernet(tmp);
+  const std::string args = kSearch + init + " nas.generations=4";
+  REQUIRE(run_ptm(args + " --run-dir " + tmp.file("a")).exit_code == 0);
+  // Killed (SIGKILL) as soon as its first generation is saved, then started again.
+  const std::string dir = tmp.file("b");
+  const std::string script = std::string(ptm::test::ptm_binary()) + " " + args + " --run-dir " + dir +
+                             " > /dev/null 2>&1 & p=$!\nfor i in $(seq 3000); do [ -s '" + dir +
+                             "/search_state.json' ] && break; sleep 0.01; done\nkill -9 $p; wait $p\n";
+  std::system(("cd '" + std::string(ptm::test::source_dir()) + "' && bash -c '" + [&] {
+                std::string q;
+                for (const char ch : script) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+                return q;
+              }() + "'").c_str());
+  REQUIRE(fs::exists(dir + "/search_state.json"));
+  CHECK_FALSE(fs::exists(dir + "/summary.json"));
+  const auto r = run_ptm(args + " --run-dir " + dir);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.err + read_text(dir + "/log.txt"), "continuing"));
+  CHECK(json_file(dir + "/points.json")["front"] == json_file(tmp.file("a/points.json"))["front"]);
+}
+
+TEST_CASE("ptm nas refuses impossible spaces and budgets with exit 2, writing nothing", "[integration][nas]") {
+  ptm::test::TempDir tmp;
+  const std::string init = trained_supernet(tmp);
+  const struct {
+    std::string override_, message;
+  } cases[] = {
+      {"nas.heads=[2,8]", "nas"},
+      {"nas.min_depth=5", "min_depth"},
+      {"nas.max_params=10", "below the smallest sub-network"},
+      {"nas.objectives=[loss,flops]", "flops"},
+      {"nas.objectives=[loss]", "two or three objectives"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.override_);
+    const auto r = run_ptm(kSearch + init + " " + c.override_ + " --run-dir " + tmp.file("bad"));
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, c.message));
+    CHECK_FALSE(fs::exists(tmp.file("bad")));
+  }
+  const auto r = run_ptm(kSupernet + " supernet.sampling=sandwich supernet.subnets=1 --run-dir " + tmp.file("bad"));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "supernet.subnets"));
+}
