@@ -91,9 +91,21 @@ TEST_CASE("ptm nas search finds a non-dominated, deterministic front and export 
   CHECK(fs::exists(tmp.file("s/front.csv")));
   CHECK(fs::exists(tmp.file("s/points.csv")));
 
-  // Same seed, same search.
-  REQUIRE(run_ptm(kSearch + init + " --run-dir " + tmp.file("t")).exit_code == 0);
+  // Same seed, same search; a random baseline with the same budget beside it changes nothing.
+  REQUIRE(run_ptm(kSearch + init + " nas.baseline=random --run-dir " + tmp.file("t")).exit_code == 0);
   CHECK(json_file(tmp.file("t/points.json"))["evaluated"] == evaluated);
+  CHECK_FALSE(fs::exists(tmp.file("s/baseline_points.json")));
+  const auto baseline = json_file(tmp.file("t/baseline_points.json"));
+  const auto t_summary = json_file(tmp.file("t/summary.json"));
+  CHECK(baseline["evaluated"].size() == t_summary["baseline"]["evaluated"].get<size_t>());
+  CHECK(baseline["evaluated"].size() <= evaluated.size());
+  CHECK(t_summary["baseline"]["hypervolume_per_generation"].size() == t_summary["hypervolume_per_generation"].size());
+  for (const auto& f : baseline["front"])
+    for (const auto& e : baseline["evaluated"]) CHECK_FALSE(dominates(e["objectives"], f["objectives"]));
+  const std::string svg = read_text(tmp.file("t/front.svg"));
+  CHECK(contains(svg, "random search"));
+  CHECK(contains(svg, "NSGA-II"));
+  CHECK_FALSE(contains(read_text(tmp.file("s/front.svg")), "random search"));
 
   // The smallest front point, exported: its parameters and loss are what the search measured.
   const auto e = run_ptm("nas export --from " + tmp.file("s") + " --pick 0 --out " + tmp.file("x"));
@@ -164,4 +176,9 @@ TEST_CASE("ptm nas refuses impossible spaces and budgets with exit 2, writing no
   const auto r = run_ptm(kSupernet + " supernet.sampling=sandwich supernet.subnets=1 --run-dir " + tmp.file("bad"));
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "supernet.subnets"));
+  const auto d = run_ptm(kSupernet + " supernet.sampling=uniform supernet.inplace_distill=true --run-dir " + tmp.file("bad"));
+  CHECK(d.exit_code == 2);
+  CHECK(contains(d.err, "supernet.inplace_distill"));
+  CHECK(contains(d.err, "needs sampling: sandwich"));
+  CHECK_FALSE(fs::exists(tmp.file("bad")));
 }

@@ -37,6 +37,13 @@ void bind(config::Section& s, SupernetConfig& c) {
   s.opt("reorder", c.reorder, "criterion that sorts heads and neurons before training (none: no sorting)")
       .one_of(reorders);
   s.opt("calibration_batches", c.calibration_batches, "train batches read by data-driven reorder criteria").min(1);
+  if (s.opt("inplace_distill", c.inplace_distill,
+            "the largest sub-network learns from the labels, the others from its detached logits (BigNAS)")
+          .ok() &&
+      c.inplace_distill && c.sampling != "sandwich")
+    s.problem("inplace_distill", "needs sampling: sandwich (its first sub-network, the largest, is the teacher), got " +
+                                     c.sampling);
+  s.opt("temperature", c.temperature, "softening of the logits in in-place distillation").min(1e-6);
   s.finish();
 }
 
@@ -53,6 +60,10 @@ void bind(config::Section& s, NasConfig& c) {
     if (metrics > 1) s.problem("objectives", "at most one evaluation metric (the others: params, latency_ms)");
   }
   s.opt("algorithm", c.algorithm, "nsga2 | random (the baseline)").one_of({"nsga2", "random"});
+  s.opt("baseline", c.baseline, "random: a random search with the same budget too, for comparison (none: only the search)")
+      .one_of({"none", "random"});
+  if (c.baseline == "random" && c.algorithm == "random")
+    s.problem("baseline", "the search is already random search (algorithm: random); use baseline: none");
   s.opt("population", c.population, "sub-networks per generation").min(2);
   s.opt("generations", c.generations, "generations (random search: the same number of evaluations)").min(1);
   s.opt("crossover_prob", c.crossover_prob, "chance that two parents are crossed").min(0.0).max(1.0);

@@ -7,9 +7,12 @@
 //     min_depth: 4            # fewest layers kept (default: every layer, depth not elastic)
 //     reorder: magnitude_l2   # heads and neurons sorted by this criterion before training (none: kept)
 //     calibration_batches: 8  # train batches read by data-driven reorder criteria (wanda, taylor)
+//     inplace_distill: false  # sandwich: the largest learns from the labels, the others from its logits
+//     temperature: 1.0        # of in-place distillation's softened logits
 //   nas:                      # ptm nas search
 //     objectives: [loss, params]   # two or three of: an evaluation metric (loss, accuracy, ...), params, latency_ms
 //     algorithm: nsga2        # nsga2 | random (the baseline, same number of evaluations)
+//     baseline: none          # random: also a random search with the same budget, for comparison
 //     population: 16
 //     generations: 8
 //     crossover_prob: 0.9
@@ -41,6 +44,8 @@ struct SupernetConfig {
   SpaceConfig space;
   std::string reorder = "magnitude_l2";
   int64_t calibration_batches = 8;
+  bool inplace_distill = false;
+  double temperature = 1.0;
 };
 
 struct LatencyConfig {
@@ -50,6 +55,7 @@ struct LatencyConfig {
 struct NasConfig {
   std::vector<std::string> objectives{"loss", "params"};
   std::string algorithm = "nsga2";
+  std::string baseline = "none";
   int64_t population = 16, generations = 8;
   double crossover_prob = 0.9, mutation_prob = 0.2;
   int64_t max_params = 0;

@@ -4,6 +4,8 @@
 //   sandwich   the largest and the smallest sub-network and subnets - 2 random ones (BigNAS)
 //   sortednet  subnets of the space's nested sub-networks, smallest to largest (SortedNet)
 //   uniform    subnets random sub-networks
+// With inplace_distill (sandwich), the largest sub-network learns from the labels and the
+// others from its detached logits (KL at the given temperature, BigNAS/OFA).
 // The draws come from torch's CPU generator, whose state checkpoints keep, so a resumed run
 // trains the same sub-networks. Evaluation runs the whole model.
 #pragma once
@@ -35,6 +37,9 @@ class SupernetObjective : public objectives::Objective {
   // The sub-networks of the next training step (draws from torch's generator).
   std::vector<Genome> sample();
   const SearchSpace& space() const { return space_; }
+  // In-place distillation's loss of a sub-network's logits against the largest's, summed as
+  // the objective sums its loss (over target tokens, or over examples).
+  torch::Tensor kd_sum(const torch::Tensor& logits, const torch::Tensor& teacher, const data::Batch& batch) const;
 
  private:
   std::unique_ptr<objectives::Objective> inner_;

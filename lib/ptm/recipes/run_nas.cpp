@@ -4,6 +4,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 
 #include "ptm/bench/stats.h"
 #include "ptm/config/emit.h"
@@ -15,6 +17,7 @@
 #include "ptm/core/log.h"
 #include "ptm/core/run_dir.h"
 #include "ptm/nas/extract.h"
+#include "ptm/nas/front_plot.h"
 #include "ptm/nas/model_space.h"
 #include "ptm/nas/search.h"
 #include "ptm/optim/optimizer.h"
@@ -76,6 +79,23 @@ double latency_ms(models::ModelImpl& model, const models::Subnet& subnet, const 
     ms.push_back(1000.0 * seconds_since(t0));
   }
   return bench::summarize(ms).p50;
+}
+
+// The front in its cost (x) and metric (y) objectives, maximised metrics shown as they are,
+// against the random baseline when there is one.
+std::string front_svg(const std::vector<std::string>& objectives, const std::vector<std::string>& stored,
+                      const nas::SearchResult& search, const nas::SearchResult* baseline) {
+  nas::FrontPlotOptions o;
+  o.objective_names = objectives;
+  for (const auto& n : stored) o.negate.push_back(n.rfind("neg_", 0) == 0);
+  const auto cost = std::find_if(objectives.begin(), objectives.end(), is_cost);
+  const auto metric = std::find_if_not(objectives.begin(), objectives.end(), is_cost);
+  if (cost != objectives.end() && metric != objectives.end()) {
+    o.x = static_cast<size_t>(cost - objectives.begin());
+    o.y = static_cast<size_t>(metric - objectives.begin());
+  }
+  o.title = "Pareto front: " + objectives[o.y] + " vs " + objectives[o.x];
+  return nas::front_plot_svg(search, baseline, o);
 }
 
 class SubnetMeter {
@@ -211,11 +231,21 @@ nlohmann::json run_nas_search(const Recipe& recipe, const RunOptions& options) {
       so.hv_reference.push_back(worst + 0.1 * (spread > 0 ? spread : std::abs(worst) + 1e-9));
     }
   const auto names = stored_names(c.objectives);
-  const auto result = nas::run_search(space, so, meter, state_path, [&](int64_t gen, const nas::SearchResult& r) {
-    std::string hv = r.hypervolume_per_generation.empty() ? "" : ", hypervolume " + std::to_string(r.hypervolume_per_generation.back());
-    log::info("nas: generation " + std::to_string(gen) + " done: " + std::to_string(r.evaluated.size()) +
-              " sub-networks evaluated, front of " + std::to_string(r.front.size()) + hv);
-  });
+  // Each genome is measured once, also when the baseline draws it again.
+  std::map<nas::Genome, nas::Evaluation> measured;
+  const nas::Evaluate measure = [&](const nas::Genome& g) {
+    const auto it = measured.find(g);
+    return it != measured.end() ? it->second : (measured[g] = meter(g));
+  };
+  const auto progress = [](const std::string& what) {
+    return [what](int64_t gen, const nas::SearchResult& r) {
+      std::string hv =
+          r.hypervolume_per_generation.empty() ? "" : ", hypervolume " + std::to_string(r.hypervolume_per_generation.back());
+      log::info("nas: " + what + "generation " + std::to_string(gen) + " done: " + std::to_string(r.evaluated.size()) +
+                " sub-networks evaluated, front of " + std::to_string(r.front.size()) + hv);
+    };
+  };
+  const auto result = nas::run_search(space, so, measure, state_path, progress(""));
 
   auto points = nas::result_json(result, names);
   points["hv_reference"] = so.hv_reference;
@@ -234,9 +264,31 @@ nlohmann::json run_nas_search(const Recipe& recipe, const RunOptions& options) {
                             {"evaluated", result.evaluated.size()},
                             {"front", front},
                             {"hypervolume_per_generation", result.hypervolume_per_generation},
+                            {"hv_reference", so.hv_reference},
                             {"largest", space.largest().str()},
-                            {"smallest", space.smallest().str()},
-                            {"seconds", seconds_since(start)}};
+                            {"smallest", space.smallest().str()}};
+
+  // The baseline: random search with the same budget, the same reference point and the same
+  // measurements (a genome both draw is measured once).
+  std::optional<nas::SearchResult> baseline;
+  if (c.baseline == "random") {
+    for (const auto& p : result.evaluated) measured.emplace(p.genome, p.eval);
+    auto bo = so;
+    bo.algorithm = "random";
+    baseline = nas::run_search(space, bo, measure, dir + "/baseline_state.json", progress("random baseline: "));
+    auto bpoints = nas::result_json(*baseline, names);
+    bpoints["hv_reference"] = so.hv_reference;
+    fs_util::write_file_atomic(run.file("baseline_points.json"), bpoints.dump(2) + "\n");
+    summary["baseline"] = {{"algorithm", "random"},
+                           {"evaluated", baseline->evaluated.size()},
+                           {"front_size", baseline->front.size()},
+                           {"hypervolume_per_generation", baseline->hypervolume_per_generation}};
+    if (!result.hypervolume_per_generation.empty() && !baseline->hypervolume_per_generation.empty())
+      log::info("nas: final hypervolume " + std::to_string(result.hypervolume_per_generation.back()) + " (" +
+                c.algorithm + ") vs " + std::to_string(baseline->hypervolume_per_generation.back()) + " (random search)");
+  }
+  fs_util::write_file_atomic(run.file("front.svg"), front_svg(c.objectives, names, result, baseline ? &*baseline : nullptr));
+  summary["seconds"] = seconds_since(start);
   run.write_summary(summary);
   log::close_files();
   return summary;
