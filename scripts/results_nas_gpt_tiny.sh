@@ -11,11 +11,11 @@ runs=${1:-runs/results_nas}
 mkdir -p "$runs"
 
 [ -f "$runs/base/summary.json" ] ||
-  $ptm pretrain --config recipes/pretrain/gpt_tiny.yaml train.max_steps=600 --run-dir "$runs/base"
+  $ptm pretrain --config recipes/pretrain/gpt_tiny.yaml train.max_steps=500 --run-dir "$runs/base"
 for sampling in sandwich sortednet; do
   [ -f "$runs/supernet_$sampling/summary.json" ] ||
     $ptm pretrain --config recipes/nas/gpt_tiny_supernet.yaml init_from.checkpoint="$runs/base/checkpoints/latest" \
-      supernet.sampling=$sampling train.max_steps=300 --run-dir "$runs/supernet_$sampling"
+      supernet.sampling=$sampling train.max_steps=150 train.eval_every=75 train.save_every=75 --run-dir "$runs/supernet_$sampling"
 done
 for seed in 1 2 3; do
   [ -f "$runs/search_s$seed/summary.json" ] ||

@@ -132,8 +132,12 @@ TEST_CASE("ptm nas search finds a non-dominated, deterministic front and export 
 TEST_CASE("a killed ptm nas search continues from its last generation to the uninterrupted result", "[integration][nas]") {
   ptm::test::TempDir tmp;
   const std::string init = trained_supernet(tmp);
-  const std::string args = kSearch + init + " nas.generations=4";
+  // Multiply-accumulates instead of parameters as the cost (a forward pass of latency.seq_len tokens).
+  const std::string args = kSearch + init + " nas.generations=4 nas.objectives=[loss,macs]";
   REQUIRE(run_ptm(args + " --run-dir " + tmp.file("a")).exit_code == 0);
+  const auto a = json_file(tmp.file("a/points.json"));
+  REQUIRE(a["objectives"] == nlohmann::json::array({"loss", "macs"}));
+  for (const auto& p : a["evaluated"]) CHECK(p["objectives"]["macs"].get<double>() > 0);
   // Killed (SIGKILL) as soon as its first generation is saved, then started again.
   const std::string dir = tmp.file("b");
   const std::string script = std::string(ptm::test::ptm_binary()) + " " + args + " --run-dir " + dir +

@@ -267,7 +267,10 @@ std::vector<BlockSummary> GptImpl::summary(int64_t seq_len) const {
   rows.push_back(emb);
   for (size_t i = 0; i < transformer->blocks.size(); ++i) {
     const int64_t p = count_parameters(*transformer->blocks[i]);
-    rows.push_back({"h." + std::to_string(i), p, 2.0 * T * static_cast<double>(p) + 2.0 * 2.0 * T * T * C});
+    // Scores and weighted values: 2 x T x T multiply-accumulates per attention channel.
+    const auto b = options_.block(static_cast<int64_t>(i));
+    const double channels = static_cast<double>(b.n_head * b.head_dim);
+    rows.push_back({"h." + std::to_string(i), p, 2.0 * T * static_cast<double>(p) + 2.0 * 2.0 * T * T * channels});
   }
   int64_t head = count_parameters(*transformer->ln_f);
   const double head_flops =

@@ -25,6 +25,8 @@ void bind_space(config::Section& s, SpaceConfig& c) {
 
 }  // namespace
 
+bool is_cost_objective(const std::string& name) { return name == "params" || name == "macs" || name == "latency_ms"; }
+
 void bind(config::Section& s, SupernetConfig& c) {
   s.opt("sampling", c.sampling, "sandwich | sortednet | uniform").one_of({"sandwich", "sortednet", "uniform"});
   s.opt("subnets", c.subnets, "sub-networks trained per step").min(1);
@@ -49,15 +51,15 @@ void bind(config::Section& s, SupernetConfig& c) {
 
 void bind(config::Section& s, NasConfig& c) {
   c.origin = s.where("objectives");
-  if (s.opt("objectives", c.objectives, "two or three of: an evaluation metric (loss, accuracy, ...), params, latency_ms")
+  if (s.opt("objectives", c.objectives, "two or three of: an evaluation metric (loss, accuracy, ...), params, macs, latency_ms")
           .ok()) {
     if (c.objectives.size() < 2 || c.objectives.size() > 3)
       s.problem("objectives", "needs two or three objectives, got " + std::to_string(c.objectives.size()));
     const std::set<std::string> distinct(c.objectives.begin(), c.objectives.end());
     if (distinct.size() != c.objectives.size()) s.problem("objectives", "names an objective twice");
     int64_t metrics = 0;
-    for (const auto& o : c.objectives) metrics += (o != "params" && o != "latency_ms") ? 1 : 0;
-    if (metrics > 1) s.problem("objectives", "at most one evaluation metric (the others: params, latency_ms)");
+    for (const auto& o : c.objectives) metrics += is_cost_objective(o) ? 0 : 1;
+    if (metrics > 1) s.problem("objectives", "at most one evaluation metric (the others: params, macs, latency_ms)");
   }
   s.opt("algorithm", c.algorithm, "nsga2 | random (the baseline)").one_of({"nsga2", "random"});
   s.opt("baseline", c.baseline, "random: a random search with the same budget too, for comparison (none: only the search)")

@@ -10,7 +10,7 @@
 //     inplace_distill: false  # sandwich: the largest learns from the labels, the others from its logits
 //     temperature: 1.0        # of in-place distillation's softened logits
 //   nas:                      # ptm nas search
-//     objectives: [loss, params]   # two or three of: an evaluation metric (loss, accuracy, ...), params, latency_ms
+//     objectives: [loss, params]   # two or three of: an evaluation metric (loss, accuracy, ...), params, macs, latency_ms
 //     algorithm: nsga2        # nsga2 | random (the baseline, same number of evaluations)
 //     baseline: none          # random: also a random search with the same budget, for comparison
 //     population: 16
@@ -65,6 +65,10 @@ struct NasConfig {
   SpaceConfig space;
   Origin origin;
 };
+
+// The objectives that measure a sub-network's cost: params, macs (multiply-accumulates of one
+// example of latency.seq_len tokens), latency_ms. Every other objective is an evaluation metric.
+bool is_cost_objective(const std::string& name);
 
 void bind(config::Section& s, SupernetConfig& c);
 void bind(config::Section& s, NasConfig& c);

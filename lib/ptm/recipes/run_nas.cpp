@@ -31,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-bool is_cost(const std::string& name) { return name == "params" || name == "latency_ms"; }
+bool is_cost(const std::string& name) { return nas::is_cost_objective(name); }
 
 // Metrics that are better when lower; every other evaluation metric is maximised (stored negated).
 bool lower_is_better(const std::string& metric) {
@@ -126,6 +126,10 @@ class SubnetMeter {
     for (const auto& o : c_.objectives) {
       if (o == "params") {
         e.objectives.push_back(params);
+      } else if (o == "macs") {
+        // Per example of latency.seq_len tokens, as `ptm info --model` counts the extracted model.
+        const auto small = nas::extract_subnet(model_, subnet).model;
+        e.objectives.push_back(small->forward_flops(c_.latency.seq_len) / 2.0);
       } else if (o == "latency_ms") {
         e.objectives.push_back(latency);
       } else {

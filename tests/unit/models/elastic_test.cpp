@@ -191,3 +191,19 @@ TEST_CASE("sorting heads and neurons by importance keeps the function and puts t
   }
   CHECK(moved);
 }
+
+TEST_CASE("a shrunk GPT's forward FLOPs count its own heads (ptm nas macs)", "[unit][models][nas]") {
+  const auto o = elastic_gpt("gpt2");
+  models::Gpt big(o);
+  auto small = small_copy(o, *big, models::Subnet{{1, 10}, {0, 0}, {3, 24}});
+  const double T = 16, D = static_cast<double>(o.head_dim());
+  // Per layer: 2 FLOPs per weight and token, and 2 x 2 x T x T per attention channel.
+  double expected = 0;
+  for (const auto& [heads, block] : {std::pair<double, int64_t>{1, 0}, {3, 1}}) {
+    const auto p = static_cast<double>(models::count_parameters(*small->transformer->blocks[static_cast<size_t>(block)]));
+    expected += 2 * T * p + 4 * T * T * heads * D;
+  }
+  const auto rows = small->summary(16);
+  REQUIRE(rows.size() == 4);  // embeddings, h.0, h.1, head
+  CHECK(rows[1].flops + rows[2].flops == Approx(expected));
+}
