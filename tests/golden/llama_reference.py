@@ -9,6 +9,9 @@
         Loads <dir> (written by ptm) with AutoModelForCausalLM.from_pretrained, fails (exit 3) on
         any missing, unexpected or mis-shaped tensor, and writes the logits for in's input_ids to
         <out>; the metadata holds the model's class name.
+    python llama_reference.py generate <dir> <in.safetensors> <out.safetensors> <max_new_tokens>
+        Greedy generate() (do_sample=False, no end-of-text stop) of the model in <dir> (any
+        causal LM: GPT-2 too) from the "prompt" ids [1, T] in <in>; writes all ids to <out>.
 """
 import sys
 
@@ -74,8 +77,21 @@ def check(model_dir, in_file, out_file):
     save_file({"logits": logits.contiguous()}, out_file, metadata={"class": type(model).__name__})
 
 
+def generate(model_dir, in_file, out_file, max_new_tokens):
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    model.eval()
+    prompt = load_file(in_file)["prompt"]
+    with torch.no_grad():
+        ids = model.generate(prompt, attention_mask=torch.ones_like(prompt), do_sample=False,
+                             max_new_tokens=int(max_new_tokens),
+                             eos_token_id=None, pad_token_id=0)
+    save_file({"ids": ids.contiguous()}, out_file)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "reference":
         reference(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif sys.argv[1] == "generate":
+        generate(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     else:
         check(sys.argv[2], sys.argv[3], sys.argv[4])

@@ -1,6 +1,7 @@
 // The Llama example recipe on the repository's real data, end to end through Hugging Face:
 // a few steps of recipes/pretrain/gpt_llama_tiny.yaml on Jane Austen, `ptm export` to a
-// LlamaForCausalLM folder that transformers loads with ptm's logits, `ptm info --hf`, a run
+// LlamaForCausalLM folder that transformers loads with ptm's logits, `ptm info --hf`,
+// `ptm generate` from the run and from its export, a run
 // whose model comes from config.json alone (init_from.hf without model:), and exit 2 naming
 // config.json and the key for an architecture ptm does not have.
 #include <sys/wait.h>
@@ -63,6 +64,20 @@ TEST_CASE("the Llama recipe trains on Jane Austen and its export runs in transfo
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.out, "config.json: LlamaForCausalLM -> ptm model gpt"));
+
+  // ptm generate reads text through the run's tokenizer (the export carries it): the run and
+  // its export continue the same prompt with the same greedy tokens.
+  std::vector<nlohmann::json> generated;
+  for (const auto& source : {"--from " + run, "--hf " + hf}) {
+    r = run_ptm("generate " + source + " --prompt 'It is a truth universally' --max-new-tokens 8 --json");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    generated.push_back(nlohmann::json::parse(r.out));
+  }
+  CHECK(generated[0]["ids"] == generated[1]["ids"]);
+  CHECK(generated[0]["new_tokens"] == 8);
+  CHECK(generated[0]["prompt_tokens"].get<int64_t>() > 1);
+  CHECK(generated[0]["text"] == generated[1]["text"]);
 
   // init_from.hf alone builds the model from config.json: one step at a vanishing learning
   // rate keeps the exported weights.
