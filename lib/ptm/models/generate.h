@@ -19,7 +19,10 @@ struct GenerateOptions {
   int64_t eos_id = -1;  // stop after generating this token; -1: never
 };
 
-// The next token for logits [V] (float32, CPU): argmax, or a draw from the filtered softmax.
+// Sampling's logits [V]: divided by the temperature, then -inf outside the top k and outside
+// the top-p nucleus (transformers' TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper).
+torch::Tensor filter_logits(torch::Tensor logits, const GenerateOptions& o);
+// The next token for logits [V] (float32, CPU): argmax, or a draw from softmax(filter_logits).
 int64_t next_token(torch::Tensor logits, const GenerateOptions& o, at::Generator& gen);
 
 // `prompt` (at least one id) followed by up to max_new_tokens generated ids. The model runs
