@@ -17,16 +17,20 @@ void add_export(CLI::App& app, Action& action) {
   struct Args {
     std::string format = "hf", from, out;
     bool overwrite = false;
+    double max_shard_mb = 5120;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("--format", a->format, "hf (the only format so far)")->check(CLI::IsMember({"hf"}));
   sub->add_option("--from", a->from, "run directory (newest checkpoint) or checkpoint folder")->required();
   sub->add_option("--out", a->out, "output folder")->required();
   sub->add_flag("--overwrite", a->overwrite, "replace an existing output folder");
+  sub->add_option("--max-shard-mb", a->max_shard_mb,
+                  "weights above this size (MiB) go into shards + model.safetensors.index.json (default 5120)")
+      ->check(CLI::PositiveNumber);
   sub->callback([&action, a] {
     action = [a] {
       const auto run = recipes::load_run_model(a->from);
-      recipes::export_hf(run, a->out, a->overwrite);
+      recipes::export_hf(run, a->out, a->overwrite, static_cast<size_t>(a->max_shard_mb * 1024 * 1024));
       std::cout << "exported " << run.checkpoint << " -> " << a->out << "\n";
       return 0;
     };

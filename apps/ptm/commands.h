@@ -19,6 +19,7 @@ void add_config(CLI::App& app, Action& action);
 void add_data(CLI::App& app, Action& action);
 void add_export(CLI::App& app, Action& action);
 void add_eval(CLI::App& app, Action& action);
+void add_generate(CLI::App& app, Action& action);
 void add_merge(CLI::App& app, Action& action);
 void add_report(CLI::App& app, Action& action);
 void add_bench(CLI::App& app, Action& action, const std::vector<std::string>& argv);

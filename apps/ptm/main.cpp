@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   ptm::cli::add_data(app, action);
   ptm::cli::add_eval(app, action);
   ptm::cli::add_export(app, action);
+  ptm::cli::add_generate(app, action);
   ptm::cli::add_merge(app, action);
   ptm::cli::add_report(app, action);
   ptm::cli::add_bench(app, action, std::vector<std::string>(argv, argv + argc));

@@ -35,7 +35,7 @@ TEST_CASE("ptm export writes a folder transformers loads with ptm's logits", "[i
                           " " + tmp.file("out.safetensors");
   REQUIRE(WEXITSTATUS(std::system(cmd.c_str())) == 0);
   const auto reference = ptm::models::SafetensorsFile(tmp.file("out.safetensors")).tensor("logits");
-  auto model = ptm::models::load_hf_gpt2(tmp.file("hf"));
+  auto model = ptm::models::load_hf_gpt(tmp.file("hf"));
   torch::NoGradGuard no_grad;
   ptm::data::Batch b;
   b.input_ids = ids;

@@ -31,6 +31,10 @@ bool GptOptions::is_gpt2() const {
   return norm == "layernorm" && position == "learned" && mlp == "gelu" && bias && kv_heads() == n_head && uniform();
 }
 
+bool GptOptions::is_llama() const {
+  return norm == "rmsnorm" && position == "rotary" && mlp == "swiglu" && layer_heads.empty() && layer_inner.empty();
+}
+
 std::vector<std::pair<std::string, std::string>> GptOptions::problems() const {
   std::vector<std::pair<std::string, std::string>> p;
   const auto at_least = [&p](const char* key, int64_t v, int64_t lo) {
@@ -55,6 +59,16 @@ std::vector<std::pair<std::string, std::string>> GptOptions::problems() const {
     if (!(v > 0)) p.emplace_back(key, "must be > 0, got " + num(v));
   };
   positive("rope_theta", rope_theta);
+  choice("rope_scaling", rope_scaling.type, {"none", "llama3"});
+  if (rope_scaling.type == "llama3") {
+    positive("rope_factor", rope_scaling.factor);
+    positive("rope_low_freq_factor", rope_scaling.low_freq_factor);
+    if (!(rope_scaling.high_freq_factor > rope_scaling.low_freq_factor))
+      p.emplace_back("rope_high_freq_factor", "must be > rope_low_freq_factor (" + num(rope_scaling.low_freq_factor) +
+                                                  "), got " + num(rope_scaling.high_freq_factor));
+    at_least("rope_original_max_positions", rope_scaling.original_max_positions, 1);
+  }
+  at_least("sliding_window", sliding_window, 0);
   positive("layer_norm_epsilon", layer_norm_epsilon);
   positive("initializer_range", initializer_range);
   for (const auto& [key, v] : {std::pair<const char*, double>{"embd_pdrop", embd_pdrop},
@@ -202,8 +216,16 @@ ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOp
   if (transformer->wpe) {
     x = x + transformer->wpe(torch::arange(T, input_ids.options().dtype(torch::kLong)));  // + [T, C]
   } else {
-    rope = rotary_tables(T, options_.head_dim(), options_.rope_theta, x.options());
+    rope = rotary_tables(T, options_.head_dim(), options_.rope_theta, x.options(), options_.rope_scaling);
     rope_ptr = &rope;
+  }
+  torch::Tensor keep_all = keep;
+  if (options_.sliding_window > 0 && T > options_.sliding_window) {
+    // Mistral: query i sees keys j with i - W < j <= i (and its prefix, for a prefix LM).
+    const auto i = torch::arange(T, input_ids.options()).unsqueeze(1), j = torch::arange(T, input_ids.options());
+    const auto band = ((j <= i) & (j > i - options_.sliding_window)).view({1, 1, T, T});
+    const auto future = torch::ones({1, 1, T, T}, band.options()).triu(1);
+    keep_all = keep.defined() ? keep & (band | future) : band;  // [B or 1, 1, T, T]
   }
   x = transformer->drop(x);
   ModelOutput out;
@@ -217,11 +239,11 @@ ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOp
     auto& block = transformer->blocks[l];
     torch::Tensor probs;  // [B, H, T, T]
     if (checkpoint)
-      x = checkpointed(
-          [block, rope_kept, keep](const torch::Tensor& t) mutable { return block(t, rope_kept.get(), nullptr, keep); },
-          x);
+      x = checkpointed([block, rope_kept, keep_all](
+                           const torch::Tensor& t) mutable { return block(t, rope_kept.get(), nullptr, keep_all); },
+                       x);
     else
-      x = block(x, rope_ptr, options.output_attentions ? &probs : nullptr, keep);  // [B, T, C]
+      x = block(x, rope_ptr, options.output_attentions ? &probs : nullptr, keep_all);  // [B, T, C]
     if (options.output_hidden_states) out.hidden_states.push_back(x);
     if (options.output_attentions) out.attentions.push_back(probs);
   }

@@ -1,7 +1,8 @@
 // GPT (registry name "gpt"): the GPT-2 decoder with Hugging Face GPT2LMHeadModel names
 // (transformer.wte/wpe/h.{i}/ln_f, lm_head tied to wte), plus LLaMA-style options on the
 // same class: RMSNorm, rotary positions, SwiGLU, no biases, grouped-query attention.
-// Only the GPT-2 configuration has a Hugging Face twin for export (config.json).
+// Hugging Face twins: GPT2LMHeadModel for the GPT-2 configuration, LlamaForCausalLM (and
+// MistralForCausalLM with a sliding window) for rmsnorm + rotary + swiglu (gpt_hf.cpp).
 #pragma once
 #include <memory>
 #include <string>
@@ -30,6 +31,8 @@ struct GptOptions {
   std::string mlp = "gelu";          // gelu (tanh approximation) | swiglu
   bool bias = true;                  // biases in linear layers and norms
   double rope_theta = 10000.0;
+  RopeScaling rope_scaling;    // Llama 3 frequency scaling (type none | llama3)
+  int64_t sliding_window = 0;  // Mistral: attend to the last W positions only; 0 = all
   double layer_norm_epsilon = 1e-5;
   double embd_pdrop = 0.0, attn_pdrop = 0.0, resid_pdrop = 0.0;
   double initializer_range = 0.02;
@@ -49,11 +52,15 @@ struct GptOptions {
   bool uniform() const { return head_size == 0 && layer_heads.empty() && layer_inner.empty(); }
   // True for the plain GPT-2 architecture (what Hugging Face's GPT2LMHeadModel can load).
   bool is_gpt2() const;
+  // True for what LlamaForCausalLM (MistralForCausalLM with a sliding window) can load:
+  // rmsnorm, rotary, swiglu, the same heads and MLP width in every layer.
+  bool is_llama() const;
   // Why the options cannot build a model, as (key, message); empty when they can.
   std::vector<std::pair<std::string, std::string>> problems() const;
   GptBlockOptions block(int64_t layer) const;
-  // From a GPT-2 config.json (absent keys take GPT2Config's defaults). IoError for anything
-  // GPT-2 has that ptm does not implement (cross attention, other activations, ...).
+  // From a GPT-2, Llama or Mistral config.json (by model_type; absent keys take the
+  // transformers config's defaults). IoError naming the key for anything ptm does not
+  // implement (cross attention, other activations, other rope scalings, ...).
   static GptOptions from_hf_config(const nlohmann::json& config);
 };
 
@@ -103,12 +110,17 @@ class GptImpl : public ModelImpl {
   }
   // Rows: embeddings, h.0 ... h.{L-1}, "ln_f + lm_head"; params add up to the total.
   std::vector<BlockSummary> summary(int64_t seq_len) const override;
-  // GPT-2 config.json; RuntimeError for configurations that GPT2LMHeadModel cannot express.
+  // GPT-2 or Llama/Mistral config.json; RuntimeError for configurations neither can express.
   nlohmann::json hf_config() const override;
-  // GPT-2 layout for every configuration: Conv1D weights as [in, out]; no lm_head.weight when tied.
+  // GPT-2 layout for every configuration (ptm checkpoints): Conv1D weights as [in, out]; no
+  // lm_head.weight when tied.
   NamedTensors hf_state_dict() const override;
+  // What an export writes: hf_state_dict() for GPT-2, LlamaForCausalLM names for Llama
+  // (q/k/v_proj split from c_attn, gate/up_proj from c_fc; no lm_head.weight when tied).
+  NamedTensors hf_export_state_dict() const;
   // Accepts GPT2LMHeadModel and GPT2Model files (names with or without "transformer.");
-  // skips the attn.bias / attn.masked_bias buffers of old checkpoints.
+  // skips the attn.bias / attn.masked_bias buffers of old checkpoints. Files with Llama names
+  // (model.layers.N.self_attn.q_proj, ..., with or without "model.") load into the fused layers.
   LoadReport load_hf_state_dict(const NamedTensors& tensors, bool strict = true) override;
 
   const GptOptions& options() const { return options_; }
@@ -130,9 +142,10 @@ class GptImpl : public ModelImpl {
 };
 TORCH_MODULE(Gpt);
 
-// config.json + model.safetensors (or a sharded index) written by GPT2LMHeadModel.save_pretrained.
-// IoError listing every missing, unexpected and mis-shaped tensor with both shapes.
-std::shared_ptr<ModelImpl> load_hf_gpt2(const std::string& dir);
+// config.json + model.safetensors (or a sharded index) written by save_pretrained of
+// GPT2LMHeadModel, LlamaForCausalLM or MistralForCausalLM. IoError listing every missing,
+// unexpected and mis-shaped tensor with both shapes.
+std::shared_ptr<ModelImpl> load_hf_gpt(const std::string& dir);
 
 // The registry entry (zoo.cpp).
 void register_gpt(Registry<ModelFactory>& r);

@@ -9,10 +9,21 @@
 
 namespace ptm::models {
 
-RotaryTables rotary_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::TensorOptions& opts) {
+RotaryTables rotary_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::TensorOptions& opts,
+                           const RopeScaling& scaling) {
   const auto f32 = opts.dtype(torch::kFloat32);
-  const auto inv_freq =
-      torch::pow(theta, -torch::arange(0, head_dim, 2, f32) / static_cast<double>(head_dim));  // [D/2]
+  auto inv_freq = torch::pow(theta, -torch::arange(0, head_dim, 2, f32) / static_cast<double>(head_dim));  // [D/2]
+  if (scaling.type == "llama3") {  // as transformers' _compute_llama3_parameters, in float32
+    const double old_len = static_cast<double>(scaling.original_max_positions);
+    const double low_wavelen = old_len / scaling.low_freq_factor, high_wavelen = old_len / scaling.high_freq_factor;
+    const auto wavelen = 2 * M_PI / inv_freq;
+    const auto scaled = torch::where(wavelen > low_wavelen, inv_freq / scaling.factor, inv_freq);
+    const auto smooth =
+        (old_len / wavelen - scaling.low_freq_factor) / (scaling.high_freq_factor - scaling.low_freq_factor);
+    const auto smoothed = (1 - smooth) * scaled / scaling.factor + smooth * scaled;
+    const auto medium = (wavelen >= high_wavelen) & (wavelen <= low_wavelen);
+    inv_freq = torch::where(medium, smoothed, scaled);
+  }
   const auto angles = torch::outer(torch::arange(seq_len, f32), inv_freq);                     // [T, D/2]
   const auto emb = torch::cat({angles, angles}, -1);                                           // [T, D]
   return {emb.cos().to(opts.dtype()), emb.sin().to(opts.dtype())};

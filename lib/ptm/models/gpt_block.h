@@ -29,7 +29,16 @@ struct GptBlockOptions {
 struct RotaryTables {
   torch::Tensor cos, sin;
 };
-RotaryTables rotary_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::TensorOptions& opts);
+// Llama 3's frequency scaling (transformers' rope_type "llama3"): wavelengths above
+// original_max_positions / low_freq_factor are divided by `factor`, those below
+// original_max_positions / high_freq_factor kept, the band between interpolated.
+struct RopeScaling {
+  std::string type = "none";  // none | llama3
+  double factor = 8.0, low_freq_factor = 1.0, high_freq_factor = 4.0;
+  int64_t original_max_positions = 8192;
+};
+RotaryTables rotary_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::TensorOptions& opts,
+                           const RopeScaling& scaling = {});
 // x [B, H, T, D] rotated by position.
 torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& t);
 

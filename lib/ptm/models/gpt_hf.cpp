@@ -1,5 +1,6 @@
 // GPT and Hugging Face: GPT-2 config.json in and out, state dicts in GPT2LMHeadModel layout
-// (Conv1D weights [in, out]), loading a save_pretrained folder, and the recipe factory.
+// (Conv1D weights [in, out]), loading a save_pretrained folder, and the recipe factory. The
+// Llama / Mistral specifics are in gpt_llama_hf.cpp.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +9,7 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/models/gpt.h"
+#include "ptm/models/gpt_llama.h"
 
 namespace ptm::models {
 namespace {
@@ -56,7 +58,8 @@ T get(const nlohmann::json& c, const char* key, T fallback) {
 GptOptions GptOptions::from_hf_config(const nlohmann::json& c) {
   if (!c.is_object()) throw IoError("a GPT-2 config must be a JSON object");
   const auto model_type = get<std::string>(c, "model_type", "gpt2");
-  if (model_type != "gpt2") throw IoError("model_type is '" + model_type + "', expected 'gpt2'");
+  if (model_type == "llama" || model_type == "mistral") return llama_options_from_hf(c, "config.json");
+  if (model_type != "gpt2") throw IoError("model_type is '" + model_type + "', expected one of gpt2, llama, mistral");
   const auto act = get<std::string>(c, "activation_function", "gelu_new");
   if (act != "gelu_new" && act != "gelu_pytorch_tanh" && act != "gelu_fast")
     throw IoError("activation_function '" + act + "' is not supported (gpt uses the tanh GELU: gelu_new)");
@@ -85,14 +88,20 @@ GptOptions GptOptions::from_hf_config(const nlohmann::json& c) {
 
 nlohmann::json GptImpl::hf_config() const {
   const auto& o = options_;
+  if (!o.layer_heads.empty() || !o.layer_inner.empty())
+    throw RuntimeError(
+        "gpt: this model has pruned sizes (layer_heads or layer_inner) that a Hugging Face "
+        "config.json cannot express; use the ptm run (ptm eval --from, init_from.checkpoint)");
+  if (o.is_llama()) return llama_hf_config(o);
   if (!o.uniform())
     throw RuntimeError(
         "gpt: this model has pruned sizes (head_size, layer_heads or layer_inner) that a GPT-2 "
         "config.json cannot express; use the ptm run (ptm eval --from, init_from.checkpoint)");
   if (!o.is_gpt2()) {
     std::ostringstream why;
-    why << "gpt: Hugging Face export supports only the GPT-2 configuration (norm: layernorm, position: learned, "
-           "mlp: gelu, bias: true, n_kv_head: n_head); this model has norm: "
+    why << "gpt: Hugging Face export supports the GPT-2 configuration (norm: layernorm, position: learned, "
+           "mlp: gelu, bias: true, n_kv_head: n_head) and the Llama one (norm: rmsnorm, position: rotary, "
+           "mlp: swiglu); this model has norm: "
         << o.norm << ", position: " << o.position << ", mlp: " << o.mlp << ", bias: " << (o.bias ? "true" : "false")
         << ", n_kv_head: " << o.kv_heads() << " (n_head " << o.n_head << ")";
     throw RuntimeError(why.str());
@@ -134,7 +143,25 @@ NamedTensors GptImpl::hf_state_dict() const {
   return out;
 }
 
+NamedTensors GptImpl::hf_export_state_dict() const {
+  if (!options_.is_llama()) return hf_state_dict();
+  NamedTensors params;
+  for (const auto& p : named_parameters()) params.emplace_back(p.key(), p.value().detach());
+  return to_llama_names(params, options_);
+}
+
 LoadReport GptImpl::load_hf_state_dict(const NamedTensors& tensors, bool strict) {
+  if (has_llama_names(tensors)) {  // a LlamaForCausalLM / MistralForCausalLM file
+    auto given = from_llama_names(tensors);
+    if (options_.tie_word_embeddings) given.erase("lm_head.weight");  // the same tensor as embed_tokens
+    std::map<std::string, torch::Tensor> own;
+    for (const auto& p : named_parameters()) own[p.key()] = p.value();
+    LoadReport r;
+    match_and_copy(own, given, strict, r, [&own](const std::string& name) {
+      return llama_shown_name(name) + " " + shape_str(own.at(name).sizes());
+    });
+    return r;
+  }
   struct Given {
     std::string file_name;
     const torch::Tensor* tensor;
@@ -174,7 +201,7 @@ LoadReport GptImpl::load_hf_state_dict(const NamedTensors& tensors, bool strict)
   return r;
 }
 
-std::shared_ptr<ModelImpl> load_hf_gpt2(const std::string& dir) {
+std::shared_ptr<ModelImpl> load_hf_gpt(const std::string& dir) {
   namespace fs = std::filesystem;
   const std::string config_path = dir + "/config.json";
   if (!fs::exists(config_path)) throw IoError("'" + dir + "' has no config.json (expected a save_pretrained folder)");
@@ -186,9 +213,12 @@ std::shared_ptr<ModelImpl> load_hf_gpt2(const std::string& dir) {
     throw IoError("'" + config_path + "' is not valid JSON: " + e.what());
   }
   GptOptions options;
+  const auto type = config.is_object() ? config.value("model_type", nlohmann::json()) : nlohmann::json();
   try {
-    options = GptOptions::from_hf_config(config);
+    options = type == "llama" || type == "mistral" ? llama_options_from_hf(config, "'" + config_path + "'")
+                                                   : GptOptions::from_hf_config(config);
   } catch (const IoError& e) {
+    if (type == "llama" || type == "mistral") throw;  // already names the file
     throw IoError("'" + config_path + "': " + e.what());
   }
   auto model = Gpt(options);
@@ -215,6 +245,14 @@ GptOptions bind_gpt_options(config::Section& s) {
   s.opt("mlp", o.mlp, "gelu|swiglu").one_of({"gelu", "swiglu"});
   s.opt("bias", o.bias, "biases in linear layers and LayerNorms");
   s.opt("rope_theta", o.rope_theta, "rotary base").above(0.0);
+  s.opt("rope_scaling", o.rope_scaling.type, "none|llama3 (Llama 3 frequency scaling)").one_of({"none", "llama3"});
+  s.opt("rope_factor", o.rope_scaling.factor, "llama3: divisor of the low frequencies").above(0.0);
+  s.opt("rope_low_freq_factor", o.rope_scaling.low_freq_factor, "llama3: low_freq_factor").above(0.0);
+  s.opt("rope_high_freq_factor", o.rope_scaling.high_freq_factor, "llama3: high_freq_factor").above(0.0);
+  s.opt("rope_original_max_positions", o.rope_scaling.original_max_positions,
+        "llama3: original_max_position_embeddings")
+      .min(1);
+  s.opt("sliding_window", o.sliding_window, "attend to the last W positions only (Mistral); 0 = all").min(0);
   s.opt("layer_norm_epsilon", o.layer_norm_epsilon, "norm epsilon").above(0.0);
   s.opt("embd_pdrop", o.embd_pdrop, "dropout after the embeddings").min(0.0).max(1.0);
   s.opt("attn_pdrop", o.attn_pdrop, "dropout on attention probabilities").min(0.0).max(1.0);

@@ -3,6 +3,7 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
+#include "ptm/models/hf_folder.h"
 
 #include <filesystem>
 #include <map>
@@ -79,11 +80,7 @@ int64_t count_parameters(const torch::nn::Module& m, bool trainable_only) {
 }
 
 void save_hf_folder(const ModelImpl& model, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw IoError(dir + ": cannot create the folder (" + ec.message() + ")");
-  fs_util::write_file_atomic(dir + "/config.json", model.hf_config().dump(2) + "\n");
-  save_safetensors(dir + "/model.safetensors", model.hf_state_dict(), {{"format", "pt"}});
+  save_hf_folder_sharded(model, dir, kHfMaxShardBytes);
 }
 
 }  // namespace ptm::models

@@ -5,7 +5,7 @@ set(PTM_MODELS_BASE_SOURCES
 # The rest (compiled into the torch library `ptm`):
 set(PTM_MODELS_SOURCES
   ptm/models/safetensors.cpp
-  ptm/models/model.cpp
+  ptm/models/model.cpp ptm/models/hf_folder.cpp ptm/models/hf_auto.cpp ptm/models/generate.cpp
   ptm/models/linear.cpp
   ptm/models/tanh_gelu.cpp
   ptm/models/activation_checkpoint.cpp
@@ -17,7 +17,7 @@ set(PTM_MODELS_SOURCES
   ptm/models/gpt.cpp
   ptm/models/electra.cpp
   ptm/models/gpt_block.cpp
-  ptm/models/gpt_hf.cpp
+  ptm/models/gpt_hf.cpp ptm/models/gpt_llama_hf.cpp
   ptm/models/model_summary.cpp
   ptm/models/mlp.cpp
   ptm/models/resnet.cpp

@@ -14,9 +14,10 @@ namespace fs = std::filesystem;
 namespace ptm::recipes {
 namespace {
 
-// Keeps the tensors of source layers `layers[j]` renamed to layer j (encoder.layer.N. or h.N.).
+// Keeps the tensors of source layers `layers[j]` renamed to layer j (encoder.layer.N., h.N. or
+// Llama's layers.N.).
 models::NamedTensors select_layers(const models::NamedTensors& tensors, const std::vector<int64_t>& layers) {
-  static const std::regex layer_re(R"((^|\.)(encoder\.layer|h)\.(\d+)\.)");
+  static const std::regex layer_re(R"((^|\.)(encoder\.layer|h|layers)\.(\d+)\.)");
   models::NamedTensors out;
   for (const auto& [name, t] : tensors) {
     std::smatch m;

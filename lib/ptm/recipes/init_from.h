@@ -7,7 +7,7 @@
 // whose shape differs is always an error, and so is a file that provides less than
 // `min_loaded` (default half) of the model's weight values: names that match nothing.
 //   init_from: {checkpoint: runs/teacher, layers: [0, 2, 4]}   # student from every 2nd layer
-// With layers, the source's transformer layers (encoder.layer.N / h.N) at those indices become
+// With layers, the source's transformer layers (encoder.layer.N / h.N / layers.N) at those indices become
 // the model's layers 0, 1, 2, ...; the other source layers are not used.
 #pragma once
 #include <string>

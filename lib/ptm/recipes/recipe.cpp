@@ -6,6 +6,7 @@
 #include "ptm/config/binder.h"
 #include "ptm/config/load.h"
 #include "ptm/config/overrides.h"
+#include "ptm/models/hf_auto.h"
 
 namespace ptm::recipes {
 
@@ -116,6 +117,18 @@ Recipe check(const config::Node& given, const std::string& default_name) {
     config::Section s = top.sub("init_from");
     bind(s, r.init_from);
   }
+  // init_from.hf without a model: section: config.json's architecture builds the model, as
+  // from_pretrained does (hf_auto.h).
+  models::HfModelKind hf_kind;
+  if (!r.model && !r.init_from.hf.empty() && std::filesystem::is_directory(r.init_from.hf)) {
+    const auto* init = root.find("init_from");
+    const auto* hf = init && init->is_map() ? init->find("hf") : nullptr;
+    try {
+      r.model = models::hf_model_builder(r.init_from.hf, &hf_kind);
+    } catch (const Error& e) {
+      ctx.add(hf ? hf->origin() : Origin{}, "init_from.hf", e.what());
+    }
+  }
   if (root.find("peft")) {
     config::Section s = top.sub("peft");
     peft::bind(s, r.peft.emplace());
@@ -144,7 +157,7 @@ Recipe check(const config::Node& given, const std::string& default_name) {
   if (r.train.activation_checkpointing) {
     const auto* model = root.find("model");
     const auto* type = model && model->is_map() ? model->find("type") : nullptr;
-    const std::string name = type && type->is_scalar() ? type->text() : "";
+    const std::string name = type && type->is_scalar() ? type->text() : hf_kind.family;
     if (name != "gpt" && name != "bert") {
       const auto* train = root.find("train");
       const auto* key = train && train->is_map() ? train->find("activation_checkpointing") : nullptr;

@@ -6,6 +6,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
+#include "ptm/models/hf_folder.h"
 #include "ptm/peft/peft.h"
 #include "ptm/train/checkpoint.h"
 #include "ptm/train/trainer.h"
@@ -64,7 +65,7 @@ RunModel load_recipe_model(const std::string& config, const std::vector<std::str
   return r;
 }
 
-void export_hf(const RunModel& run, const std::string& out, bool overwrite) {
+void export_hf(const RunModel& run, const std::string& out, bool overwrite, size_t max_shard_bytes) {
   if (fs::exists(out) && !fs::is_empty(out) && !overwrite)
     throw ConfigError(Origin{out}, "--out", "exists and is not empty; pass --overwrite to replace it");
   run.model->hf_config();  // refuses models without an HF twin (naming why) before writing anything
@@ -76,7 +77,7 @@ void export_hf(const RunModel& run, const std::string& out, bool overwrite) {
   const std::string tmp = out + ".partial";
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  models::save_hf_folder(*run.model, tmp);
+  models::save_hf_folder_sharded(*run.model, tmp, max_shard_bytes);
   // The tokenizer travels with the weights when the run trained on prepared shards.
   const auto* data = run.recipe.resolved.find("data");
   const auto* path = data ? data->find("path") : nullptr;

@@ -31,7 +31,8 @@ RunModel load_recipe_model(const std::string& config, const std::vector<std::str
 
 // Writes config.json + model.safetensors (+ tokenizer.json when the run's data has one) that
 // Hugging Face `from_pretrained` loads; refuses an existing non-empty `out` unless overwrite.
-void export_hf(const RunModel& run, const std::string& out, bool overwrite);
+// Weights above `max_shard_bytes` go into shards with model.safetensors.index.json.
+void export_hf(const RunModel& run, const std::string& out, bool overwrite, size_t max_shard_bytes = size_t(5) << 30);
 
 // Evaluates `model` on the recipe's `split` ("val", or "test" when the data has one; at most
 // max_batches batches, all with 0): loss, perplexity for LMs, accuracy for classifiers.

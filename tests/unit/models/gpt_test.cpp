@@ -73,7 +73,7 @@ TEST_CASE("gpt loads a transformers GPT-2 and matches its logits hidden states a
   REQUIRE(reference("reference '" + d.file("hf") + "' '" + d.file("ref.safetensors") + "'", d, err) == 0);
   INFO(err);
   SafetensorsFile ref(d.file("ref.safetensors"));
-  auto model = std::dynamic_pointer_cast<GptImpl>(load_hf_gpt2(d.file("hf")));
+  auto model = std::dynamic_pointer_cast<GptImpl>(load_hf_gpt(d.file("hf")));
   REQUIRE(model);
   model->eval();
   const auto& o = model->options();
@@ -114,7 +114,7 @@ TEST_CASE("gpt export round trips bit for bit and transformers reproduces its lo
   REQUIRE(file.find("transformer.h.0.attn.c_attn.weight") != nullptr);
   CHECK(file.find("transformer.h.0.attn.c_attn.weight")->shape == std::vector<int64_t>{64, 192});  // Conv1D [in, out]
 
-  auto back = std::dynamic_pointer_cast<GptImpl>(load_hf_gpt2(d.file("export")));
+  auto back = std::dynamic_pointer_cast<GptImpl>(load_hf_gpt(d.file("export")));
   REQUIRE(back);
   back->eval();
   const auto mine = model->named_parameters();
@@ -146,7 +146,7 @@ TEST_CASE("gpt untied heads and GPT2Model files load too", "[unit][models][gpt]"
   auto untied = random_gpt(o, 3);
   export_hf(*untied, d.file("untied"));
   CHECK(SafetensorsFile(d.file("untied/model.safetensors")).find("lm_head.weight") != nullptr);
-  auto back = std::dynamic_pointer_cast<GptImpl>(load_hf_gpt2(d.file("untied")));
+  auto back = std::dynamic_pointer_cast<GptImpl>(load_hf_gpt(d.file("untied")));
   CHECK(torch::equal(back->lm_head->weight, untied->lm_head->weight));
   CHECK_FALSE(torch::equal(back->lm_head->weight, back->transformer->wte->weight));
 
@@ -186,7 +186,7 @@ TEST_CASE("gpt load errors name every missing unexpected and mis-shaped tensor w
 
   std::string err;
   try {
-    load_hf_gpt2(d.file("bad"));
+    load_hf_gpt(d.file("bad"));
     err = "no error";
   } catch (const ptm::IoError& e) {
     err = e.what();
@@ -217,7 +217,7 @@ TEST_CASE("gpt config.json problems are clear IoErrors", "[unit][models][gpt]") 
     const char* message;
   };
   const std::vector<Case> cases = {
-      {"model_type", "bert", "model_type is 'bert', expected 'gpt2'"},
+      {"model_type", "bert", "model_type is 'bert', expected one of gpt2, llama, mistral"},
       {"activation_function", "relu", "activation_function 'relu' is not supported"},
       {"add_cross_attention", true, "add_cross_attention: true is not supported"},
       {"scale_attn_by_inverse_layer_idx", true, "scale_attn_by_inverse_layer_idx"},
@@ -232,9 +232,9 @@ TEST_CASE("gpt config.json problems are clear IoErrors", "[unit][models][gpt]") 
     CHECK(contains(error_of([&] { GptOptions::from_hf_config(config); }), c.message));
   }
   ptm::test::TempDir d;
-  CHECK(contains(error_of([&] { load_hf_gpt2(d.path()); }), "has no config.json"));
+  CHECK(contains(error_of([&] { load_hf_gpt(d.path()); }), "has no config.json"));
   d.write("config.json", base.dump());
-  CHECK(contains(error_of([&] { load_hf_gpt2(d.path()); }), "neither model.safetensors"));
+  CHECK(contains(error_of([&] { load_hf_gpt(d.path()); }), "neither model.safetensors"));
   d.write("config.json", "{\"n_embd\": ");
-  CHECK(contains(error_of([&] { load_hf_gpt2(d.path()); }), "not valid JSON"));
+  CHECK(contains(error_of([&] { load_hf_gpt(d.path()); }), "not valid JSON"));
 }

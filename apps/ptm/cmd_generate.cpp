@@ -1,0 +1,68 @@
+// `ptm generate --from RUN|CHECKPOINT | --hf DIR --prompt TEXT | --prompts FILE | --prompt-ids 1,2,3
+//   [--max-new-tokens N --temperature T --top-k K --top-p P --seed S --eos-id E --json]`
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "ptm/core/errors.h"
+#include "ptm/recipes/run_generate.h"
+
+namespace ptm::cli {
+
+void add_generate(CLI::App& app, Action& action) {
+  auto* sub = app.add_subcommand("generate", "Continue prompts with a language model (greedy or sampled)");
+  struct Args {
+    recipes::GenerateRequest request;
+    std::string prompt, prompts_file;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto& r = a->request;
+  auto* from = sub->add_option("--from", r.from, "run directory (newest checkpoint) or checkpoint folder");
+  auto* hf = sub->add_option("--hf", r.hf, "or: a Hugging Face folder (config.json + safetensors [+ tokenizer.json])");
+  from->excludes(hf);
+  auto* prompt = sub->add_option("--prompt", a->prompt, "text to continue (needs the model's tokenizer)");
+  auto* prompts = sub->add_option("--prompts", a->prompts_file, "or: a file with one prompt per line");
+  auto* ids = sub->add_option("--prompt-ids", r.prompt_ids, "or: token ids, e.g. 1,2,3")->delimiter(',');
+  prompt->excludes(prompts)->excludes(ids);
+  prompts->excludes(ids);
+  sub->add_option("--max-new-tokens", r.options.max_new_tokens, "tokens to generate (default 32)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--temperature", r.options.temperature, "0 (default): greedy; > 0: sample")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--top-k", r.options.top_k, "sample among the k most likely tokens (0 = all)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--top-p", r.options.top_p, "sample among the most likely tokens whose probability reaches p")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--seed", r.options.seed, "seed of the sampling generator (default 0)");
+  sub->add_option("--eos-id", r.eos_id,
+                  "stop after this token (default: config.json's eos_token_id or the tokenizer's end-of-text; "
+                  "-1: never)");
+  sub->add_option("--device", r.device, "auto, cpu, cuda or cuda:N");
+  sub->add_flag("--json", a->json, "one JSON line per prompt: ids, text, tokens/s");
+  sub->callback([&action, a] {
+    action = [a] {
+      auto request = a->request;
+      if (!a->prompt.empty()) request.prompts.push_back(a->prompt);
+      if (!a->prompts_file.empty()) {
+        std::ifstream in(a->prompts_file);
+        if (!in) throw IoError(a->prompts_file + ": cannot be read (--prompts)");
+        for (std::string line; std::getline(in, line);)
+          if (!line.empty()) request.prompts.push_back(line);
+        if (request.prompts.empty()) throw ConfigError(Origin{a->prompts_file}, "--prompts", "holds no prompt");
+      }
+      for (const auto& result : recipes::run_generate(request)) {
+        if (a->json)
+          std::cout << result.dump() << "\n";
+        else if (result.contains("text"))
+          std::cout << result["text"].get<std::string>() << "\n";
+        else
+          std::cout << result["ids"].dump() << "\n";
+      }
+      return 0;
+    };
+  });
+}
+
+}  // namespace ptm::cli

@@ -1,0 +1,110 @@
+// `ptm generate`: greedy continuation equal token for token to transformers' greedy
+// generate() on random GPT-2, Llama (GQA) and Mistral (sliding window shorter than the
+// sequence) models; seeded sampling repeatable, top-k 1 and a tiny top-p equal to greedy;
+// bad input (a prompt longer than the context, ids outside the vocabulary, text without a
+// tokenizer, filters without a temperature) exit 2 naming the option.
+#include <sys/wait.h>
+
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+#include "catch.h"
+#include "helpers.h"
+#include "ptm/models/safetensors.h"
+
+using ptm::test::contains;
+using ptm::test::read_text;
+using ptm::test::run_ptm;
+
+namespace {
+
+int python(const std::string& script, const std::string& args, const ptm::test::TempDir& d) {
+  const std::string cmd = std::string("'") + ptm::test::python_exe() + "' '" + ptm::test::source_dir() +
+                          "/tests/golden/" + script + "' " + args + " >/dev/null 2>>'" + d.file("py_err.txt") + "'";
+  return WEXITSTATUS(std::system(cmd.c_str()));
+}
+
+std::string join(const std::vector<int64_t>& ids) {
+  std::string s;
+  for (const auto id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
+  return s;
+}
+
+// ptm generate's ids for one prompt (--json), REQUIREd to succeed.
+std::vector<int64_t> ptm_ids(const std::string& args) {
+  const auto r = run_ptm("generate " + args + " --json");
+  INFO(args << "\n" << r.err);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out)["ids"].get<std::vector<int64_t>>();
+}
+
+}  // namespace
+
+TEST_CASE("ptm generate greedy equals transformers' greedy generate", "[integration][generate]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  ptm::test::TempDir d;
+  REQUIRE(python("gpt2_reference.py", "reference '" + d.file("gpt2") + "' '" + d.file("gpt2.safetensors") + "'", d) ==
+          0);
+  for (const std::string name : {"gqa3", "mistral"})
+    REQUIRE(python("llama_reference.py",
+                   "reference " + name + " '" + d.file(name) + "' '" + d.file(name + ".safetensors") + "'", d) == 0);
+  INFO(read_text(d.file("py_err.txt")));
+  const std::vector<int64_t> prompt = {5, 17, 301, 42, 9, 250};
+  ptm::models::save_safetensors(d.file("prompt.safetensors"),
+                                {{"prompt", torch::tensor(prompt, torch::kInt64).unsqueeze(0)}});
+  for (const std::string name : {"gpt2", "gqa3", "mistral"}) {
+    INFO(name);
+    REQUIRE(python("llama_reference.py",
+                   "generate '" + d.file(name) + "' '" + d.file("prompt.safetensors") + "' '" +
+                       d.file("out.safetensors") + "' 24",
+                   d) == 0);
+    const auto theirs = ptm::models::SafetensorsFile(d.file("out.safetensors")).tensor("ids").squeeze(0);
+    const std::vector<int64_t> expected(theirs.data_ptr<int64_t>(), theirs.data_ptr<int64_t>() + theirs.numel());
+    REQUIRE(expected.size() == prompt.size() + 24);
+    const auto mine = ptm_ids("--hf " + d.file(name) + " --prompt-ids " + join(prompt) + " --max-new-tokens 24");
+    CHECK(mine == expected);
+  }
+
+  // Sampling: the seed decides; top-k 1 and a tiny top-p leave only the greedy token.
+  const std::string base = "--hf " + d.file("gqa3") + " --prompt-ids " + join(prompt) + " --max-new-tokens 24";
+  const auto greedy = ptm_ids(base);
+  const auto a = ptm_ids(base + " --temperature 1 --top-k 50 --top-p 0.95 --seed 3");
+  CHECK(a == ptm_ids(base + " --temperature 1 --top-k 50 --top-p 0.95 --seed 3"));
+  CHECK(a != ptm_ids(base + " --temperature 1 --top-k 50 --top-p 0.95 --seed 4"));
+  CHECK(a != greedy);
+  CHECK(ptm_ids(base + " --temperature 1 --top-k 1 --seed 3") == greedy);
+  CHECK(ptm_ids(base + " --temperature 1 --top-p 0.000001 --seed 3") == greedy);
+  // A stop token ends the continuation right after it.
+  const auto stopped = ptm_ids(base + " --eos-id " + std::to_string(greedy[prompt.size() + 2]));
+  CHECK(stopped == std::vector<int64_t>(greedy.begin(), greedy.begin() + static_cast<long>(prompt.size()) + 3));
+}
+
+TEST_CASE("ptm generate refuses bad input with exit 2", "[integration][generate]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  ptm::test::TempDir d;
+  REQUIRE(python("llama_reference.py", "reference gqa3 '" + d.file("m") + "' '" + d.file("m.safetensors") + "'", d) ==
+          0);
+  const std::string hf = " --hf " + d.file("m");
+  std::vector<int64_t> long_prompt(120, 7);
+  struct Case {
+    std::string args, message;
+  };
+  const std::vector<Case> cases = {
+      {hf + " --prompt-ids " + join(std::vector<int64_t>(129, 7)),
+       "--prompt-ids: the prompt has 129 tokens, longer than the model's context of 128 positions (" + d.file("m") +
+           "/config.json"},
+      {hf + " --prompt-ids " + join(long_prompt) + " --max-new-tokens 9",
+       "--max-new-tokens: 9 new tokens after the prompt's 120 exceed the model's context of 128"},
+      {hf + " --prompt-ids 3,1001", "--prompt-ids: 1001 is outside the model's vocabulary (0..1000)"},
+      {hf + " --prompt hello", "--prompt: text needs the model's tokenizer"},
+      {hf + " --prompt-ids 3 --top-k 5", "--top-k: filters sampling; give --temperature > 0 too"},
+      {" --prompt-ids 3", "give either --from RUN|CHECKPOINT or --hf DIR"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.args);
+    const auto r = run_ptm("generate" + c.args);
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, c.message));
+  }
+}
