@@ -81,9 +81,10 @@ TEST_CASE("ptm prune removes heads and neurons into a smaller model that ptm eva
   REQUIRE(e.exit_code == 0);
   CHECK(nlohmann::json::parse(e.out)["loss"].get<double>() ==
         Approx(summary["after"]["loss"].get<double>()).epsilon(1e-6));
-  // init_from takes the smaller model like any other (the run's config.yaml has its model: section).
+  // init_from takes the smaller model like any other (the run's config.yaml has its model: section;
+  // its prune: section would prune while training, and structured pruning is ptm prune's).
   const auto t = run_ptm("pretrain --config " + out + "/config.yaml --run-dir " + tmp.file("t") +
-                         " init_from.checkpoint=" + out + "/checkpoints/latest train.max_steps=2");
+                         " init_from.checkpoint=" + out + "/checkpoints/latest train.max_steps=2 ~prune");
   INFO(t.err);
   CHECK(t.exit_code == 0);
   CHECK(contains(read_text(tmp.file("t") + "/log.txt"), "init_from: weights loaded from"));
@@ -138,6 +139,8 @@ TEST_CASE("ptm prune refuses bad recipes with exit 2, naming the key, writing no
       {"prune.targets=[nothing]", "prune.targets"},
       {"~init_from", "init_from"},
       {"prune.recover=true ~data", "prune.recover"},
+      {"prune.start_step=3", "prune.start_step"},  // ptm prune prunes once: no schedule
+      {"prune.every=5", "prune.every"},
   };
   for (const auto& [args, key] : cases) {
     INFO(args);

@@ -10,4 +10,5 @@ set(PTM_COMPRESS_SOURCES
   ptm/compress/structured.cpp
   ptm/compress/sparsity_report.cpp
   ptm/compress/keep_masked.cpp
+  ptm/compress/gradual_pruner.cpp
 )
