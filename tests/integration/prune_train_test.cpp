@@ -152,6 +152,7 @@ TEST_CASE("bad pruning schedules exit 2 naming the key, writing nothing", "[inte
       {"prune.targets=[nothing]", "prune.targets"},
       {"prune.recover=true", "prune.recover"},
       {"peft.method=lora", "peft"},
+      {"train.ema_decay=0.9", "train.ema_decay"},
   };
   for (const auto& [args, key] : cases) {
     INFO(args);

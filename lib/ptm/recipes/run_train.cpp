@@ -147,6 +147,10 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
       throw ConfigError(recipe.prune->origin, "prune",
                         "cannot go with a peft: section (the adapters add dense updates to the frozen weights it "
                         "would mask): prune while training the full model, or prune the merged model with ptm prune");
+    if (recipe.train.ema_decay > 0)
+      throw ConfigError(Origin{}, "train.ema_decay",
+                        "cannot go with a prune: section: the averaged weights (evaluated and saved as best) "
+                        "would not be sparse, pruned weights only decaying toward zero");
     compress::check_training_prune(*recipe.prune, recipe.train.max_steps);
     auto probe = recipe.model();
     compress::checked_targets(*recipe.prune, *probe);
