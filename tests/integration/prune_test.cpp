@@ -1,6 +1,9 @@
 // `ptm prune` end to end on a freshly trained small GPT: the run directory, the sparsity it
 // reports against the weights it wrote, a structured prune that `ptm eval --from` reloads,
 // and bad recipes refused with exit 2 before anything is written.
+#include <sys/wait.h>
+
+#include <cstdlib>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +11,7 @@
 #include "catch.h"
 #include "helpers.h"
 #include "ptm/models/safetensors.h"
+#include "ptm/recipes/run_model.h"
 
 namespace fs = std::filesystem;
 using ptm::test::contains;
@@ -81,16 +85,52 @@ TEST_CASE("ptm prune removes heads and neurons into a smaller model that ptm eva
   REQUIRE(e.exit_code == 0);
   CHECK(nlohmann::json::parse(e.out)["loss"].get<double>() ==
         Approx(summary["after"]["loss"].get<double>()).epsilon(1e-6));
-  // init_from takes the smaller model like any other (the run's config.yaml has its model: section).
+  // init_from takes the smaller model like any other (the run's config.yaml has its model: section;
+  // its prune: section would prune while training, and structured pruning is ptm prune's).
   const auto t = run_ptm("pretrain --config " + out + "/config.yaml --run-dir " + tmp.file("t") +
-                         " init_from.checkpoint=" + out + "/checkpoints/latest train.max_steps=2");
+                         " init_from.checkpoint=" + out + "/checkpoints/latest train.max_steps=2 ~prune");
   INFO(t.err);
   CHECK(t.exit_code == 0);
   CHECK(contains(read_text(tmp.file("t") + "/log.txt"), "init_from: weights loaded from"));
-  // A GPT-2 config.json cannot hold per-layer sizes: the export says so.
+  // GPT-2 takes head_dim = n_embd / n_head: pruned heads cannot be exported, and the export says so.
   const auto x = run_ptm("export --format hf --from " + out + " --out " + tmp.file("hf"));
   CHECK(x.exit_code != 0);
   CHECK(contains(x.err, "pruned sizes"));
+  CHECK(contains(x.err, "attention heads were pruned"));
+  CHECK_FALSE(fs::exists(tmp.file("hf")));
+}
+
+TEST_CASE("a GPT with FFN neurons pruned alike in every layer exports to a folder transformers loads",
+          "[integration][compress]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  ptm::test::TempDir tmp;
+  const std::string init = trained(tmp);
+  const std::string out = tmp.file("n");
+  const auto r = run_ptm(std::string(kRecipe) + init + " --run-dir " + out +
+                         " prune.granularity=structured ~prune.sparsity prune.structured.neurons=0.25");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto x = run_ptm("export --format hf --from " + out + " --out " + tmp.file("hf"));
+  INFO(x.err);
+  REQUIRE(x.exit_code == 0);
+  const auto config = nlohmann::json::parse(read_text(tmp.file("hf/config.json")));
+  CHECK(config["n_inner"] == 96);
+  CHECK(config["n_head"] == 2);
+  // transformers' logits for the folder against those of the pruned model of the ptm run.
+  const auto ids = torch::randint(300, {2, 32}, torch::kInt64);
+  ptm::models::save_safetensors(tmp.file("in.safetensors"), {{"input_ids", ids}});
+  const std::string cmd = std::string("'") + ptm::test::python_exe() + "' '" + ptm::test::source_dir() +
+                          "/tests/golden/gpt2_reference.py' check " + tmp.file("hf") + " " + tmp.file("in.safetensors") +
+                          " " + tmp.file("out.safetensors");
+  REQUIRE(WEXITSTATUS(std::system(cmd.c_str())) == 0);
+  const auto reference = ptm::models::SafetensorsFile(tmp.file("out.safetensors")).tensor("logits");
+  const auto run = ptm::recipes::load_run_model(out);
+  torch::NoGradGuard no_grad;
+  ptm::data::Batch b;
+  b.input_ids = ids;
+  const auto logits = run.model->forward(b).logits;
+  REQUIRE(logits.sizes() == reference.sizes());
+  CHECK((logits - reference).abs().max().item<double>() <= 1e-4);
 }
 
 TEST_CASE("ptm prune's recovery fine-tune keeps the pruned weights exactly zero", "[integration][compress]") {
@@ -138,6 +178,8 @@ TEST_CASE("ptm prune refuses bad recipes with exit 2, naming the key, writing no
       {"prune.targets=[nothing]", "prune.targets"},
       {"~init_from", "init_from"},
       {"prune.recover=true ~data", "prune.recover"},
+      {"prune.start_step=3", "prune.start_step"},  // ptm prune prunes once: no schedule
+      {"prune.every=5", "prune.every"},
   };
   for (const auto& [args, key] : cases) {
     INFO(args);

@@ -11,4 +11,5 @@ set(PTM_COMPRESS_SOURCES
   ptm/compress/reorder.cpp
   ptm/compress/sparsity_report.cpp
   ptm/compress/keep_masked.cpp
+  ptm/compress/gradual_pruner.cpp
 )

@@ -8,11 +8,42 @@ namespace {
 
 // Keys that belong to one granularity only.
 const char* granularity_of(const std::string& key) {
-  if (key == "sparsity") return "unstructured";
+  if (key == "sparsity" || key == "initial_sparsity" || key == "end_step" || key == "every") return "unstructured";
   if (key == "n" || key == "m") return "nm";
   if (key == "structured") return "structured";
   if (key == "targets") return "unstructured | nm";
   return nullptr;
+}
+
+// The gradual schedule of pruning during training. Its keys are read only when given, so the
+// config.yaml of a ptm prune run (which refuses them) holds none.
+template <class Mine>
+void bind_schedule(config::Section& s, PruneConfig& c, const Mine& mine) {
+  const auto given = [&](const std::string& key) {
+    if (!s.node() || !s.node()->find(key)) {
+      s.allow(key);
+      return false;
+    }
+    if (c.schedule_key.empty()) {
+      c.schedule_key = key;
+      c.schedule_origin = s.where(key);
+    }
+    return mine(key);
+  };
+  if (given("initial_sparsity") &&
+      s.opt("initial_sparsity", c.initial_sparsity, "sparsity of the first pruning step").min(0.0).ok()) {
+    if (c.initial_sparsity >= 1.0)
+      s.problem("initial_sparsity", "must lie in [0, 1), got " + std::to_string(c.initial_sparsity));
+    else if (c.sparsity < c.initial_sparsity)
+      s.problem("sparsity", "the final sparsity " + std::to_string(c.sparsity) + " is below prune.initial_sparsity " +
+                                std::to_string(c.initial_sparsity) + ": a gradual schedule only adds zeros");
+  }
+  if (given("start_step")) s.opt("start_step", c.start_step, "the first pruning step").min(0);
+  if (given("end_step") && s.opt("end_step", c.end_step, "the last pruning step").min(1).ok() &&
+      c.end_step <= c.start_step)
+    s.problem("end_step", "must be after prune.start_step (" + std::to_string(c.start_step) + "), got " +
+                              std::to_string(c.end_step));
+  if (given("every")) s.opt("every", c.every, "steps between pruning steps").min(1);
 }
 
 }  // namespace
@@ -65,6 +96,7 @@ void bind(config::Section& s, PruneConfig& c) {
   s.opt("calibration_batches", c.calibration_batches, "train-split batches read by data-driven criteria").min(1);
   s.opt("eval_batches", c.eval_batches, "validation batches evaluated before and after pruning (0: all)").min(0);
   s.opt("recover", c.recover, "fine-tune after pruning with the train: section, pruned weights kept at zero");
+  bind_schedule(s, c, mine);
   s.finish();
 }
 

@@ -13,6 +13,13 @@
 //     eval_batches: 0           # validation batches evaluated before and after (0: all)
 //     recover: false            # then fine-tune with the train:/optimizer:/schedule:/objective:
 //                               # sections, pruned weights kept at exactly zero
+// The same section in a training recipe (ptm pretrain | finetune | distill) prunes while the
+// model trains (gradual_pruner.h): `sparsity` is the final sparsity, reached by the cubic
+// schedule of Zhu & Gupta (2017) from
+//     initial_sparsity: 0.0     # unstructured: the sparsity of the first pruning step
+//     start_step: 0             # the first pruning step (nm: the one step the N:M mask is set)
+//     end_step: 1000            # unstructured: the last (default train.max_steps)
+//     every: 100                # unstructured: steps between pruning steps
 #pragma once
 #include <cstdint>
 #include <string>
@@ -40,6 +47,13 @@ struct PruneConfig {
   int64_t calibration_batches = 8;
   int64_t eval_batches = 0;
   bool recover = false;
+  // Pruning during training (only read when given: ptm prune refuses them).
+  double initial_sparsity = 0.0;
+  int64_t start_step = 0;
+  int64_t end_step = -1;  // -1: train.max_steps
+  int64_t every = 100;
+  std::string schedule_key;  // the first of these keys the section gives ("": none)
+  Origin schedule_origin;
   Origin origin;  // the section, for messages raised once the model is known
 };
 

@@ -53,6 +53,27 @@ T get(const nlohmann::json& c, const char* key, T fallback) {
   return v.get<T>();
 }
 
+// A structurally pruned model (ptm prune) as the uniform options GPT-2 can express: the same
+// heads and MLP width in every layer, and heads that fill n_embd (GPT2Attention derives
+// head_dim = n_embd / n_head; transformers has no pruned_heads for it). Empty when it is one,
+// else why not.
+std::string make_uniform(GptOptions& o) {
+  if (o.uniform()) return "";
+  const int64_t heads = o.heads_of(0), inner = o.inner_of(0);
+  for (int64_t l = 1; l < o.n_layer; ++l)
+    if (o.heads_of(l) != heads || o.inner_of(l) != inner)
+      return "its layers differ in size (layer_heads or layer_inner), which a GPT-2 config.json cannot express";
+  if (heads * o.head_dim() != o.n_embd)
+    return "its attention heads were pruned (" + std::to_string(heads) + " heads of " + std::to_string(o.head_dim()) +
+           " in n_embd " + std::to_string(o.n_embd) + "), and GPT-2 takes head_dim = n_embd / n_head";
+  o.n_head = heads;
+  o.n_inner = inner;
+  o.head_size = 0;
+  o.layer_heads.clear();
+  o.layer_inner.clear();
+  return "";
+}
+
 }  // namespace
 
 GptOptions GptOptions::from_hf_config(const nlohmann::json& c) {
@@ -87,16 +108,18 @@ GptOptions GptOptions::from_hf_config(const nlohmann::json& c) {
 }
 
 nlohmann::json GptImpl::hf_config() const {
-  const auto& o = options_;
-  if (!o.layer_heads.empty() || !o.layer_inner.empty())
-    throw RuntimeError(
-        "gpt: this model has pruned sizes (layer_heads or layer_inner) that a Hugging Face "
-        "config.json cannot express; use the ptm run (ptm eval --from, init_from.checkpoint)");
-  if (o.is_llama()) return llama_hf_config(o);
-  if (!o.uniform())
-    throw RuntimeError(
-        "gpt: this model has pruned sizes (head_size, layer_heads or layer_inner) that a GPT-2 "
-        "config.json cannot express; use the ptm run (ptm eval --from, init_from.checkpoint)");
+  auto o = options_;
+  if (o.is_llama()) {
+    // Llama configs carry head_dim, but no per-layer sizes.
+    if (!o.layer_heads.empty() || !o.layer_inner.empty())
+      throw RuntimeError(
+          "gpt: this model has pruned sizes (layer_heads or layer_inner) that a Llama "
+          "config.json cannot express; use the ptm run (ptm eval --from, init_from.checkpoint)");
+    return llama_hf_config(o);
+  }
+  if (const auto why = make_uniform(o); !why.empty())
+    throw RuntimeError("gpt: this model has pruned sizes, and " + why +
+                       "; use the ptm run (ptm eval --from, init_from.checkpoint)");
   if (!o.is_gpt2()) {
     std::ostringstream why;
     why << "gpt: Hugging Face export supports the GPT-2 configuration (norm: layernorm, position: learned, "

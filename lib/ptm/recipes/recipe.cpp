@@ -23,7 +23,7 @@ std::vector<SectionInfo> sections() {
       {"freeze", "weights kept fixed: backbone (linear probe), embeddings, first_layers, name patterns"},
       {"model", "model component (ptm list models), usually a preset from configs/models/"},
       {"prepare", "corpus preparation for ptm data prepare: sources, tokenizer, split, shards"},
-      {"prune", "ptm prune: criterion, granularity (unstructured, nm, structured), sparsity, scope, calibration"},
+      {"prune", "ptm prune: criterion, granularity (unstructured, nm, structured), sparsity, scope, calibration; in pretrain/finetune/distill: gradual pruning (initial_sparsity, start_step, end_step, every)"},
       {"supernet", "train an elastic super-network: sampling (sandwich, sortednet, uniform), heads/inner/min_depth choices"},
       {"nas", "ptm nas search: objectives, algorithm (nsga2, random), population, generations, constraints, latency"},
   };

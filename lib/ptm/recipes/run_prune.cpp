@@ -46,11 +46,15 @@ void check_sections(const Recipe& r) {
          "missing: criterion " + r.prune->criterion + " scores on calibration batches from a data: section"});
   if (r.prune && r.prune->recover && !r.data)
     missing.push_back({r.prune->origin, "data", "missing: prune.recover fine-tunes on a data: section"});
+  if (r.prune && !r.prune->schedule_key.empty())
+    missing.push_back({r.prune->schedule_origin, "prune." + r.prune->schedule_key,
+                       "belongs to pruning during training (ptm pretrain | finetune | distill); ptm prune prunes "
+                       "once, to prune.sparsity"});
   if (!missing.empty()) throw ConfigError(missing);
 }
 
 // The checks that need the built model: the layers pruned, N:M widths, the axes asked for.
-compress::Targets checked_targets(const compress::PruneConfig& c, models::ModelImpl& model) {
+compress::Targets prune_targets(const compress::PruneConfig& c, models::ModelImpl& model) {
   if (c.granularity == "structured") {
     std::vector<std::string> names;
     for (const auto& a : compress::prunable_axes(model)) names.push_back(a.name);
@@ -64,21 +68,7 @@ compress::Targets checked_targets(const compress::PruneConfig& c, models::ModelI
     if (!problems.empty()) throw ConfigError(problems);
     return compress::scored_modules(c, model);
   }
-  auto targets = compress::select_targets(model, c.targets);
-  if (targets.empty())
-    throw ConfigError(c.origin, "prune.targets", "match no Linear layer of the " + model.arch() + " model");
-  if (c.granularity == "nm") {
-    std::vector<Diagnostic> problems;
-    for (const auto& [name, lin] : targets) {
-      const int64_t in = lin->weight.size(1);
-      if (in % c.m != 0)
-        problems.push_back({c.origin, "prune.m",
-                            std::to_string(c.m) + " does not divide the input width " + std::to_string(in) + " of " +
-                                name + " (N:M groups run along the input dimension)"});
-    }
-    if (!problems.empty()) throw ConfigError(problems);
-  }
-  return targets;
+  return compress::checked_targets(c, model);
 }
 
 nlohmann::json evaluate_if_data(const Recipe& recipe, models::ModelImpl& model, const std::string& device,
@@ -132,7 +122,7 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
   torch::manual_seed(static_cast<uint64_t>(recipe.run.seed));
   std::shared_ptr<models::ModelImpl> model = recipe.model();
   apply_init_from(recipe.init_from, *model);
-  auto targets = checked_targets(pc, *model);
+  auto targets = prune_targets(pc, *model);
   model->to(torch::Device(device));
   model->eval();
   const int64_t params_before = models::count_parameters(*model);

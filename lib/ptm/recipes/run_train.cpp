@@ -6,6 +6,8 @@
 #include <optional>
 #include <thread>
 
+#include "ptm/compress/gradual_pruner.h"
+#include "ptm/compress/unstructured.h"
 #include "ptm/config/diff.h"
 #include "ptm/config/emit.h"
 #include "ptm/config/load.h"
@@ -168,6 +170,20 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
       missing.push_back({Origin{}, key, "missing: ptm " + task.command + " needs a " + key + ": section"});
   if (!missing.empty()) throw ConfigError(missing);
   const Recipe recipe = with_default_objective(given, task.default_objective);
+  if (recipe.prune) {
+    // Refused before the run directory is touched; the targets need the model (built to look).
+    if (recipe.peft)
+      throw ConfigError(recipe.prune->origin, "prune",
+                        "cannot go with a peft: section (the adapters add dense updates to the frozen weights it "
+                        "would mask): prune while training the full model, or prune the merged model with ptm prune");
+    if (recipe.train.ema_decay > 0)
+      throw ConfigError(Origin{}, "train.ema_decay",
+                        "cannot go with a prune: section: the averaged weights (evaluated and saved as best) "
+                        "would not be sparse, pruned weights only decaying toward zero");
+    compress::check_training_prune(*recipe.prune, recipe.train.max_steps);
+    auto probe = recipe.model();
+    compress::checked_targets(*recipe.prune, *probe);
+  }
 
   // Data parallel when a launcher (torchrun, srun, ptm launch) started this process as a rank.
   const auto layout = dist::detect_rank_layout();
@@ -262,6 +278,12 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   if (!setup.model->set_activation_checkpointing(recipe.train.activation_checkpointing))
     throw RuntimeError("train.activation_checkpointing: the " + setup.model->arch() + " model does not support it");
   setup.model->to(torch::Device(device));
+  std::shared_ptr<compress::GradualPruner> pruner;
+  if (recipe.prune) {
+    pruner = std::make_shared<compress::GradualPruner>(*recipe.prune, compress::checked_targets(*recipe.prune, *setup.model),
+                                                       recipe.train.max_steps, static_cast<uint64_t>(recipe.run.seed));
+    setup.hook = pruner;
+  }
   setup.objective = recipe.objective();
   if (recipe.supernet) {
     if (resume_from.empty()) sort_for_supernet(recipe, *setup.model, device);
@@ -306,6 +328,7 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
                             {"stopped_by_signal", r.stopped},
                             {"early_stopped", r.early_stopped}};
   if (!r.test.is_null()) summary["test"] = r.test;
+  if (pruner) summary["sparsity"] = pruner->sparsity();  // of the pruned targets
   if (recipe.train.cuda_graph) summary["cuda_graph_replays"] = r.graph_replays;
   if (r.best_step >= 0) summary["best"] = {{"step", r.best_step}, {"metric", recipe.train.best_metric}, {"value", r.best_value}};
   // A PEFT run also leaves its final adapter alone (adapter_model.safetensors + adapter_config.json).

@@ -210,6 +210,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     }
     r.skipped_steps = st.value("skipped_steps", int64_t{0});
     if (ema) ema->load(models::load_safetensors(s.resume_from + "/ema.safetensors"));
+    if (s.hook) s.hook->load(models::load_safetensors(s.resume_from + "/" + s.hook->file()));
     log::info("resumed from " + s.resume_from + " at step " + std::to_string(step));
   }
   // Steps after the checkpoint (all of them when there is none yet) are run again: their
@@ -260,6 +261,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   const auto extra_files = [&] {
     ExtraFiles files = {{"objective.safetensors", objective_params}};
     if (ema) files.emplace_back("ema.safetensors", ema->state());
+    if (s.hook) files.emplace_back(s.hook->file(), s.hook->state());
     return files;
   };
   // Non-finite weights (an update that overflowed between log lines) must never replace good
@@ -407,6 +409,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     return stop;
   };
 
+  if (s.hook) s.hook->start(step, !s.resume_from.empty());
   for (;;) {
     // At max_steps this is also the final evaluation (the one after the loop then returns at once).
     if (tc.eval_every > 0 && step > first_step && step % tc.eval_every == 0 && run_eval(step, step >= tc.max_steps)) {
@@ -455,9 +458,10 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       interval_loss += out.loss_sum;
       interval_targets += out.targets;
     }
+    ++step;
+    if (s.hook) s.hook->after_step(step);  // before the EMA reads the weights
     if (ema) ema->update();
     t_compute += seconds_since(t0);
-    ++step;
     ++interval_steps;
 
     if (step % tc.log_every == 0 || step == tc.max_steps) {
@@ -497,6 +501,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
                             {"time_data_s", t_data / interval_steps},
                             {"time_compute_s", t_compute / interval_steps}};
       if (skip_nonfinite) rec["skipped_steps"] = r.skipped_steps;
+      if (s.hook) s.hook->add_metrics(rec);
       if (const auto peak = peak_memory_bytes(device)) rec["peak_memory_bytes"] = *peak;
       reset_peak_memory(device);
       write_metrics(rec);

@@ -17,6 +17,7 @@
 #include "ptm/objectives/objective.h"
 #include "ptm/optim/optimizer.h"
 #include "ptm/optim/schedule.h"
+#include "ptm/train/step_hook.h"
 #include "ptm/train/train_config.h"
 
 namespace ptm::train {
@@ -36,6 +37,8 @@ struct TrainerSetup {
   // Data parallel (null: one process). Each rank reads its share of the data; rank 0 alone
   // writes metrics, predictions and checkpoints (holding every rank's data cursor and RNG).
   dist::Group* group = nullptr;
+  // Runs around every optimizer step, checkpointed with the run (null: none). prune: masks.
+  std::shared_ptr<StepHook> hook;
 };
 
 struct TrainResult {

@@ -3,6 +3,8 @@ set(PTM_COMPRESS_TEST_SOURCES
   unit/compress/masks_criteria_test.cpp
   unit/compress/structured_test.cpp
   unit/compress/calibration_test.cpp
+  unit/compress/gradual_pruner_test.cpp
+  integration/prune_train_test.cpp
   integration/prune_test.cpp
   integration/nas_test.cpp
 )
