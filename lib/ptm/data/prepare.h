@@ -1,5 +1,8 @@
-// Corpus preparation (`ptm data prepare`): text files, folders or JSONL/TSV records ->
-// tokenizer (trained or loaded) -> token shards with a train/val split -> manifest.
+// Corpus preparation (`ptm data prepare`): text files, folders or JSONL/TSV records (plain,
+// gzip or zstd) -> tokenizer (trained or loaded) -> token shards with a train/val split ->
+// manifest. Streams: one pass over the files hashes them, counts documents and keeps the
+// tokenizer's training sample; a second encodes batches of pieces on all cores and appends
+// the ids to the shards in corpus order. Memory is bounded by `memory_mb` (plus the sample).
 //
 // Output folder:
 //   tokenizer.json        the tokenizer (HF format)
@@ -7,13 +10,16 @@
 //   val_000000.bin ...
 //   manifest.json         sources (bytes, sha256), tokenizer hash, shard hashes, token counts
 //   prepare.yaml          the resolved recipe
-// The folder is built under a temporary name and renamed at the end: never half-written.
+// The folder is built as <out>.partial and renamed at the end: never half-written. A killed
+// run leaves <out>.partial/resume.json after each finished shard; the same recipe continues
+// from there and gives the same bytes.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "ptm/config/binder.h"
+#include "ptm/data/dedup.h"
 #include "ptm/data/tokenizer_registry.h"
 
 namespace ptm::data {
@@ -30,7 +36,11 @@ struct PrepareConfig {
   int64_t tokenizer_train_bytes = 0; // cap on text used to train a tokenizer; 0 = all
   std::string eos_token;             // appended after each document; default: the first special token
   int64_t seed = 1337;               // document-level split
+  int64_t memory_mb = 256;           // bound on text and ids in flight (not counting the sample)
+  int64_t min_document_bytes = 1;    // shorter documents are dropped (1: empty ones)
+  int64_t max_document_bytes = 0;    // longer documents are dropped; 0 = no limit
   TokenizerSpec tokenizer;
+  DedupConfig dedup;                 // off unless the recipe's dedup: asks (see dedup.h)
 };
 
 void bind(config::Section& s, PrepareConfig& c);
@@ -38,6 +48,7 @@ void bind(config::Section& s, PrepareConfig& c);
 struct PrepareResult {
   std::string out;
   int64_t documents = 0, train_tokens = 0, val_tokens = 0, vocab_size = 0;
+  bool resumed = false;  // continued a killed run's <out>.partial
   double seconds = 0;
   std::string manifest_sha256;
 };

@@ -1,0 +1,137 @@
+// `ptm data prepare` at scale, run as a process: peak resident memory stays bounded on a
+// corpus much larger than the bound, and a run killed mid-way continues from its finished
+// shards to the same bytes as an uninterrupted run.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "catch.h"
+#include "helpers.h"
+
+namespace fs = std::filesystem;
+extern char** environ;
+
+namespace {
+
+// Starts `ptm data prepare` with `args`, stdout and stderr to files in `dir`.
+pid_t start_prepare(const ptm::test::TempDir& dir, const std::vector<std::string>& args) {
+  std::vector<std::string> argv_s{ptm::test::ptm_binary(), "data", "prepare"};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, dir.file("stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, dir.file("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  REQUIRE(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+struct Finished {
+  int exit_code = -1;
+  long max_rss_kb = 0;
+};
+Finished wait_for(pid_t pid) {
+  int status = 0;
+  rusage ru{};
+  REQUIRE(wait4(pid, &status, 0, &ru) == pid);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ru.ru_maxrss};
+}
+
+// `n` bytes of English-like text over several files, documents of a few KB each (JSONL).
+void write_corpus(const ptm::test::TempDir& d, const std::string& dir, size_t n, int files) {
+  std::mt19937 rng(1);
+  static const char* words[] = {"the", "kernel", "maps", "a", "page", "into", "memory", "and", "returns", "zero",
+                                "when", "the", "device", "is", "ready", "for", "another", "request"};
+  for (int f = 0; f < files; ++f) {
+    std::string out;
+    while (out.size() < n / files) {
+      std::string doc;
+      const size_t len = 500 + rng() % 6000;
+      while (doc.size() < len) doc += std::string(words[rng() % 18]) + (rng() % 12 == 0 ? ".\n" : " ");
+      out += nlohmann::json{{"text", doc}}.dump() + "\n";
+    }
+    d.write(dir + "/part" + std::to_string(f) + ".jsonl", out);
+  }
+}
+
+// A recipe of its own (the byte tokenizer: no training), overridden per run.
+std::vector<std::string> recipe_args(const ptm::test::TempDir& d, const std::string& corpus, const std::string& out,
+                                     const std::string& extra = "") {
+  const auto recipe = d.write("prepare.yaml",
+                              "prepare:\n  sources: [" + corpus + "]\n  out: " + out +
+                                  "\n  format: jsonl\n  tokenizer: {type: bytes}\n  val_fraction: 0.05\n"
+                                  "  shard_tokens: 2000000\n");
+  std::vector<std::string> a{"--config", recipe};
+  if (!extra.empty()) a.push_back(extra);
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("ptm data prepare stays within its memory bound on a corpus far larger", "[integration][data]") {
+  ptm::test::TempDir d;
+  write_corpus(d, "small", 200'000, 1);
+  write_corpus(d, "big", 120'000'000, 6);  // 120 MB: the old path held ~5 bytes per byte of text
+  const auto small = wait_for(start_prepare(d, recipe_args(d, d.file("small"), d.file("out_small"), "prepare.memory_mb=32")));
+  REQUIRE(small.exit_code == 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto big = wait_for(start_prepare(d, recipe_args(d, d.file("big"), d.file("out_big"), "prepare.memory_mb=32")));
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(ptm::test::read_text(d.file("stderr")));
+  REQUIRE(big.exit_code == 0);
+  const auto m = nlohmann::json::parse(ptm::test::read_text(d.file("out_big/manifest.json")));
+  CHECK(m["train"]["tokens"].get<int64_t>() + m["val"]["tokens"].get<int64_t>() > 110'000'000);
+  // 32 MB of batches in flight plus the process; the whole corpus's ids would be 480 MB.
+  const long extra_mb = (big.max_rss_kb - small.max_rss_kb) / 1024;
+  INFO("peak RSS " << big.max_rss_kb / 1024 << " MB vs " << small.max_rss_kb / 1024 << " MB on 200 KB, " << s << " s");
+  CHECK(extra_mb < 48);
+}
+
+TEST_CASE("a killed ptm data prepare continues from its finished shards to the same bytes", "[integration][data]") {
+  ptm::test::TempDir d;
+  write_corpus(d, "corpus", 30'000'000, 3);
+  const auto whole = wait_for(start_prepare(d, recipe_args(d, d.file("corpus"), d.file("whole"))));
+  REQUIRE(whole.exit_code == 0);
+
+  const auto out = d.file("killed");
+  const pid_t pid = start_prepare(d, recipe_args(d, d.file("corpus"), out, "prepare.threads=1"));
+  // Kill it once a few shards are finished (the checkpoint lists them).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    std::string resume;
+    if (fs::exists(out + ".partial/resume.json")) resume = ptm::test::read_text(out + ".partial/resume.json");
+    if (!resume.empty() && nlohmann::json::parse(resume)["train"]["shards"].size() >= 3) break;
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  REQUIRE(wait_for(pid).exit_code == 128 + SIGKILL);
+  CHECK_FALSE(fs::exists(out + "/manifest.json"));  // nothing looks complete
+  CHECK_FALSE(fs::exists(out + ".partial/manifest.json"));
+
+  const auto again = wait_for(start_prepare(d, recipe_args(d, d.file("corpus"), out, "prepare.threads=1")));
+  const auto err = ptm::test::read_text(d.file("stderr"));
+  INFO(err);
+  REQUIRE(again.exit_code == 0);
+  CHECK(ptm::test::contains(err, "finished shards"));
+  CHECK_FALSE(ptm::test::contains(err, "with 0 + 0 finished shards"));
+  const auto a = nlohmann::json::parse(ptm::test::read_text(d.file("whole/manifest.json")));
+  const auto b = nlohmann::json::parse(ptm::test::read_text(out + "/manifest.json"));
+  CHECK(b["train"] == a["train"]);
+  CHECK(b["val"] == a["val"]);
+  CHECK(b["sources"] == a["sources"]);
+  CHECK_FALSE(fs::exists(out + ".partial"));
+}
