@@ -1,6 +1,7 @@
 // `ptm data prepare` at scale, run as a process: peak resident memory stays bounded on a
 // corpus much larger than the bound, and a run killed mid-way continues from its finished
-// shards to the same bytes as an uninterrupted run.
+// shards to the same bytes as an uninterrupted run (one corpus and a weighted mixture), and bad
+// input exits 2 naming the file or key.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -8,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -67,15 +69,16 @@ void write_corpus(const ptm::test::TempDir& d, const std::string& dir, size_t n,
   }
 }
 
-// A recipe of its own (the byte tokenizer: no training), overridden per run.
+// A recipe of its own (the byte tokenizer: no training) with `yaml` added to its prepare:
+// section, and command-line overrides.
 std::vector<std::string> recipe_args(const ptm::test::TempDir& d, const std::string& corpus, const std::string& out,
-                                     const std::string& extra = "") {
+                                     const std::vector<std::string>& overrides = {}, const std::string& yaml = "") {
   const auto recipe = d.write("prepare.yaml",
                               "prepare:\n  sources: [" + corpus + "]\n  out: " + out +
                                   "\n  format: jsonl\n  tokenizer: {type: bytes}\n  val_fraction: 0.05\n"
-                                  "  shard_tokens: 2000000\n");
+                                  "  shard_tokens: 2000000\n" + yaml);
   std::vector<std::string> a{"--config", recipe};
-  if (!extra.empty()) a.push_back(extra);
+  a.insert(a.end(), overrides.begin(), overrides.end());
   return a;
 }
 
@@ -85,10 +88,10 @@ TEST_CASE("ptm data prepare stays within its memory bound on a corpus far larger
   ptm::test::TempDir d;
   write_corpus(d, "small", 200'000, 1);
   write_corpus(d, "big", 120'000'000, 6);  // 120 MB: the old path held ~5 bytes per byte of text
-  const auto small = wait_for(start_prepare(d, recipe_args(d, d.file("small"), d.file("out_small"), "prepare.memory_mb=32")));
+  const auto small = wait_for(start_prepare(d, recipe_args(d, d.file("small"), d.file("out_small"), {"prepare.memory_mb=32"})));
   REQUIRE(small.exit_code == 0);
   const auto t0 = std::chrono::steady_clock::now();
-  const auto big = wait_for(start_prepare(d, recipe_args(d, d.file("big"), d.file("out_big"), "prepare.memory_mb=32")));
+  const auto big = wait_for(start_prepare(d, recipe_args(d, d.file("big"), d.file("out_big"), {"prepare.memory_mb=32"})));
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   INFO(ptm::test::read_text(d.file("stderr")));
   REQUIRE(big.exit_code == 0);
@@ -103,35 +106,77 @@ TEST_CASE("ptm data prepare stays within its memory bound on a corpus far larger
 TEST_CASE("a killed ptm data prepare continues from its finished shards to the same bytes", "[integration][data]") {
   ptm::test::TempDir d;
   write_corpus(d, "corpus", 30'000'000, 3);
-  const auto whole = wait_for(start_prepare(d, recipe_args(d, d.file("corpus"), d.file("whole"))));
-  REQUIRE(whole.exit_code == 0);
+  write_corpus(d, "other", 10'000'000, 2);
+  // One corpus, and a weighted mixture of two (resumed in the middle of the interleave).
+  for (const bool mixed : {false, true}) {
+    INFO((mixed ? "mixture" : "one corpus"));
+    const std::string corpus = mixed ? d.file("corpus") + ", " + d.file("other") : d.file("corpus");
+    const std::string yaml = mixed ? "  weights: [0.6, 0.4]\n" : "";
+    const std::string tag = mixed ? "_mixed" : "";
+    // Small shards, so that both splits finish some before the kill and the run resumes from a
+    // document past the start (the earlier of the two splits' last finished shards).
+    const std::string shards = "prepare.shard_tokens=400000";
+    const auto whole = wait_for(start_prepare(d, recipe_args(d, corpus, d.file("whole" + tag), {shards}, yaml)));
+    REQUIRE(whole.exit_code == 0);
 
-  const auto out = d.file("killed");
-  const pid_t pid = start_prepare(d, recipe_args(d, d.file("corpus"), out, "prepare.threads=1"));
-  // Kill it once a few shards are finished (the checkpoint lists them).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  for (;;) {
-    std::string resume;
-    if (fs::exists(out + ".partial/resume.json")) resume = ptm::test::read_text(out + ".partial/resume.json");
-    if (!resume.empty() && nlohmann::json::parse(resume)["train"]["shards"].size() >= 3) break;
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto out = d.file("killed" + tag);
+    const pid_t pid = start_prepare(d, recipe_args(d, corpus, out, {shards, "prepare.threads=1"}, yaml));
+    // Kill it once a few shards are finished (the checkpoint lists them).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      std::string resume;
+      if (fs::exists(out + ".partial/resume.json")) resume = ptm::test::read_text(out + ".partial/resume.json");
+      if (!resume.empty() && nlohmann::json::parse(resume)["val"]["shards"].size() >= 1) break;
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    kill(pid, SIGKILL);
+    REQUIRE(wait_for(pid).exit_code == 128 + SIGKILL);
+    CHECK_FALSE(fs::exists(out + "/manifest.json"));  // nothing looks complete
+    CHECK_FALSE(fs::exists(out + ".partial/manifest.json"));
+
+    const auto again = wait_for(start_prepare(d, recipe_args(d, corpus, out, {shards, "prepare.threads=1"}, yaml)));
+    const auto err = ptm::test::read_text(d.file("stderr"));
+    INFO(err);
+    REQUIRE(again.exit_code == 0);
+    CHECK(ptm::test::contains(err, "finished shards"));
+    CHECK_FALSE(ptm::test::contains(err, "continuing from document 0 "));
+    const auto a = nlohmann::json::parse(ptm::test::read_text(d.file("whole" + tag + "/manifest.json")));
+    const auto b = nlohmann::json::parse(ptm::test::read_text(out + "/manifest.json"));
+    CHECK(b["train"] == a["train"]);
+    CHECK(b["val"] == a["val"]);
+    CHECK(b["sources"] == a["sources"]);
+    REQUIRE(b.contains("mixture") == mixed);
+    if (mixed) CHECK(b["mixture"].dump() == a["mixture"].dump());  // per-source token counts survive the resume
+    CHECK_FALSE(fs::exists(out + ".partial"));
   }
-  kill(pid, SIGKILL);
-  REQUIRE(wait_for(pid).exit_code == 128 + SIGKILL);
-  CHECK_FALSE(fs::exists(out + "/manifest.json"));  // nothing looks complete
-  CHECK_FALSE(fs::exists(out + ".partial/manifest.json"));
+}
 
-  const auto again = wait_for(start_prepare(d, recipe_args(d, d.file("corpus"), out, "prepare.threads=1")));
-  const auto err = ptm::test::read_text(d.file("stderr"));
-  INFO(err);
-  REQUIRE(again.exit_code == 0);
-  CHECK(ptm::test::contains(err, "finished shards"));
-  CHECK_FALSE(ptm::test::contains(err, "with 0 + 0 finished shards"));
-  const auto a = nlohmann::json::parse(ptm::test::read_text(d.file("whole/manifest.json")));
-  const auto b = nlohmann::json::parse(ptm::test::read_text(out + "/manifest.json"));
-  CHECK(b["train"] == a["train"]);
-  CHECK(b["val"] == a["val"]);
-  CHECK(b["sources"] == a["sources"]);
-  CHECK_FALSE(fs::exists(out + ".partial"));
+TEST_CASE("bad ptm data prepare input exits 2 naming the file or key and writes nothing", "[integration][data]") {
+  ptm::test::TempDir d;
+  write_corpus(d, "corpus", 200'000, 1);
+  d.write("bad_key/a.jsonl", "{\"text\": \"fine\"}\n{\"body\": \"no text key\"}\n");
+  // A gzip file cut in half.
+  REQUIRE(std::system(("mkdir -p '" + d.file("gz") + "' && cp '" + d.file("corpus/part0.jsonl") + "' '" +
+                       d.file("gz/a.jsonl") + "' && gzip '" + d.file("gz/a.jsonl") + "' && truncate -s 20000 '" +
+                       d.file("gz/a.jsonl.gz") + "'")
+                          .c_str()) == 0);
+  struct Case {
+    std::string corpus, yaml, message;
+  };
+  for (const auto& [corpus, yaml, message] : std::vector<Case>{
+           {d.file("nowhere"), "", "'" + d.file("nowhere") + "' does not exist"},
+           {d.file("bad_key"), "", d.file("bad_key/a.jsonl") + ":2: no string field 'text'"},
+           {d.file("gz"), "", d.file("gz/a.jsonl.gz") + "': truncated gzip data"},
+           {d.file("corpus"), "  weights: [0.5, 0.5]\n", "prepare.weights: needs one weight per source"},
+           {d.file("corpus") + ", " + d.file("corpus"), "  weights: [1, -1]\n", "prepare.weights: must be >= 0"},
+           {d.file("corpus") + ", " + d.file("corpus"), "  weights: [0, 0]\n", "prepare.weights: must not all be 0"}}) {
+    const auto r = wait_for(start_prepare(d, recipe_args(d, corpus, d.file("out"), {}, yaml)));
+    const auto err = ptm::test::read_text(d.file("stderr"));
+    INFO(err);
+    CHECK(r.exit_code == 2);
+    CHECK(ptm::test::contains(err, message));
+    CHECK_FALSE(fs::exists(d.file("out")));
+    CHECK_FALSE(fs::exists(d.file("out.partial")));
+  }
 }

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -28,6 +29,7 @@
 #include "ptm/core/version.h"
 #include "ptm/data/dedup.h"
 #include "ptm/data/doc_stream.h"
+#include "ptm/data/mixture.h"
 #include "ptm/data/shard.h"
 
 namespace fs = std::filesystem;
@@ -89,128 +91,316 @@ struct FileInfo {
   int64_t candidates = 0; // passed the length filter
   int64_t kept = 0;       // and deduplication
   int64_t text_bytes = 0; // decompressed
+  int component = 0;      // the weighted source it belongs to (0 without weights)
+  int64_t cand_base = 0;  // candidates in the files before it (index into Scan::duplicate)
 };
 struct Scan {
   std::vector<FileInfo> files;
-  int64_t documents = 0, text_bytes = 0;  // kept documents and their bytes
+  int64_t documents = 0, text_bytes = 0;  // documents going to the shards and their bytes
   int64_t dropped_length = 0, dropped_exact = 0, dropped_near = 0;
   std::vector<bool> duplicate;  // per candidate (deduplication on): dropped as a duplicate
+  MixturePlan mix;              // with weights: the interleave of the sources
 };
+
+// The mixture order as text for scan.json: one character per document.
+constexpr char kSourceDigits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+constexpr size_t kMaxSources = sizeof(kSourceDigits) - 1;
+
+void set_candidate_bases(Scan& s) {
+  int64_t base = 0;
+  for (auto& f : s.files) {
+    f.cand_base = base;
+    base += f.candidates;
+  }
+}
 
 nlohmann::json to_json(const Scan& s) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : s.files)
     files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"bytes", f.bytes}, {"documents", f.documents},
-                     {"candidates", f.candidates}, {"kept", f.kept}, {"text_bytes", f.text_bytes}});
+                     {"candidates", f.candidates}, {"kept", f.kept}, {"text_bytes", f.text_bytes},
+                     {"component", f.component}});
   std::string dup;  // one character per candidate: '1' for a dropped duplicate
   for (const bool b : s.duplicate) dup += b ? '1' : '0';
+  std::string order;
+  for (const uint8_t k : s.mix.order) order += kSourceDigits[k];
   return {{"files", files}, {"documents", s.documents}, {"text_bytes", s.text_bytes},
-          {"dropped", {s.dropped_length, s.dropped_exact, s.dropped_near}}, {"duplicate", dup}};
+          {"dropped", {s.dropped_length, s.dropped_exact, s.dropped_near}}, {"duplicate", dup},
+          {"mixture", {{"order", order}, {"documents", s.mix.documents}, {"bytes", s.mix.bytes}}}};
 }
 
 Scan scan_from_json(const nlohmann::json& j) {
   Scan s;
   for (const auto& f : j.at("files"))
     s.files.push_back({f.at("path"), f.at("sha256"), f.at("bytes"), f.at("documents"), f.at("candidates"),
-                       f.at("kept"), f.at("text_bytes")});
+                       f.at("kept"), f.at("text_bytes"), f.at("component"), 0});
+  set_candidate_bases(s);
   s.documents = j.at("documents");
   s.text_bytes = j.at("text_bytes");
   s.dropped_length = j.at("dropped").at(0);
   s.dropped_exact = j.at("dropped").at(1);
   s.dropped_near = j.at("dropped").at(2);
   for (const char ch : j.at("duplicate").get<std::string>()) s.duplicate.push_back(ch == '1');
+  const auto& m = j.at("mixture");
+  for (const char ch : m.at("order").get<std::string>())
+    s.mix.order.push_back(static_cast<uint8_t>(std::string_view(kSourceDigits).find(ch)));
+  s.mix.documents = m.at("documents").get<std::vector<int64_t>>();
+  s.mix.bytes = m.at("bytes").get<std::vector<int64_t>>();
   return s;
 }
 
+// The sizes of one source's kept documents, in an anonymous file until the mixture is planned.
+class SizeLog {
+ public:
+  SizeLog() : f_(std::tmpfile()) {
+    if (!f_) throw IoError("cannot create a temporary file for the mixture's document sizes");
+  }
+  ~SizeLog() { std::fclose(f_); }
+  SizeLog(const SizeLog&) = delete;
+  SizeLog& operator=(const SizeLog&) = delete;
+  void add(int64_t n) {
+    if (std::fwrite(&n, sizeof(n), 1, f_) != 1) throw IoError("cannot write the mixture's temporary file");
+  }
+  void rewind() { std::rewind(f_); }
+  bool next(int64_t& n) { return std::fread(&n, sizeof(n), 1, f_) == 1; }
+
+ private:
+  std::FILE* f_;
+};
+
 // Pass 1: every file once, hashing it, counting documents, deduplicating, keeping the
-// tokenizer's sample (whole kept documents, in corpus order, until `tokenizer_train_bytes`)
-// when `sample` is given.
-Scan scan_files(const std::vector<std::string>& files, const PrepareConfig& c, std::vector<std::string>* sample) {
-  int64_t total = 0, done = 0, used = 0;
-  for (const auto& f : files) total += static_cast<int64_t>(fs::file_size(f));
+// tokenizer's sample (whole kept documents, in corpus order, until `tokenizer_train_bytes`;
+// with weights, each source gives its weight's share of it) when `sample` is given. With
+// weights, plans the mixture from the kept documents' sizes.
+Scan scan_files(const std::vector<std::vector<std::string>>& sources, const PrepareConfig& c,
+                std::vector<std::string>* sample) {
+  int64_t total = 0, done = 0;
+  for (const auto& files : sources)
+    for (const auto& f : files) total += static_cast<int64_t>(fs::file_size(f));
   Progress progress("read", total);
-  auto sampling = [&] { return sample && (c.tokenizer_train_bytes == 0 || used < c.tokenizer_train_bytes); };
+  const bool mixing = !c.weights.empty();
+  double weight_sum = 0;
+  for (const double w : c.weights) weight_sum += w;
+  std::vector<int64_t> used(sources.size(), 0);
+  std::vector<std::unique_ptr<SizeLog>> sizes;
+  for (size_t k = 0; mixing && k < sources.size(); ++k) sizes.push_back(std::make_unique<SizeLog>());
+  int component = 0;
+  auto sampling = [&] {
+    if (!sample) return false;
+    if (c.tokenizer_train_bytes == 0) return true;
+    const double cap = mixing ? c.weights[component] / weight_sum * static_cast<double>(c.tokenizer_train_bytes)
+                              : static_cast<double>(c.tokenizer_train_bytes);
+    return static_cast<double>(used[component]) < cap;
+  };
   Scan scan;
   DocumentHasher hasher(c.dedup);
   Deduplicator dedup(c.dedup);
-  for (const auto& path : files) {
-    ByteSource src(path, true);
-    FileInfo f;
-    f.path = path;
-    // `text` may be empty when only the length `n` matters (a text file not sampled).
-    auto take = [&](size_t n, std::string& text) {
-      if (n == 0) return;  // empty documents are skipped, not counted as filtered
-      const auto hash = c.dedup.any() ? hasher.finish() : DocumentHasher::Result{};
-      if (!keep_document(c, n)) {
-        ++scan.dropped_length;
-        return;
-      }
-      ++f.candidates;
-      if (c.dedup.any()) {
-        const auto verdict = dedup.add(hash);
-        scan.duplicate.push_back(verdict != Deduplicator::Verdict::kKeep);
-        if (verdict != Deduplicator::Verdict::kKeep) return;
-      }
-      ++f.kept;
-      scan.text_bytes += static_cast<int64_t>(n);
-      if (sampling()) {
-        used += static_cast<int64_t>(n);
-        sample->push_back(std::move(text));
-      }
-    };
-    if (c.format == "text") {
-      const bool keep_text = sampling();
-      std::string text, block;
-      int64_t n = 0;
-      while (src.read_more(block, size_t{1} << 20)) {
-        n += static_cast<int64_t>(block.size());
-        if (c.dedup.any()) hasher.feed(block);
-        if (keep_text) text += block;
-        block.clear();
-        progress.update(done + src.raw_bytes());
-      }
-      f.documents = 1;
-      f.text_bytes = n;
-      if (n == 0 && c.dedup.any()) hasher.finish();  // take() skips empty documents
-      take(static_cast<size_t>(n), text);  // sampling() == keep_text: `used` did not move
-    } else {
-      RecordReader records(src, c.format, c.field);
-      std::string text;
-      while (records.next(text)) {
-        ++f.documents;
-        f.text_bytes += static_cast<int64_t>(text.size());
-        if (c.dedup.any()) {
-          hasher.feed(text);
-          if (text.empty()) hasher.finish();  // take() skips empty documents
+  for (const auto& files : sources) {
+    for (const auto& path : files) {
+      ByteSource src(path, true);
+      FileInfo f;
+      f.path = path;
+      f.component = component;
+      // `text` may be empty when only the length `n` matters (a text file not sampled).
+      auto take = [&](size_t n, std::string& text) {
+        if (n == 0) return;  // empty documents are skipped, not counted as filtered
+        const auto hash = c.dedup.any() ? hasher.finish() : DocumentHasher::Result{};
+        if (!keep_document(c, n)) {
+          ++scan.dropped_length;
+          return;
         }
-        take(text.size(), text);
-        progress.update(done + src.raw_bytes());
+        ++f.candidates;
+        if (c.dedup.any()) {
+          const auto verdict = dedup.add(hash);
+          scan.duplicate.push_back(verdict != Deduplicator::Verdict::kKeep);
+          if (verdict != Deduplicator::Verdict::kKeep) return;
+        }
+        ++f.kept;
+        scan.text_bytes += static_cast<int64_t>(n);
+        if (mixing) sizes[component]->add(static_cast<int64_t>(n));
+        if (sampling()) {
+          used[component] += static_cast<int64_t>(n);
+          sample->push_back(std::move(text));
+        }
+      };
+      if (c.format == "text") {
+        const bool keep_text = sampling();
+        std::string text, block;
+        int64_t n = 0;
+        while (src.read_more(block, size_t{1} << 20)) {
+          n += static_cast<int64_t>(block.size());
+          if (c.dedup.any()) hasher.feed(block);
+          if (keep_text) text += block;
+          block.clear();
+          progress.update(done + src.raw_bytes());
+        }
+        f.documents = 1;
+        f.text_bytes = n;
+        if (n == 0 && c.dedup.any()) hasher.finish();  // take() skips empty documents
+        take(static_cast<size_t>(n), text);  // sampling() == keep_text: `used` did not move
+      } else {
+        RecordReader records(src, c.format, c.field);
+        std::string text;
+        while (records.next(text)) {
+          ++f.documents;
+          f.text_bytes += static_cast<int64_t>(text.size());
+          if (c.dedup.any()) {
+            hasher.feed(text);
+            if (text.empty()) hasher.finish();  // take() skips empty documents
+          }
+          take(text.size(), text);
+          progress.update(done + src.raw_bytes());
+        }
       }
+      f.sha256 = src.sha256();
+      f.bytes = src.raw_bytes();
+      done += f.bytes;
+      scan.documents += f.kept;
+      scan.files.push_back(std::move(f));
     }
-    f.sha256 = src.sha256();
-    f.bytes = src.raw_bytes();
-    done += f.bytes;
-    scan.documents += f.kept;
-    scan.files.push_back(std::move(f));
+    ++component;
   }
+  set_candidate_bases(scan);
   scan.dropped_exact = dedup.exact_dropped();
   scan.dropped_near = dedup.near_dropped();
   if (c.dedup.any())
     log::info("prepare: deduplication dropped " + std::to_string(scan.dropped_exact) + " exact and " +
               std::to_string(scan.dropped_near) + " near duplicates");
+  if (mixing) {
+    std::vector<std::function<bool(int64_t&)>> next;
+    for (auto& s : sizes) {
+      s->rewind();
+      next.push_back([p = s.get()](int64_t& n) { return p->next(n); });
+    }
+    scan.mix = plan_mixture(c.weights, next, static_cast<uint64_t>(c.seed));
+    scan.documents = static_cast<int64_t>(scan.mix.order.size());
+    scan.text_bytes = 0;
+    for (const auto b : scan.mix.bytes) scan.text_bytes += b;
+  }
   return scan;
 }
 
 struct Piece {
   std::string text;
-  int64_t doc = 0;  // index among the kept documents
+  int64_t doc = 0;  // index among the documents going to the shards
+  int source = 0;   // the weighted source (0 without weights)
   bool first = false, last = false;
 };
 
-// Pass 2's reader: the pieces of the kept documents in corpus order, from document `from` on.
+// The kept documents of some files (one weighted source, or all), read again in order.
+class DocCursor {
+ public:
+  DocCursor(const PrepareConfig& c, const Scan& scan, std::vector<size_t> files)
+      : c_(c), scan_(scan), files_(std::move(files)) {}
+
+  // Passes over the next `n` kept documents (whole files without reading them).
+  void skip(int64_t n) {
+    std::string text;
+    while (n > 0 && fi_ < files_.size()) {
+      const auto& f = file();
+      if (!records_) {
+        if (f.kept <= n) {
+          n -= f.kept;
+          ++fi_;
+          continue;
+        }
+        open();  // a JSONL/TSV file: a text file holds one document, skipped whole above
+      }
+      if (next_record(text)) --n;
+      else close();
+    }
+  }
+  // Starts the next kept document; false when there is none.
+  bool start() {
+    std::string text;
+    for (;;) {
+      if (records_) {
+        if (next_record(text)) {
+          for (const auto part : chunks_of(text, kChunk)) pending_.emplace_back(part);
+          return true;
+        }
+        close();
+        continue;
+      }
+      if (fi_ == files_.size()) return false;
+      if (file().kept == 0) {
+        ++fi_;
+        continue;
+      }
+      open();
+      if (chunker_) return true;
+    }
+  }
+  // The next piece of the started document; `last` on its last one.
+  bool piece(std::string& text, bool& last) {
+    if (!pending_.empty()) {
+      text = std::move(pending_.front());
+      pending_.pop_front();
+      last = pending_.empty();
+      return true;
+    }
+    if (!chunker_ || !chunker_->next(text)) return false;
+    last = chunker_->done();
+    if (last) close();
+    return true;
+  }
+
+ private:
+  const FileInfo& file() const { return scan_.files[files_[fi_]]; }
+  void open() {
+    src_ = std::make_unique<ByteSource>(file().path);
+    if (c_.format == "text") {
+      chunker_ = std::make_unique<StreamChunker>(*src_, kChunk);
+    } else {
+      records_ = std::make_unique<RecordReader>(*src_, c_.format, c_.field);
+      cand_ = file().cand_base;
+    }
+  }
+  void close() {
+    chunker_.reset();
+    records_.reset();
+    src_.reset();
+    ++fi_;
+  }
+  // The next record of the open file that passed the filters and deduplication.
+  bool next_record(std::string& text) {
+    while (records_->next(text)) {
+      if (!keep_document(c_, text.size())) continue;
+      const auto cand = static_cast<size_t>(cand_++);
+      if (!scan_.duplicate.empty() && scan_.duplicate[cand]) continue;
+      return true;
+    }
+    return false;
+  }
+
+  const PrepareConfig& c_;
+  const Scan& scan_;
+  std::vector<size_t> files_;
+  size_t fi_ = 0;
+  int64_t cand_ = 0;
+  std::unique_ptr<ByteSource> src_;
+  std::unique_ptr<StreamChunker> chunker_;
+  std::unique_ptr<RecordReader> records_;
+  std::deque<std::string> pending_;
+};
+
+// Pass 2's reader: the pieces of the documents going to the shards, in order (the mixture's,
+// with weights), from document `from` on.
 class PieceReader {
  public:
-  PieceReader(const PrepareConfig& c, const Scan& scan, int64_t from) : c_(c), scan_(scan), from_(from) {}
+  PieceReader(const PrepareConfig& c, const Scan& scan, int64_t from) : scan_(scan) {
+    const size_t n = scan.mix.order.empty() ? 1 : scan.mix.documents.size();
+    std::vector<std::vector<size_t>> files(n);
+    for (size_t i = 0; i < scan.files.size(); ++i)
+      files[n == 1 ? 0 : static_cast<size_t>(scan.files[i].component)].push_back(i);
+    for (auto& f : files) cursors_.push_back(std::make_unique<DocCursor>(c, scan, std::move(f)));
+    std::vector<int64_t> before(n, 0);  // documents of each cursor ahead of `from`
+    if (n == 1) before[0] = from;
+    else
+      for (int64_t d = 0; d < from; ++d) ++before[scan.mix.order[static_cast<size_t>(d)]];
+    for (size_t k = 0; k < n; ++k) cursors_[k]->skip(before[k]);
+    doc_ = from;
+  }
 
   std::vector<Piece> batch(size_t bytes) {
     std::vector<Piece> out;
@@ -228,74 +418,32 @@ class PieceReader {
  private:
   bool next(Piece& p) {
     for (;;) {
-      if (!pending_.empty()) {
-        p = std::move(pending_.front());
-        pending_.pop_front();
+      if (in_doc_) {
+        bool last = false;
+        if (!cursors_[static_cast<size_t>(source_)]->piece(p.text, last))
+          throw IoError("the sources changed while they were being prepared");
+        p.doc = doc_ - 1;
+        p.source = source_;
+        p.first = first_;
+        p.last = last;
+        first_ = false;
+        in_doc_ = !last;
         return true;
       }
-      if (chunker_) {
-        const bool first = chunk_first_;
-        chunk_first_ = false;
-        std::string text;
-        if (chunker_->next(text)) {
-          p = {std::move(text), chunk_doc_, first, chunker_->done()};
-          if (chunker_->done()) close_file();
-          return true;
-        }
-        close_file();
-        continue;
-      }
-      if (records_) {
-        std::string text;
-        while (pending_.empty() && records_->next(text)) {
-          if (!keep_document(c_, text.size()) || duplicate(cand_++)) continue;
-          const int64_t d = doc_++;
-          if (d < from_) continue;
-          const auto parts = chunks_of(text, kChunk);
-          for (size_t i = 0; i < parts.size(); ++i)
-            pending_.push_back({std::string(parts[i]), d, i == 0, i + 1 == parts.size()});
-        }
-        if (pending_.empty()) close_file();
-        continue;
-      }
-      if (file_ == scan_.files.size()) return false;
-      const auto& f = scan_.files[file_];
-      if (f.kept == 0 || doc_ + f.kept <= from_) {  // nothing to read here (or done before a resume)
-        doc_ += f.kept;
-        cand_ += f.candidates;
-        ++file_;
-        continue;
-      }
-      src_ = std::make_unique<ByteSource>(f.path);
-      if (c_.format == "text") {
-        chunker_ = std::make_unique<StreamChunker>(*src_, kChunk);
-        chunk_doc_ = doc_++;
-        cand_ += f.candidates;
-        chunk_first_ = true;
-      } else {
-        records_ = std::make_unique<RecordReader>(*src_, c_.format, c_.field);
-      }
+      if (doc_ == scan_.documents) return false;
+      source_ = scan_.mix.order.empty() ? 0 : scan_.mix.order[static_cast<size_t>(doc_)];
+      if (!cursors_[static_cast<size_t>(source_)]->start())
+        throw IoError("the sources changed while they were being prepared");
+      ++doc_;
+      in_doc_ = first_ = true;
     }
   }
-  bool duplicate(int64_t candidate) const {
-    return !scan_.duplicate.empty() && scan_.duplicate[static_cast<size_t>(candidate)];
-  }
-  void close_file() {
-    chunker_.reset();
-    records_.reset();
-    src_.reset();
-    ++file_;
-  }
 
-  const PrepareConfig& c_;
   const Scan& scan_;
-  int64_t from_, doc_ = 0, cand_ = 0, chunk_doc_ = 0, bytes_ = 0;
-  size_t file_ = 0;
-  bool chunk_first_ = false;
-  std::unique_ptr<ByteSource> src_;
-  std::unique_ptr<StreamChunker> chunker_;
-  std::unique_ptr<RecordReader> records_;
-  std::deque<Piece> pending_;
+  std::vector<std::unique_ptr<DocCursor>> cursors_;
+  int64_t doc_ = 0, bytes_ = 0;
+  int source_ = 0;
+  bool in_doc_ = false, first_ = false;
 };
 
 // Encodes every piece with `threads` workers; results in input order, whatever the threads.
@@ -491,6 +639,24 @@ void bind(config::Section& s, PrepareConfig& c) {
   c.tokenizer = parse_tokenizer(s.sub("tokenizer"));
   auto dedup = s.sub("dedup");
   bind(dedup, c.dedup);
+  if (s.opt("weights", c.weights, "one weight per source: a mixture in these proportions of text bytes").ok() &&
+      !c.weights.empty()) {
+    double sum = 0;
+    bool negative = false;
+    for (const double w : c.weights) {
+      negative = negative || !(w >= 0);
+      sum += w;
+    }
+    if (c.weights.size() != c.sources.size())
+      s.problem("weights", "needs one weight per source: " + std::to_string(c.sources.size()) + " sources, " +
+                               std::to_string(c.weights.size()) + " weights");
+    else if (c.weights.size() > kMaxSources)
+      s.problem("weights", "at most " + std::to_string(kMaxSources) + " weighted sources");
+    else if (negative)
+      s.problem("weights", "must be >= 0");
+    else if (!(sum > 0))
+      s.problem("weights", "must not all be 0");
+  }
   s.finish();
   for (size_t i = 0; i < c.sources.size(); ++i)
     if (!fs::exists(c.sources[i]))
@@ -498,22 +664,29 @@ void bind(config::Section& s, PrepareConfig& c) {
                                (c.sources[i].rfind("data/", 0) == 0 ? " (run scripts/get-data.sh)" : ""));
 }
 
-std::vector<std::string> expand_sources(const PrepareConfig& c) {
-  std::vector<std::string> files;
+std::vector<std::vector<std::string>> expand_sources(const PrepareConfig& c) {
+  std::vector<std::vector<std::string>> out;
   for (const auto& src : c.sources) {
     if (!fs::exists(src)) throw IoError("source '" + src + "' does not exist");
+    if (out.empty() || !c.weights.empty()) out.emplace_back();
+    auto& files = out.back();
     if (fs::is_directory(src)) {
+      const size_t before = files.size();
       for (const auto& e : fs::recursive_directory_iterator(src, fs::directory_options::follow_directory_symlink))
         if (e.is_regular_file() && has_extension(e.path().filename().string(), c.extensions))
           files.push_back(e.path().string());
+      if (!c.weights.empty() && files.size() == before)
+        throw IoError("source '" + src + "' holds no files ending in one of the extensions");
     } else {
       files.push_back(src);
     }
   }
-  std::sort(files.begin(), files.end());
-  files.erase(std::unique(files.begin(), files.end()), files.end());
-  if (files.empty()) throw IoError("the sources hold no files ending in one of the extensions");
-  return files;
+  for (auto& files : out) {
+    std::sort(files.begin(), files.end());
+    files.erase(std::unique(files.begin(), files.end()), files.end());
+  }
+  if (out.empty() || out[0].empty()) throw IoError("the sources hold no files ending in one of the extensions");
+  return out;
 }
 
 PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved_yaml, bool overwrite) {
@@ -521,7 +694,9 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
   if (fs::exists(c.out) && !overwrite)
     throw ConfigError(Origin{c.out}, "prepare.out", "already exists; pass --overwrite to replace it");
   const int threads = c.threads > 0 ? c.threads : std::max(1u, std::thread::hardware_concurrency());
-  const auto files = expand_sources(c);
+  const auto sources = expand_sources(c);
+  std::vector<std::string> files;
+  for (const auto& f : sources) files.insert(files.end(), f.begin(), f.end());
   const std::string tmp = c.out + ".partial";
   const std::string print = fingerprint(resolved_yaml, files);
 
@@ -558,7 +733,7 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
     // 2. Pass 1 and the tokenizer.
     if (!scan) {
       std::vector<std::string> sample;
-      scan = scan_files(files, c, c.tokenizer.needs_corpus ? &sample : nullptr);
+      scan = scan_files(sources, c, c.tokenizer.needs_corpus ? &sample : nullptr);
       if (scan->documents == 0)
         throw IoError("the sources hold no text (" + std::to_string(files.size()) + " files" +
                       (scan->dropped_length > 0
@@ -597,6 +772,10 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
     const bool by_document = scan->documents >= 100;
     SplitWriter splits[2] = {{tmp, "train", vocab, c.shard_tokens}, {tmp, "val", vocab, c.shard_tokens}};
     int64_t anchor_doc[2] = {0, 0}, anchor_pos[2][2] = {{0, 0}, {0, 0}};
+    // Tokens of each weighted source: now, at the current document's start, at each anchor.
+    const size_t n_sources = std::max<size_t>(scan->mix.documents.size(), 1);
+    std::vector<int64_t> source_tokens(n_sources, 0), source_start(n_sources, 0), anchor_tokens[2];
+    anchor_tokens[0] = anchor_tokens[1] = source_tokens;
     if (resume && resume->value("fingerprint", "") == print) {
       const auto& j = *resume;
       for (int s = 0; s < 2; ++s) {
@@ -604,9 +783,11 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
         anchor_doc[s] = sp.at("anchor_doc");
         anchor_pos[s][0] = sp.at("anchor_pos")[0];
         anchor_pos[s][1] = sp.at("anchor_pos")[1];
+        anchor_tokens[s] = sp.at("anchor_tokens").get<std::vector<int64_t>>();
       }
       const int a = anchor_doc[1] < anchor_doc[0] ? 1 : 0;  // the earlier anchor: every split is at or past it
       for (int s = 0; s < 2; ++s) splits[s].resume(j.at(s == 0 ? "train" : "val").at("shards"), anchor_pos[a][s]);
+      source_tokens = anchor_tokens[a];
       log::info("prepare: continuing from document " + std::to_string(anchor_doc[a]) + " with " +
                 std::to_string(j["train"]["shards"].size()) + " + " + std::to_string(j["val"]["shards"].size()) +
                 " finished shards");
@@ -618,7 +799,8 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
       for (int s = 0; s < 2; ++s)
         j[s == 0 ? "train" : "val"] = {{"shards", splits[s].shards()},
                                        {"anchor_doc", anchor_doc[s]},
-                                       {"anchor_pos", {anchor_pos[s][0], anchor_pos[s][1]}}};
+                                       {"anchor_pos", {anchor_pos[s][0], anchor_pos[s][1]}},
+                                       {"anchor_tokens", anchor_tokens[s]}};
       fs_util::write_file_atomic(tmp + "/resume.json", j.dump() + "\n");
     };
 
@@ -634,6 +816,7 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
       anchor_doc[s] = doc;
       anchor_pos[s][0] = doc_start[0];
       anchor_pos[s][1] = doc_start[1];
+      anchor_tokens[s] = source_start;
       checkpoint();
     };
     const auto t_enc = Clock::now();
@@ -650,12 +833,14 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
           doc = piece.doc;
           doc_start[0] = splits[0].pos();
           doc_start[1] = splits[1].pos();
+          source_start = source_tokens;
           const double u =
               (splitmix64(static_cast<uint64_t>(c.seed) * 1000003u + static_cast<uint64_t>(doc)) >> 11) *
               (1.0 / 9007199254740992.0);
           split = u < c.val_fraction ? 1 : 0;
         }
         if (piece.last && eos) ids.push_back(*eos);
+        source_tokens[static_cast<size_t>(piece.source)] += static_cast<int64_t>(ids.size());
         if (by_document) {
           route(split, ids.data(), ids.size());
         } else {
@@ -685,17 +870,49 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
     splits[1].finish();
 
     // 4. The manifest last, then the folder moves into place.
-    nlohmann::json sources = nlohmann::json::array();
-    for (const auto& f : scan->files)
-      sources.push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}, {"documents", f.documents}});
+    nlohmann::json source_files = nlohmann::json::array();
+    int64_t documents_read = 0, kept = 0;
+    for (const auto& f : scan->files) {
+      source_files.push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}, {"documents", f.documents}});
+      documents_read += f.documents;
+      kept += f.kept;
+    }
+    r.documents_read = documents_read;
+    r.dropped_length = scan->dropped_length;
+    r.dropped_exact = scan->dropped_exact;
+    r.dropped_near = scan->dropped_near;
+    r.unused_by_mixture = kept - scan->documents;
     nlohmann::json manifest;
     manifest["ptm_version"] = version();
     manifest["git_revision"] = git_revision();
-    manifest["sources"] = sources;
+    manifest["sources"] = source_files;
     manifest["format"] = c.format;
+    manifest["documents_read"] = documents_read;
     manifest["documents"] = scan->documents;
-    manifest["documents_dropped"] = {
-        {"length", scan->dropped_length}, {"exact_duplicate", scan->dropped_exact}, {"near_duplicate", scan->dropped_near}};
+    manifest["documents_dropped"] = {{"length", scan->dropped_length},
+                                     {"exact_duplicate", scan->dropped_exact},
+                                     {"near_duplicate", scan->dropped_near},
+                                     {"unused_by_mixture", r.unused_by_mixture}};
+    if (!c.weights.empty()) {
+      const int64_t all_tokens = splits[0].pos() + splits[1].pos();
+      double weight_sum = 0;
+      for (const double w : c.weights) weight_sum += w;
+      nlohmann::json mix = nlohmann::json::array();
+      for (size_t k = 0; k < c.weights.size(); ++k) {
+        PrepareResult::Source m;
+        m.source = c.sources[k];
+        m.weight = c.weights[k] / weight_sum;
+        m.documents = scan->mix.documents[k];
+        m.tokens = source_tokens[k];
+        m.byte_share = static_cast<double>(scan->mix.bytes[k]) / static_cast<double>(std::max<int64_t>(scan->text_bytes, 1));
+        m.token_share = static_cast<double>(m.tokens) / static_cast<double>(std::max<int64_t>(all_tokens, 1));
+        mix.push_back({{"source", m.source}, {"weight", m.weight}, {"documents", m.documents},
+                       {"text_bytes", scan->mix.bytes[k]}, {"tokens", m.tokens}, {"byte_share", m.byte_share},
+                       {"token_share", m.token_share}});
+        r.mixture.push_back(m);
+      }
+      manifest["mixture"] = {{"seed", c.seed}, {"sources", mix}};
+    }
     if (c.dedup.any())
       manifest["dedup"] = {{"exact", c.dedup.exact}, {"near", c.dedup.near}, {"shingle", c.dedup.shingle},
                            {"threshold", c.dedup.threshold}, {"bands", c.dedup.bands}, {"rows", c.dedup.rows},

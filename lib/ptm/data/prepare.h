@@ -41,6 +41,7 @@ struct PrepareConfig {
   int64_t max_document_bytes = 0;    // longer documents are dropped; 0 = no limit
   TokenizerSpec tokenizer;
   DedupConfig dedup;                 // off unless the recipe's dedup: asks (see dedup.h)
+  std::vector<double> weights;       // one per source: a weighted mixture (see mixture.h); empty = all text
 };
 
 void bind(config::Section& s, PrepareConfig& c);
@@ -48,6 +49,14 @@ void bind(config::Section& s, PrepareConfig& c);
 struct PrepareResult {
   std::string out;
   int64_t documents = 0, train_tokens = 0, val_tokens = 0, vocab_size = 0;
+  int64_t documents_read = 0;  // parsed from the files, before filters, deduplication and mixing
+  int64_t dropped_length = 0, dropped_exact = 0, dropped_near = 0, unused_by_mixture = 0;
+  struct Source {
+    std::string source;
+    double weight = 0, byte_share = 0, token_share = 0;  // realised shares of the mixture
+    int64_t documents = 0, tokens = 0;
+  };
+  std::vector<Source> mixture;  // with `weights`: one per source
   bool resumed = false;  // continued a killed run's <out>.partial
   double seconds = 0;
   std::string manifest_sha256;
@@ -63,7 +72,8 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
 std::vector<std::string> parse_documents(const std::string& content, const std::string& path,
                                          const std::string& format, const std::string& field);
 
-// Files a `sources` list expands to, sorted, each checked to exist (ConfigError otherwise).
-std::vector<std::string> expand_sources(const PrepareConfig& c);
+// Files a `sources` list expands to, sorted, each checked to exist (IoError otherwise). With
+// `weights`, one list per source (sorted within it); else one list of all files.
+std::vector<std::vector<std::string>> expand_sources(const PrepareConfig& c);
 
 }  // namespace ptm::data
