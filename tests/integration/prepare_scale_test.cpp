@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -113,9 +114,9 @@ TEST_CASE("a killed ptm data prepare continues from its finished shards to the s
     const std::string corpus = mixed ? d.file("corpus") + ", " + d.file("other") : d.file("corpus");
     const std::string yaml = mixed ? "  weights: [0.6, 0.4]\n" : "";
     const std::string tag = mixed ? "_mixed" : "";
-    // Small shards, so that both splits finish some before the kill and the run resumes from a
-    // document past the start (the earlier of the two splits' last finished shards).
-    const std::string shards = "prepare.shard_tokens=400000";
+    // One corpus: killed with finished train shards and val's first shard still open. The
+    // mixture: with small shards, killed once val has finished one too.
+    const std::string shards = mixed ? "prepare.shard_tokens=400000" : "prepare.shard_tokens=2000000";
     const auto whole = wait_for(start_prepare(d, recipe_args(d, corpus, d.file("whole" + tag), {shards}, yaml)));
     REQUIRE(whole.exit_code == 0);
 
@@ -126,7 +127,8 @@ TEST_CASE("a killed ptm data prepare continues from its finished shards to the s
     for (;;) {
       std::string resume;
       if (fs::exists(out + ".partial/resume.json")) resume = ptm::test::read_text(out + ".partial/resume.json");
-      if (!resume.empty() && nlohmann::json::parse(resume)["val"]["shards"].size() >= 1) break;
+      if (!resume.empty() && nlohmann::json::parse(resume)[mixed ? "val" : "train"]["shards"].size() >= (mixed ? 1 : 3))
+        break;
       REQUIRE(std::chrono::steady_clock::now() < deadline);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -134,13 +136,22 @@ TEST_CASE("a killed ptm data prepare continues from its finished shards to the s
     REQUIRE(wait_for(pid).exit_code == 128 + SIGKILL);
     CHECK_FALSE(fs::exists(out + "/manifest.json"));  // nothing looks complete
     CHECK_FALSE(fs::exists(out + ".partial/manifest.json"));
+    if (mixed) {  // as if killed after val's open shard was finished and renamed, before the next checkpoint
+      const auto j = nlohmann::json::parse(ptm::test::read_text(out + ".partial/resume.json"));
+      const auto open = out + ".partial/" + j["val"]["open"]["file"].get<std::string>();
+      char name[64];
+      std::snprintf(name, sizeof(name), "/val_%06zu.bin", j["val"]["shards"].size());
+      REQUIRE(fs::exists(open));
+      fs::rename(open, out + ".partial" + name);
+    }
 
     const auto again = wait_for(start_prepare(d, recipe_args(d, corpus, out, {shards, "prepare.threads=1"}, yaml)));
     const auto err = ptm::test::read_text(d.file("stderr"));
     INFO(err);
     REQUIRE(again.exit_code == 0);
     CHECK(ptm::test::contains(err, "finished shards"));
-    CHECK_FALSE(ptm::test::contains(err, "continuing from document 0 "));
+    CHECK_FALSE(ptm::test::contains(err, "continuing from document 0 "));  // not from the start
+    if (!mixed) CHECK(ptm::test::contains(err, " + 0 finished shards"));
     const auto a = nlohmann::json::parse(ptm::test::read_text(d.file("whole" + tag + "/manifest.json")));
     const auto b = nlohmann::json::parse(ptm::test::read_text(out + "/manifest.json"));
     CHECK(b["train"] == a["train"]);

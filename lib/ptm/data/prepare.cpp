@@ -472,22 +472,39 @@ std::vector<std::vector<int32_t>> encode_all(const Tokenizer& tok, const std::ve
 }
 
 // One split's token stream cut into shards of `shard_tokens`. `pos` counts every token routed
-// here; after a resume the ones already in finished shards are dropped.
+// here; after a resume the ones already on disk (finished shards and the open one's flushed
+// tokens) are dropped.
 class SplitWriter {
  public:
   SplitWriter(std::string dir, std::string name, int64_t vocab, int64_t shard_tokens)
       : dir_(std::move(dir)), name_(std::move(name)), vocab_(vocab), shard_tokens_(shard_tokens) {}
 
-  void resume(const nlohmann::json& shards, int64_t pos) {
-    shards_ = shards;
-    finished_ = 0;
-    for (const auto& s : shards_) finished_ += s.at("tokens").get<int64_t>();
+  // Continues from a checkpoint's state() at token `pos` of this split.
+  void resume(const nlohmann::json& state, int64_t pos) {
+    shards_ = state.at("shards");
+    int64_t done = 0;
+    for (const auto& s : shards_) done += s.at("tokens").get<int64_t>();
+    if (const auto& open = state.at("open"); !open.is_null()) {
+      cur_ = std::make_unique<ShardWriter>(dir_ + "/" + file_name(), vocab_,
+                                           dir_ + "/" + open.at("file").get<std::string>(), open.at("tokens"));
+      done += cur_->tokens();
+    }
+    on_disk_ = done;
     pos_ = pos;
+  }
+  // The finished shards and the open one (flushed), for a checkpoint.
+  nlohmann::json state() {
+    nlohmann::json open;
+    if (cur_) {
+      cur_->flush();
+      open = {{"file", fs::path(cur_->temp_path()).filename().string()}, {"tokens", cur_->tokens()}};
+    }
+    return {{"shards", shards_}, {"open", open}};
   }
   // True when a shard was finished.
   bool append(const int32_t* p, size_t n) {
-    if (pos_ < finished_) {
-      const size_t drop = std::min<size_t>(n, static_cast<size_t>(finished_ - pos_));
+    if (pos_ < on_disk_) {
+      const size_t drop = std::min<size_t>(n, static_cast<size_t>(on_disk_ - pos_));
       p += drop;
       n -= drop;
       pos_ += static_cast<int64_t>(drop);
@@ -527,7 +544,6 @@ class SplitWriter {
     const int64_t n = cur_->tokens();
     cur_->close();
     cur_.reset();
-    finished_ += n;
     shards_.push_back({{"file", file}, {"tokens", n}, {"sha256", sha256_file(dir_ + "/" + file)}});
   }
 
@@ -535,7 +551,7 @@ class SplitWriter {
   int64_t vocab_, shard_tokens_;
   std::unique_ptr<ShardWriter> cur_;
   nlohmann::json shards_ = nlohmann::json::array();
-  int64_t finished_ = 0, pos_ = 0;
+  int64_t on_disk_ = 0, pos_ = 0;
 };
 
 // A document's ids held until its end (the tail split needs its length), spilled to an
@@ -714,12 +730,32 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
       tok = std::move(loaded);
     }
   }
-  const auto resume = scan ? read_json(tmp + "/resume.json") : std::nullopt;
-  if (scan) {  // keep the finished shards the checkpoint lists, drop the rest (half-written ones too)
-    std::vector<std::string> keep{"tokenizer.json", "prepare.yaml", "scan.json", "resume.json"};
-    if (resume && resume->value("fingerprint", "") == print)
-      for (const char* split : {"train", "val"})
-        for (const auto& sh : (*resume)[split]["shards"]) keep.push_back(sh.at("file"));
+  // The checkpoint's shards: the finished ones and the open one of each split. An open file
+  // may have been finished and renamed before the kill (and the next checkpoint): it is
+  // continued under its new name. A checkpoint with files missing is not used.
+  auto resume = scan ? read_json(tmp + "/resume.json") : std::nullopt;
+  std::vector<std::string> keep{"tokenizer.json", "prepare.yaml", "scan.json"};
+  if (resume && resume->value("fingerprint", "") == print && resume->contains("doc")) {
+    keep.push_back("resume.json");
+    for (const char* split : {"train", "val"}) {
+      auto& sp = (*resume)[split];
+      for (const auto& sh : sp["shards"]) keep.push_back(sh.at("file"));
+      auto& open = sp["open"];
+      if (open.is_null()) continue;
+      if (!fs::exists(tmp + "/" + open.at("file").get<std::string>())) {
+        char name[64];
+        std::snprintf(name, sizeof(name), "%s_%06zu.bin", split, sp["shards"].size());
+        open["file"] = name;
+      }
+      keep.push_back(open.at("file"));
+    }
+    for (size_t i = 4; i < keep.size() && resume; ++i)
+      if (!fs::exists(tmp + "/" + keep[i])) resume.reset();
+    if (!resume) keep.resize(3);
+  } else {
+    resume.reset();
+  }
+  if (scan) {  // drop what the checkpoint does not list (half-written files too)
     for (const auto& e : fs::directory_iterator(tmp))
       if (std::find(keep.begin(), keep.end(), e.path().filename().string()) == keep.end()) fs::remove_all(e.path());
   }
@@ -771,36 +807,30 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
     // gives its last val_fraction of tokens to val, so both splits see every source.
     const bool by_document = scan->documents >= 100;
     SplitWriter splits[2] = {{tmp, "train", vocab, c.shard_tokens}, {tmp, "val", vocab, c.shard_tokens}};
-    int64_t anchor_doc[2] = {0, 0}, anchor_pos[2][2] = {{0, 0}, {0, 0}};
-    // Tokens of each weighted source: now, at the current document's start, at each anchor.
+    // Tokens of each weighted source: now, and at the current document's start.
     const size_t n_sources = std::max<size_t>(scan->mix.documents.size(), 1);
-    std::vector<int64_t> source_tokens(n_sources, 0), source_start(n_sources, 0), anchor_tokens[2];
-    anchor_tokens[0] = anchor_tokens[1] = source_tokens;
-    if (resume && resume->value("fingerprint", "") == print) {
+    std::vector<int64_t> source_tokens(n_sources, 0), source_start(n_sources, 0);
+    int64_t from = 0;  // the document encoding starts at
+    if (resume) {
       const auto& j = *resume;
-      for (int s = 0; s < 2; ++s) {
-        const auto& sp = j.at(s == 0 ? "train" : "val");
-        anchor_doc[s] = sp.at("anchor_doc");
-        anchor_pos[s][0] = sp.at("anchor_pos")[0];
-        anchor_pos[s][1] = sp.at("anchor_pos")[1];
-        anchor_tokens[s] = sp.at("anchor_tokens").get<std::vector<int64_t>>();
-      }
-      const int a = anchor_doc[1] < anchor_doc[0] ? 1 : 0;  // the earlier anchor: every split is at or past it
-      for (int s = 0; s < 2; ++s) splits[s].resume(j.at(s == 0 ? "train" : "val").at("shards"), anchor_pos[a][s]);
-      source_tokens = anchor_tokens[a];
-      log::info("prepare: continuing from document " + std::to_string(anchor_doc[a]) + " with " +
+      from = j.at("doc");
+      for (int s = 0; s < 2; ++s) splits[s].resume(j.at(s == 0 ? "train" : "val"), j.at("pos")[s]);
+      source_tokens = j.at("source_tokens").get<std::vector<int64_t>>();
+      log::info("prepare: continuing from document " + std::to_string(from) + " with " +
                 std::to_string(j["train"]["shards"].size()) + " + " + std::to_string(j["val"]["shards"].size()) +
                 " finished shards");
     }
-    const int64_t from = std::min(anchor_doc[0], anchor_doc[1]);
+    int64_t doc = -1, doc_start[2] = {0, 0};
+    // After each finished shard: both splits' shards, open ones flushed, and where the current
+    // document started, from which a resumed run encodes again.
     auto checkpoint = [&] {
       nlohmann::json j;
       j["fingerprint"] = print;
-      for (int s = 0; s < 2; ++s)
-        j[s == 0 ? "train" : "val"] = {{"shards", splits[s].shards()},
-                                       {"anchor_doc", anchor_doc[s]},
-                                       {"anchor_pos", {anchor_pos[s][0], anchor_pos[s][1]}},
-                                       {"anchor_tokens", anchor_tokens[s]}};
+      j["doc"] = doc;
+      j["pos"] = {doc_start[0], doc_start[1]};
+      j["source_tokens"] = source_start;
+      j["train"] = splits[0].state();
+      j["val"] = splits[1].state();
       fs_util::write_file_atomic(tmp + "/resume.json", j.dump() + "\n");
     };
 
@@ -808,16 +838,10 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
     const size_t batch_bytes = std::max<size_t>(budget / 16, size_t{1} << 20);  // text, ids (4x) and the next batch
     PieceReader reader(c, *scan, from);
     DocumentBuffer doc_ids(budget / 4);
-    int64_t doc = -1, doc_start[2] = {0, 0};
     int split = 0;
     Progress progress("encoded", scan->text_bytes);
     auto route = [&](int s, const int32_t* p, size_t n) {
-      if (n == 0 || !splits[s].append(p, n)) return;
-      anchor_doc[s] = doc;
-      anchor_pos[s][0] = doc_start[0];
-      anchor_pos[s][1] = doc_start[1];
-      anchor_tokens[s] = source_start;
-      checkpoint();
+      if (n > 0 && splits[s].append(p, n)) checkpoint();
     };
     const auto t_enc = Clock::now();
     auto next = std::async(std::launch::async, [&] { return reader.batch(batch_bytes); });

@@ -10,9 +10,10 @@
 //   val_000000.bin ...
 //   manifest.json         sources (bytes, sha256), tokenizer hash, shard hashes, token counts
 //   prepare.yaml          the resolved recipe
-// The folder is built as <out>.partial and renamed at the end: never half-written. A killed
-// run leaves <out>.partial/resume.json after each finished shard; the same recipe continues
-// from there and gives the same bytes.
+// The folder is built as <out>.partial and renamed at the end: never half-written. After each
+// finished shard <out>.partial/resume.json lists both splits' shards (open ones flushed) and
+// the document being encoded; the same recipe, killed and run again, continues from that
+// document and gives the same bytes.
 #pragma once
 #include <cstdint>
 #include <string>
