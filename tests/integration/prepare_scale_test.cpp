@@ -70,14 +70,15 @@ void write_corpus(const ptm::test::TempDir& d, const std::string& dir, size_t n,
   }
 }
 
-// A recipe of its own (the byte tokenizer: no training) with `yaml` added to its prepare:
-// section, and command-line overrides.
+// A recipe of its own (the byte tokenizer unless `yaml` names another) with `yaml` added to its
+// prepare: section, and command-line overrides.
 std::vector<std::string> recipe_args(const ptm::test::TempDir& d, const std::string& corpus, const std::string& out,
                                      const std::vector<std::string>& overrides = {}, const std::string& yaml = "") {
   const auto recipe = d.write("prepare.yaml",
                               "prepare:\n  sources: [" + corpus + "]\n  out: " + out +
-                                  "\n  format: jsonl\n  tokenizer: {type: bytes}\n  val_fraction: 0.05\n"
-                                  "  shard_tokens: 2000000\n" + yaml);
+                                  "\n  format: jsonl\n  val_fraction: 0.05\n  shard_tokens: 2000000\n" +
+                                  (yaml.find("tokenizer:") == std::string::npos ? "  tokenizer: {type: bytes}\n" : "") +
+                                  yaml);
   std::vector<std::string> a{"--config", recipe};
   a.insert(a.end(), overrides.begin(), overrides.end());
   return a;
@@ -108,11 +109,14 @@ TEST_CASE("a killed ptm data prepare continues from its finished shards to the s
   ptm::test::TempDir d;
   write_corpus(d, "corpus", 30'000'000, 3);
   write_corpus(d, "other", 10'000'000, 2);
-  // One corpus, and a weighted mixture of two (resumed in the middle of the interleave).
+  // One corpus, and a weighted mixture of two (resumed in the middle of the interleave) with a
+  // trained BPE (the resumed run loads it from the partial folder).
   for (const bool mixed : {false, true}) {
     INFO((mixed ? "mixture" : "one corpus"));
     const std::string corpus = mixed ? d.file("corpus") + ", " + d.file("other") : d.file("corpus");
-    const std::string yaml = mixed ? "  weights: [0.6, 0.4]\n" : "";
+    const std::string yaml = mixed ? "  weights: [0.6, 0.4]\n  tokenizer: {type: bpe, vocab_size: 300}\n"
+                                     "  tokenizer_train_bytes: 1000000\n"
+                                   : "";
     const std::string tag = mixed ? "_mixed" : "";
     // One corpus: killed with finished train shards and val's first shard still open. The
     // mixture: with small shards, killed once val has finished one too.
@@ -157,6 +161,8 @@ TEST_CASE("a killed ptm data prepare continues from its finished shards to the s
     CHECK(b["train"] == a["train"]);
     CHECK(b["val"] == a["val"]);
     CHECK(b["sources"] == a["sources"]);
+    CHECK(b["tokenizer"].dump() == a["tokenizer"].dump());
+    CHECK(b["tokenizer"]["vocab_size"] == (mixed ? 300 : 257));
     REQUIRE(b.contains("mixture") == mixed);
     if (mixed) CHECK(b["mixture"].dump() == a["mixture"].dump());  // per-source token counts survive the resume
     CHECK_FALSE(fs::exists(out + ".partial"));
