@@ -35,7 +35,7 @@ class Progress {
     if (now - last_ < std::chrono::seconds(2)) return;
     last_ = now;
     const double s = std::chrono::duration<double>(now - t0_).count();
-    const double rate = static_cast<double>(done - first_) / std::max(s, 1e-9);
+    const double rate = static_cast<double>(done) / std::max(s, 1e-9);
     char line[160];
     std::snprintf(line, sizeof(line), "prepare: %s %s / %s MB (%.0f%%), %.1f MB/s, ETA %.0f s", what_.c_str(),
                   mb(static_cast<double>(done)).c_str(), mb(static_cast<double>(total_)).c_str(),
@@ -43,11 +43,10 @@ class Progress {
                   rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0);
     log::info(line);
   }
-  void start_at(int64_t done) { first_ = done; }
 
  private:
   std::string what_;
-  int64_t total_, first_ = 0;
+  int64_t total_;
   Clock::time_point t0_, last_;
 };
 
