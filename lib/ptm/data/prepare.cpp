@@ -329,11 +329,16 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
   if (scan_json && scan_json->value("fingerprint", "") == print && fs::exists(tmp + "/tokenizer.json")) {
     // A trained tokenizer comes back from its file (if it round-trips); any other is built
     // again from the recipe, as the uninterrupted run built it.
-    const auto saved = fs_util::read_file(tmp + "/tokenizer.json");
-    auto loaded = c.tokenizer.needs_corpus ? load_tokenizer(tmp + "/tokenizer.json") : c.tokenizer.build({});
-    if (loaded->to_hf_json() == saved) {
-      scan = scan_from_json(*scan_json);
-      tok = std::move(loaded);
+    // Anything unreadable there (another version's files) means starting over.
+    try {
+      const auto saved = fs_util::read_file(tmp + "/tokenizer.json");
+      auto loaded = c.tokenizer.needs_corpus ? load_tokenizer(tmp + "/tokenizer.json") : c.tokenizer.build({});
+      if (loaded->to_hf_json() == saved) {
+        scan = scan_from_json(*scan_json);
+        tok = std::move(loaded);
+      }
+    } catch (const std::exception&) {
+      scan.reset();
     }
   }
   // The checkpoint's shards: the finished ones and the open one of each split. An open file
