@@ -125,7 +125,8 @@ TEST_CASE("a killed ptm data prepare continues from its finished shards to the s
     REQUIRE(whole.exit_code == 0);
 
     const auto out = d.file("killed" + tag);
-    const pid_t pid = start_prepare(d, recipe_args(d, corpus, out, {shards, "prepare.threads=1"}, yaml));
+    // Killed on all cores, continued on one (and another memory bound): the same bytes.
+    const pid_t pid = start_prepare(d, recipe_args(d, corpus, out, {shards}, yaml));
     // Kill it once a few shards are finished (the checkpoint lists them).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (;;) {
@@ -149,7 +150,8 @@ TEST_CASE("a killed ptm data prepare continues from its finished shards to the s
       fs::rename(open, out + ".partial" + name);
     }
 
-    const auto again = wait_for(start_prepare(d, recipe_args(d, corpus, out, {shards, "prepare.threads=1"}, yaml)));
+    const auto again =
+        wait_for(start_prepare(d, recipe_args(d, corpus, out, {shards, "prepare.threads=1", "prepare.memory_mb=64"}, yaml)));
     const auto err = ptm::test::read_text(d.file("stderr"));
     INFO(err);
     REQUIRE(again.exit_code == 0);

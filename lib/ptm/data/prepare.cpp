@@ -19,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ptm/config/emit.h"
+#include "ptm/config/load.h"
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
@@ -205,11 +207,26 @@ class DocumentBuffer {
   std::FILE* spill_ = nullptr;
 };
 
-// Identifies a preparation: the recipe and every source file's size and time. A partial
-// folder with another fingerprint is not resumed.
+// The recipe's prepare: section less the settings that do not change the output (threads,
+// memory_mb): a killed run may be continued with other resources.
+std::string output_settings(const std::string& resolved_yaml) {
+  try {
+    auto root = config::parse_yaml(resolved_yaml, "prepare.yaml");
+    auto* prepare = root.find("prepare");
+    if (!prepare || !prepare->is_map()) return resolved_yaml;
+    prepare->erase("threads");
+    prepare->erase("memory_mb");
+    return config::to_yaml(*prepare);
+  } catch (const std::exception&) {
+    return resolved_yaml;
+  }
+}
+
+// Identifies a preparation: the recipe's output settings and every source file's size and
+// time. A partial folder with another fingerprint is not resumed.
 std::string fingerprint(const std::string& resolved_yaml, const std::vector<std::string>& files) {
   Sha256 h;
-  h.update(resolved_yaml);
+  h.update(output_settings(resolved_yaml));
   for (const auto& f : files) {
     struct stat st {};
     ::stat(f.c_str(), &st);
