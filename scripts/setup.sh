@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 apt_packages=(cmake ninja-build ccache git g++ libyaml-cpp-dev libspdlog-dev libfmt-dev
-              libcli11-dev nlohmann-json3-dev catch2 libgloo-dev)
+              libcli11-dev nlohmann-json3-dev catch2 libgloo-dev zlib1g-dev libzstd-dev)
 ptm_apt_install "${apt_packages[@]}"
 # Optional: headless Chromium renders `ptm report` pages in a test, which is skipped without it.
 ptm_apt_install chromium 2>/dev/null || ptm_log "chromium not installed: the browser test of ptm report is skipped"

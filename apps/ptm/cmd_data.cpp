@@ -22,7 +22,14 @@ int run_prepare(const RecipeArgs& args) {
   const auto r = data::prepare_corpus(*recipe.prepare, config::to_yaml(recipe.resolved), args.overwrite);
   std::cout << "prepared " << r.out << ": " << r.documents << " documents, " << r.train_tokens << " train + "
             << r.val_tokens << " val tokens, vocab " << r.vocab_size << ", " << r.seconds << " s\n"
-            << "manifest sha256 " << r.manifest_sha256 << "\n";
+            << "documents: " << r.documents_read << " read, " << r.dropped_length << " outside the length filter, "
+            << r.dropped_exact << " exact and " << r.dropped_near << " near duplicates, " << r.unused_by_mixture
+            << " unused by the mixture, " << r.documents << " written\n";
+  for (const auto& m : r.mixture)
+    std::cout << "mixture: " << m.source << " weight " << m.weight << ": " << m.documents << " documents, "
+              << m.tokens << " tokens, share " << m.byte_share << " of text bytes, " << m.token_share
+              << " of tokens\n";
+  std::cout << "manifest sha256 " << r.manifest_sha256 << "\n";
   return 0;
 }
 

@@ -1,5 +1,8 @@
-// Corpus preparation (`ptm data prepare`): text files, folders or JSONL/TSV records ->
-// tokenizer (trained or loaded) -> token shards with a train/val split -> manifest.
+// Corpus preparation (`ptm data prepare`): text files, folders or JSONL/TSV records (plain,
+// gzip or zstd) -> tokenizer (trained or loaded) -> token shards with a train/val split ->
+// manifest. Streams: one pass over the files hashes them, counts documents and keeps the
+// tokenizer's training sample; a second encodes batches of pieces on all cores and appends
+// the ids to the shards in corpus order. Memory is bounded by `memory_mb` (plus the sample).
 //
 // Output folder:
 //   tokenizer.json        the tokenizer (HF format)
@@ -7,13 +10,17 @@
 //   val_000000.bin ...
 //   manifest.json         sources (bytes, sha256), tokenizer hash, shard hashes, token counts
 //   prepare.yaml          the resolved recipe
-// The folder is built under a temporary name and renamed at the end: never half-written.
+// The folder is built as <out>.partial and renamed at the end: never half-written. After each
+// finished shard <out>.partial/resume.json lists both splits' shards (open ones flushed) and
+// the document being encoded; the same recipe, killed and run again, continues from that
+// document and gives the same bytes.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "ptm/config/binder.h"
+#include "ptm/data/dedup.h"
 #include "ptm/data/tokenizer_registry.h"
 
 namespace ptm::data {
@@ -30,7 +37,12 @@ struct PrepareConfig {
   int64_t tokenizer_train_bytes = 0; // cap on text used to train a tokenizer; 0 = all
   std::string eos_token;             // appended after each document; default: the first special token
   int64_t seed = 1337;               // document-level split
+  int64_t memory_mb = 256;           // bound on text and ids in flight (not counting the sample)
+  int64_t min_document_bytes = 1;    // shorter documents are dropped (1: empty ones)
+  int64_t max_document_bytes = 0;    // longer documents are dropped; 0 = no limit
   TokenizerSpec tokenizer;
+  DedupConfig dedup;                 // off unless the recipe's dedup: asks (see dedup.h)
+  std::vector<double> weights;       // one per source: a weighted mixture (see mixture.h); empty = all text
 };
 
 void bind(config::Section& s, PrepareConfig& c);
@@ -38,6 +50,15 @@ void bind(config::Section& s, PrepareConfig& c);
 struct PrepareResult {
   std::string out;
   int64_t documents = 0, train_tokens = 0, val_tokens = 0, vocab_size = 0;
+  int64_t documents_read = 0;  // parsed from the files, before filters, deduplication and mixing
+  int64_t dropped_length = 0, dropped_exact = 0, dropped_near = 0, unused_by_mixture = 0;
+  struct Source {
+    std::string source;
+    double weight = 0, byte_share = 0, token_share = 0;  // realised shares of the mixture
+    int64_t documents = 0, tokens = 0;
+  };
+  std::vector<Source> mixture;  // with `weights`: one per source
+  bool resumed = false;  // continued a killed run's <out>.partial
   double seconds = 0;
   std::string manifest_sha256;
 };
@@ -52,7 +73,8 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
 std::vector<std::string> parse_documents(const std::string& content, const std::string& path,
                                          const std::string& format, const std::string& field);
 
-// Files a `sources` list expands to, sorted, each checked to exist (ConfigError otherwise).
-std::vector<std::string> expand_sources(const PrepareConfig& c);
+// Files a `sources` list expands to, sorted, each checked to exist (IoError otherwise). With
+// `weights`, one list per source (sorted within it); else one list of all files.
+std::vector<std::vector<std::string>> expand_sources(const PrepareConfig& c);
 
 }  // namespace ptm::data

@@ -28,6 +28,24 @@ ShardWriter::ShardWriter(std::string path, int64_t vocab_size)
     throw IoError("cannot write shard '" + path_ + "': " + std::strerror(errno));
 }
 
+ShardWriter::ShardWriter(std::string path, int64_t vocab_size, const std::string& partial, int64_t tokens)
+    : path_(std::move(path)), tmp_(path_ + ".tmp-" + std::to_string(::getpid())), vocab_(vocab_size),
+      bytes_(token_bytes_for_vocab(vocab_size)), count_(tokens) {
+  const auto size = static_cast<off_t>(kShardHeaderBytes) + static_cast<off_t>(tokens) * bytes_;
+  struct stat st {};
+  if (::stat(partial.c_str(), &st) != 0 || st.st_size < size)
+    throw IoError("cannot continue shard '" + path_ + "': '" + partial + "' is missing or shorter than " +
+                  std::to_string(tokens) + " tokens");
+  if ((partial != tmp_ && std::rename(partial.c_str(), tmp_.c_str()) != 0) || ::truncate(tmp_.c_str(), size) != 0 ||
+      !(file_ = std::fopen(tmp_.c_str(), "r+b")) || std::fseek(file_, 0, SEEK_END) != 0)
+    throw IoError("cannot continue shard '" + path_ + "': " + std::strerror(errno));
+}
+
+void ShardWriter::flush() {
+  if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0)
+    throw IoError("cannot write shard '" + path_ + "': " + std::strerror(errno));
+}
+
 ShardWriter::~ShardWriter() {
   if (file_) {  // not closed: an error happened; leave nothing behind
     std::fclose(file_);

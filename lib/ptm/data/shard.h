@@ -34,6 +34,10 @@ class ShardWriter {
  public:
   // Writes to a temporary name; close() renames it to `path`, so a crash leaves no shard.
   ShardWriter(std::string path, int64_t vocab_size);
+  // Continues the temporary file `partial` of an earlier writer (another process) that had
+  // flushed `tokens` tokens: later ones are cut off, appends go after them. IoError when the
+  // file is missing or shorter.
+  ShardWriter(std::string path, int64_t vocab_size, const std::string& partial, int64_t tokens);
   ~ShardWriter();
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
@@ -41,6 +45,9 @@ class ShardWriter {
   void append(const int32_t* ids, size_t n);  // RuntimeError when an id is outside the vocabulary
   void append(const std::vector<int32_t>& ids) { append(ids.data(), ids.size()); }
   int64_t tokens() const { return count_; }
+  // Puts every token appended so far on disk (for a checkpoint naming temp_path()).
+  void flush();
+  const std::string& temp_path() const { return tmp_; }
   void close();
 
  private:

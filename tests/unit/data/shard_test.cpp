@@ -1,5 +1,6 @@
 // Token shards: llm.c-compatible header, uint16/uint32 by vocabulary, unsigned widening,
 // and clear errors for truncated, foreign or out-of-vocabulary input.
+#include <filesystem>
 #include <fstream>
 
 #include "catch.h"
@@ -112,4 +113,28 @@ TEST_CASE("the first id outside a vocabulary is found by position in both widths
     CHECK(m == "token shard '" + file + "': the token at position 4321 has id 65535, outside the vocabulary of 1000 in "
                "'m.json' (a shard made with another tokenizer, or a damaged one)");
   }
+}
+
+TEST_CASE("a shard writer continues another's flushed temporary file after its last counted token", "[unit][data]") {
+  ptm::test::TempDir d;
+  const auto path = d.file("s.bin");
+  {
+    ShardWriter w(path, 1000);
+    w.append(std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7});
+    w.flush();
+    // What a killed process leaves: its temporary file (copied: this writer deletes its own).
+    std::filesystem::copy_file(w.temp_path(), d.file("left.tmp"));
+  }
+  CHECK_FALSE(std::filesystem::exists(path));
+  ShardWriter w(path, 1000, d.file("left.tmp"), 5);  // the checkpoint counted 5 of the 7
+  CHECK(w.tokens() == 5);
+  w.append(std::vector<int32_t>{60, 70});
+  w.close();
+  ShardReader r(path);
+  std::vector<int64_t> v(r.size());
+  r.read(0, r.size(), v.data());
+  CHECK(v == std::vector<int64_t>{1, 2, 3, 4, 5, 60, 70});
+  CHECK_FALSE(std::filesystem::exists(d.file("left.tmp")));
+  CHECK(ptm::test::contains(ptm::test::error_of([&] { ShardWriter(d.file("t.bin"), 1000, d.file("gone.tmp"), 1); }),
+                            "gone.tmp' is missing or shorter than 1 tokens"));
 }

@@ -1,0 +1,49 @@
+// The seeded interleave of weighted sources (see mixture.h).
+#include "ptm/data/mixture.h"
+
+#include "ptm/core/splitmix.h"
+
+namespace ptm::data {
+
+MixturePlan plan_mixture(const std::vector<double>& weights,
+                         const std::vector<std::function<bool(int64_t&)>>& next_size, uint64_t seed) {
+  const size_t k = weights.size();
+  double sum = 0;
+  for (const double w : weights) sum += w;
+  MixturePlan plan;
+  plan.documents.assign(k, 0);
+  plan.bytes.assign(k, 0);
+  int64_t total = 0;
+  std::vector<size_t> eligible;
+  for (uint64_t step = 0;; ++step) {
+    // Sources at or below their share (all at the start); never empty, since the shares sum to 1.
+    eligible.clear();
+    double mass = 0;
+    for (size_t i = 0; i < k; ++i)
+      if (weights[i] > 0 &&
+          static_cast<double>(plan.bytes[i]) <= weights[i] / sum * static_cast<double>(total) * (1 + 1e-12)) {
+        eligible.push_back(i);
+        mass += weights[i];
+      }
+    const double u = static_cast<double>(splitmix64(seed * 0x9e3779b97f4a7c15ull + step) >> 11) *
+                     (1.0 / 9007199254740992.0) * mass;
+    size_t pick = eligible.back();
+    double acc = 0;
+    for (const size_t i : eligible) {
+      acc += weights[i];
+      if (u < acc) {
+        pick = i;
+        break;
+      }
+    }
+    int64_t n = 0;
+    if (!next_size[pick](n)) break;
+    plan.order.push_back(static_cast<uint8_t>(pick));
+    ++plan.documents[pick];
+    plan.bytes[pick] += n;
+    total += n;
+  }
+  return plan;
+}
+
+}  // namespace ptm::data

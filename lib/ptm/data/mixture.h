@@ -1,0 +1,27 @@
+// Weighted mixtures of sources for `ptm data prepare` (recipe key `weights:`, one per source):
+// the order in which the sources' documents are interleaved. Proportions are of text bytes.
+// At each step a source is drawn, with probability proportional to its weight, among those
+// not ahead of their share so far (seeded); a source is never repeated, so the mixture ends
+// when a drawn source has no document left: the scarcest source (relative to its weight) is
+// used whole, the others as far as their share needs. Every source stays within about one
+// document of its share at every point. Torch-free.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ptm::data {
+
+struct MixturePlan {
+  std::vector<uint8_t> order;       // the source of each document of the mixture, in order
+  std::vector<int64_t> documents;   // per source: documents used
+  std::vector<int64_t> bytes;       // per source: their text bytes
+};
+
+// `next_size[i](n)` gives source i's next document's size in bytes; false when it has none.
+// `weights` are >= 0 with a positive sum (at most 255 sources).
+MixturePlan plan_mixture(const std::vector<double>& weights,
+                         const std::vector<std::function<bool(int64_t&)>>& next_size, uint64_t seed);
+
+}  // namespace ptm::data
