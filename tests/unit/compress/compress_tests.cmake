@@ -5,4 +5,5 @@ set(PTM_COMPRESS_TEST_SOURCES
   unit/compress/calibration_test.cpp
   integration/prune_test.cpp
   integration/nas_test.cpp
+  integration/bert_compress_test.cpp
 )
