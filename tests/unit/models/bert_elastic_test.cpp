@@ -13,6 +13,7 @@
 #include "ptm/models/bert.h"
 #include "ptm/models/elastic.h"
 #include "ptm/models/mlp.h"
+#include "ptm/peft/peft.h"
 #include "bert_test_util.h"
 
 using namespace ptm;
@@ -242,4 +243,19 @@ TEST_CASE("sorting BERT heads and neurons by importance keeps the function and p
     }
   }
   CHECK(moved);
+}
+
+TEST_CASE("prefix tuning refuses a BERT whose pruned attention is narrower than hidden_size", "[unit][models][bert]") {
+  auto big = elastic_bert(7);
+  const auto shrunk = compress::shrink(*big, {{"heads", {{0, 1}, {0, 1, 2, 3}, {0, 1, 2, 3}}}});
+  peft::PeftConfig c;
+  c.method = "prefix";
+  c.prefix_length = 2;
+  CHECK_THAT(error_of([&] { peft::apply(c, *shrunk.model); }),
+             Catch::Contains("peft.method: prefix tuning needs attention as wide as hidden_size (32); layer 0"));
+  // Pruned neurons alone keep the attention width: the prefixes fit.
+  const auto narrow_ffn = compress::shrink(*big, {{"neurons", {{0, 1}, {0}, {0, 1, 2}}}});
+  CHECK_NOTHROW(peft::apply(c, *narrow_ffn.model));
+  narrow_ffn.model->eval();
+  CHECK(narrow_ffn.model->forward(bt::random_batch({5, 3}, 5, 300, 1, 9)).logits.sizes() == torch::IntArrayRef({2, 3}));
 }
