@@ -259,3 +259,42 @@ TEST_CASE("prefix tuning refuses a BERT whose pruned attention is narrower than 
   narrow_ffn.model->eval();
   CHECK(narrow_ffn.model->forward(bt::random_batch({5, 3}, 5, 300, 1, 9)).logits.sizes() == torch::IntArrayRef({2, 3}));
 }
+
+TEST_CASE("a physically pruned BERT equals the masked full-size BERT", "[unit][compress][bert]") {
+  auto full = elastic_bert(8);
+  auto criterion = compress::criteria().find("magnitude")->factory(0);
+  compress::PruneConfig c;
+  c.granularity = "structured";
+  c.scope = "layer";
+  c.structured = {{"heads", 0.5, {}}, {"neurons", 0.25, {}}};
+  const auto kept = compress::select_units(c, *full, *criterion, {});
+  const auto shrunk = compress::shrink(*full, kept);
+  auto& small = dynamic_cast<models::BertImpl&>(*shrunk.model);
+  small.eval();
+  CHECK(small.options().layer_heads == std::vector<int64_t>{2, 2, 2});
+  CHECK(small.options().layer_inner == std::vector<int64_t>{18, 18, 18});
+  CHECK(models::count_parameters(small) == models::bert_parameter_count(small.options()));
+  bool not_first = false;  // magnitude picked other units than the first ones somewhere
+  for (const auto& [axis, layers] : kept)
+    for (const auto& units : layers)
+      for (size_t i = 0; i < units.size(); ++i) not_first = not_first || units[i] != static_cast<int64_t>(i);
+  CHECK(not_first);
+  compress::zero_units(*full, kept);
+  const auto batch = bt::random_batch({12, 8}, 12, 300, 1, 10);
+  torch::NoGradGuard no_grad;
+  CHECK(bt::max_diff(full->forward(batch).logits, small.forward(batch).logits) <= 1e-5);
+  // A head's magnitude score sums its q, k, v rows and attention.output columns.
+  auto fresh = elastic_bert(9);
+  const auto axes = compress::prunable_axes(*fresh);
+  REQUIRE(axes.size() == 2);
+  REQUIRE(axes[0].name == "heads");
+  const auto scores = compress::unit_scores(axes[0], *fresh, *criterion, {});
+  auto p = fresh->named_parameters();
+  const std::string l1 = "encoder.layer.1.";
+  for (int64_t h = 0; h < 4; ++h) {
+    double expected = p[l1 + "attention.output.dense.weight"].slice(1, h * 8, (h + 1) * 8).abs().sum().item<double>();
+    for (const char* proj : {"query", "key", "value"})
+      expected += p[l1 + "attention.self." + proj + ".weight"].slice(0, h * 8, (h + 1) * 8).abs().sum().item<double>();
+    CHECK(scores[1][h].item<double>() == Approx(expected).epsilon(1e-5));
+  }
+}
