@@ -180,6 +180,16 @@ TEST_CASE("BERT per-layer sizes build, count parameters and refuse bad values na
     const auto out = m->forward(bt::random_batch({6, 4}, 6, 300, 1, 7));
     CHECK(out.last_hidden.sizes() == torch::IntArrayRef({2, 6, 64}));
   }
+  {  // FLOPs per layer follow that layer's attention width A and FFN width I (ptm nas macs)
+    models::Bert m(o);  // head none
+    const double T = 16, H = 64;
+    const auto rows = m->summary(16);
+    REQUIRE(rows.size() == 4);  // embeddings, 2 layers, pooler
+    for (const auto& [row, A, I] : {std::tuple<size_t, double, double>{1, 72, 96}, {2, 24, 10}}) {
+      INFO(row);
+      CHECK(rows[row].flops == Approx(8 * T * H * A + 4 * T * T * A + 4 * T * H * I));
+    }
+  }
   CHECK(models::bert_parameter_count(bt::tiny_options("classification")) ==
         models::count_parameters(*models::Bert(bt::tiny_options("classification"))));
   const auto refused = [](models::BertOptions b) { return error_of([&] { models::Bert m(b); }); };
