@@ -1,7 +1,9 @@
-// The GPT's prunable axes and its physical shrinking.
+// The prunable axes of each architecture and their physical shrinking: the slicing of the
+// coupled tensors is shared; each architecture rebuilds its own smaller model and options.
 #include "ptm/compress/axes.h"
 
 #include "ptm/core/errors.h"
+#include "ptm/models/bert.h"
 #include "ptm/models/gpt.h"
 
 namespace ptm::compress {
@@ -31,10 +33,86 @@ std::vector<PrunableAxis> gpt_axes(const models::GptImpl& gpt) {
   return axes;
 }
 
+std::vector<PrunableAxis> bert_axes(const models::BertImpl& bert) {
+  const auto& o = bert.options();
+  PrunableAxis heads{"heads", "head", {}}, neurons{"neurons", "neuron", {}};
+  const int64_t D = o.head_dim();
+  for (int64_t l = 0; l < o.num_hidden_layers; ++l) {
+    const std::string p = "encoder.layer." + std::to_string(l) + ".";
+    AxisLayer hl{o.heads_of(l), {}};
+    for (const char* proj : {"query", "key", "value"}) {
+      hl.tensors.push_back({p + "attention.self." + proj + ".weight", 0, {0}, D, true});
+      hl.tensors.push_back({p + "attention.self." + proj + ".bias", 0, {0}, D, false});
+    }
+    hl.tensors.push_back({p + "attention.output.dense.weight", 1, {0}, D, true});
+    heads.layers.push_back(hl);
+    neurons.layers.push_back({o.inner_of(l),
+                              {{p + "intermediate.dense.weight", 0, {0}, 1, true},
+                               {p + "intermediate.dense.bias", 0, {0}, 1, false},
+                               {p + "output.dense.weight", 1, {0}, 1, true}}});
+  }
+  return {heads, neurons};
+}
+
+// The units of `axis` left in layer l: the kept ones, or `all` when the axis is not pruned.
+int64_t kept_or(const KeptUnits& kept, const std::string& axis, int64_t l, int64_t all) {
+  const auto it = kept.find(axis);
+  return it == kept.end() ? all : static_cast<int64_t>(it->second.at(static_cast<size_t>(l)).size());
+}
+
+// What an architecture contributes to shrink(): a fresh model of the kept units in the kept
+// `layers`, the options that rebuild it, and where its layers live (layer i of the small model
+// is named layer_prefix + i).
+struct Rebuilt {
+  Shrunk shrunk;
+  std::string layer_prefix;
+};
+
+Rebuilt rebuild_gpt(const models::GptImpl& gpt, const KeptUnits& kept, const std::vector<int64_t>& layers) {
+  auto o = gpt.options();
+  std::vector<int64_t> heads, inner;
+  for (const auto l : layers) {
+    heads.push_back(kept_or(kept, "heads", l, o.heads_of(l)));
+    inner.push_back(kept_or(kept, "neurons", l, o.inner_of(l)));
+  }
+  o.head_size = o.head_dim();
+  o.n_layer = static_cast<int64_t>(heads.size());
+  o.layer_heads = heads;
+  o.layer_inner = inner;
+  Rebuilt r{{}, "transformer.h."};
+  r.shrunk.int_options = {{"head_size", o.head_size}, {"n_layer", o.n_layer}};
+  r.shrunk.list_options = {{"layer_heads", heads}, {"layer_inner", inner}};
+  if (o.kv_heads() != o.n_head) {  // grouped-query: the heads stay (no heads axis)
+    o.layer_heads.clear();
+    r.shrunk.list_options.erase("layer_heads");
+  }
+  r.shrunk.model = models::Gpt(o).ptr();
+  return r;
+}
+
+Rebuilt rebuild_bert(const models::BertImpl& bert, const KeptUnits& kept, const std::vector<int64_t>& layers) {
+  auto o = bert.options();
+  std::vector<int64_t> heads, inner;
+  for (const auto l : layers) {
+    heads.push_back(kept_or(kept, "heads", l, o.heads_of(l)));
+    inner.push_back(kept_or(kept, "neurons", l, o.inner_of(l)));
+  }
+  o.head_size = o.head_dim();
+  o.num_hidden_layers = static_cast<int64_t>(heads.size());
+  o.layer_heads = heads;
+  o.layer_inner = inner;
+  Rebuilt r{{}, "encoder.layer."};
+  r.shrunk.int_options = {{"head_size", o.head_size}, {"num_hidden_layers", o.num_hidden_layers}};
+  r.shrunk.list_options = {{"layer_heads", heads}, {"layer_inner", inner}};
+  r.shrunk.model = models::Bert(o).ptr();
+  return r;
+}
+
 }  // namespace
 
 std::vector<PrunableAxis> prunable_axes(const models::ModelImpl& model) {
   if (const auto* gpt = dynamic_cast<const models::GptImpl*>(&model)) return gpt_axes(*gpt);
+  if (const auto* bert = dynamic_cast<const models::BertImpl*>(&model)) return bert_axes(*bert);
   return {};
 }
 
@@ -47,42 +125,30 @@ torch::Tensor unit_indices(const Coupling& c, const std::vector<int64_t>& units)
 }
 
 Shrunk shrink(models::ModelImpl& model, const KeptUnits& kept) {
-  auto* gpt = dynamic_cast<models::GptImpl*>(&model);
-  if (!gpt) throw RuntimeError("structured pruning: the " + model.arch() + " model declares no prunable axes");
-  auto o = gpt->options();
-  Shrunk out;
-  o.head_size = o.head_dim();
-  std::vector<int64_t> heads, inner;
-  for (int64_t l = 0; l < o.n_layer; ++l) {
-    heads.push_back(kept.count("heads") ? int64_t(kept.at("heads")[l].size()) : o.heads_of(l));
-    inner.push_back(kept.count("neurons") ? int64_t(kept.at("neurons")[l].size()) : o.inner_of(l));
-  }
+  const auto axes = prunable_axes(model);
+  if (axes.empty()) throw RuntimeError("structured pruning: the " + model.arch() + " model declares no prunable axes");
+  const size_t n_layer = axes.front().layers.size();
   // Whole layers: kept["layers"][0] lists the layers that stay (all when absent).
   std::vector<int64_t> layers;
   if (kept.count("layers")) {
     layers = kept.at("layers").at(0);
     if (layers.empty()) throw RuntimeError("structured pruning: every layer would be removed");
   } else {
-    for (int64_t l = 0; l < o.n_layer; ++l) layers.push_back(l);
+    for (size_t l = 0; l < n_layer; ++l) layers.push_back(static_cast<int64_t>(l));
   }
-  std::vector<int64_t> kept_heads, kept_inner;
-  for (const auto l : layers) {
-    kept_heads.push_back(heads.at(l));
-    kept_inner.push_back(inner.at(l));
-  }
-  o.n_layer = static_cast<int64_t>(layers.size());
-  o.layer_heads = kept_heads;
-  o.layer_inner = kept_inner;
-  out.int_options["head_size"] = o.head_size;
-  out.int_options["n_layer"] = o.n_layer;
-  out.list_options["layer_heads"] = kept_heads;
-  out.list_options["layer_inner"] = kept_inner;
+  Rebuilt r;
+  if (const auto* gpt = dynamic_cast<const models::GptImpl*>(&model))
+    r = rebuild_gpt(*gpt, kept, layers);
+  else if (const auto* bert = dynamic_cast<const models::BertImpl*>(&model))
+    r = rebuild_bert(*bert, kept, layers);
+  else
+    throw RuntimeError("structured pruning: the " + model.arch() + " model cannot be rebuilt smaller");
 
   // Every tensor of the old model, sliced along its couplings.
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& item : model.named_parameters()) tensors[item.key()] = item.value().detach();
   for (const auto& item : model.named_buffers()) tensors[item.key()] = item.value().detach();
-  for (const auto& axis : prunable_axes(model)) {
+  for (const auto& axis : axes) {
     const auto it = kept.find(axis.name);
     if (it == kept.end()) continue;
     for (size_t l = 0; l < axis.layers.size(); ++l)
@@ -91,20 +157,18 @@ Shrunk shrink(models::ModelImpl& model, const KeptUnits& kept) {
         t = t.index_select(c.dim, unit_indices(c, it->second[l]).to(t.device()));
       }
   }
-  // Layer `layers[i]` becomes h.i of the small model.
-  const auto source_name = [&layers](const std::string& name) {
-    const std::string prefix = "transformer.h.";
+  // Layer `layers[i]` becomes layer i of the small model.
+  const auto source_name = [&layers, &prefix = r.layer_prefix](const std::string& name) {
     if (name.rfind(prefix, 0) != 0) return name;
     const auto dot = name.find('.', prefix.size());
     const auto i = std::stoll(name.substr(prefix.size(), dot - prefix.size()));
     return prefix + std::to_string(layers.at(static_cast<size_t>(i))) + name.substr(dot);
   };
-  auto small = models::Gpt(o);
+  auto& small = *r.shrunk.model;
   torch::NoGradGuard no_grad;
-  for (auto& item : small->named_parameters()) item.value().copy_(tensors.at(source_name(item.key())));
-  for (auto& item : small->named_buffers()) item.value().copy_(tensors.at(source_name(item.key())));
-  out.model = small.ptr();
-  return out;
+  for (auto& item : small.named_parameters()) item.value().copy_(tensors.at(source_name(item.key())));
+  for (auto& item : small.named_buffers()) item.value().copy_(tensors.at(source_name(item.key())));
+  return r.shrunk;
 }
 
 }  // namespace ptm::compress

@@ -5,6 +5,8 @@
 // (q, k and v blocks of a fused projection; gate and up halves of SwiGLU).
 //   gpt  heads    attn.c_attn.{weight,bias} rows (q, k, v of the head), attn.c_proj.weight columns
 //        neurons  mlp.c_fc.{weight,bias} rows (gate and up with SwiGLU), mlp.c_proj.weight columns
+//   bert heads    attention.self.{query,key,value}.{weight,bias} rows, attention.output.dense.weight columns
+//        neurons  intermediate.dense.{weight,bias} rows, output.dense.weight columns
 // Grouped-query GPTs declare no heads axis yet (a unit would be a whole key/value group).
 #pragma once
 #include <map>
@@ -46,8 +48,8 @@ torch::Tensor unit_indices(const Coupling& c, const std::vector<int64_t>& units)
 using KeptUnits = std::map<std::string, std::vector<std::vector<int64_t>>>;
 
 // A new, physically smaller model holding only the kept units, with the options that rebuild
-// it (the `model:` keys to write into config.yaml, e.g. layer_heads). RuntimeError for
-// architectures without axes.
+// it (the `model:` keys to write into config.yaml: head_size, the layer count, layer_heads,
+// layer_inner). RuntimeError for architectures without axes.
 struct Shrunk {
   std::shared_ptr<models::ModelImpl> model;
   std::map<std::string, std::vector<int64_t>> list_options;  // "layer_heads" -> [..]

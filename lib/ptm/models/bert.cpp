@@ -62,6 +62,17 @@ ModelOutput BertImpl::forward_qkv(const data::Batch& batch, const ForwardOptions
   return out;
 }
 
+void BertImpl::set_subnet(const Subnet& subnet) {
+  if (!subnet.empty()) check_subnet(subnet, full_subnet(*this));
+  subnet_ = subnet;
+  encoder_->skipped.clear();
+  for (size_t l = 0; l < encoder_->size(); ++l) {
+    const SubnetLayer s = subnet.empty() ? SubnetLayer{} : subnet[l];
+    encoder_->layers()->ptr(l)->as<BertLayer>()->set_active(s.heads, s.inner);
+    encoder_->skipped.push_back(s.skipped() && !subnet.empty());
+  }
+}
+
 torch::Tensor BertImpl::head_logits(const torch::Tensor& hidden) {
   if (o_.head.type != "mlm") return {};
   return mlm_(hidden, embeddings_->word_weight());
@@ -70,15 +81,18 @@ torch::Tensor BertImpl::head_logits(const torch::Tensor& hidden) {
 namespace {
 
 struct Flops {
-  double layer = 0, pooler = 0, head = 0;
+  std::vector<double> layers;
+  double pooler = 0, head = 0;
 };
 
 Flops flops_of(const BertOptions& o, int64_t seq_len) {
   const double T = static_cast<double>(seq_len), H = static_cast<double>(o.hidden_size);
-  const double I = static_cast<double>(o.intermediate_size), V = static_cast<double>(o.vocab_size);
-  const double C = static_cast<double>(o.head.num_labels);
+  const double V = static_cast<double>(o.vocab_size), C = static_cast<double>(o.head.num_labels);
   Flops f;
-  f.layer = 8 * T * H * H + 4 * T * T * H + 4 * T * H * I;
+  for (int64_t l = 0; l < o.num_hidden_layers; ++l) {
+    const double A = static_cast<double>(o.heads_of(l) * o.head_dim()), I = static_cast<double>(o.inner_of(l));
+    f.layers.push_back(8 * T * H * A + 4 * T * T * A + 4 * T * H * I);
+  }
   f.pooler = o.has_pooler() ? 2 * H * H : 0;
   if (o.head.type == "mlm")
     f.head = 2 * T * H * H + 2 * T * H * V;
@@ -93,7 +107,9 @@ Flops flops_of(const BertOptions& o, int64_t seq_len) {
 
 double BertImpl::forward_flops(int64_t seq_len) const {
   const auto f = flops_of(o_, seq_len);
-  return static_cast<double>(o_.num_hidden_layers) * f.layer + f.pooler + f.head;
+  double layers = 0;
+  for (const double x : f.layers) layers += x;
+  return layers + f.pooler + f.head;
 }
 
 std::vector<BlockSummary> BertImpl::summary(int64_t seq_len) const {
@@ -101,7 +117,7 @@ std::vector<BlockSummary> BertImpl::summary(int64_t seq_len) const {
   std::vector<BlockSummary> out;
   out.push_back({"embeddings", count_parameters(*embeddings_), 0});
   for (size_t i = 0; i < encoder_->size(); ++i)
-    out.push_back({"encoder.layer." + std::to_string(i), count_parameters(*encoder_->layers()->ptr(i)), f.layer});
+    out.push_back({"encoder.layer." + std::to_string(i), count_parameters(*encoder_->layers()->ptr(i)), f.layers[i]});
   if (!pooler_.is_empty()) out.push_back({"pooler", count_parameters(*pooler_), f.pooler});
   // The MLM decoder is the word embeddings: its parameters count under embeddings, its FLOPs here.
   if (!mlm_.is_empty()) out.push_back({"cls.predictions", count_parameters(*mlm_), f.head});

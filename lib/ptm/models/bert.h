@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ptm/models/bert_layers.h"
+#include "ptm/models/elastic.h"
 #include "ptm/models/model.h"
 
 namespace ptm::models {
@@ -29,8 +30,9 @@ class BertImpl : public ModelImpl {
   std::string arch() const override { return "bert"; }
   int64_t vocab_size() const override { return o_.vocab_size; }
   int64_t max_positions() const override { return o_.max_position_embeddings; }
-  // FLOPs = 2 x MACs per example of T tokens (H hidden, I intermediate, L layers, V vocab, C labels):
-  //   per layer  8*T*H^2 (Q, K, V, output projections) + 4*T^2*H (scores and mixing) + 4*T*H*I (FFN)
+  // FLOPs = 2 x MACs per example of T tokens (H hidden, A = heads x head size (H unless pruned),
+  // I intermediate, V vocab, C labels; A and I of each layer):
+  //   per layer  8*T*H*A (Q, K, V, output projections) + 4*T^2*A (scores and mixing) + 4*T*H*I (FFN)
   //   pooler     2*H^2;  heads: MLM 2*T*H^2 + 2*T*H*V, classification/regression 2*H*C,
   //   token classification 2*T*H*C. Embedding lookups, LayerNorm, softmax and GELU are not counted.
   double forward_flops(int64_t seq_len) const override;
@@ -48,6 +50,11 @@ class BertImpl : public ModelImpl {
   LoadReport load_hf_state_dict(const NamedTensors& tensors, bool strict = true) override;
 
   const BertOptions& options() const { return o_; }
+  // Elastic sub-network (elastic.h): per layer the first heads and FFN neurons in use, a layer
+  // with both 0 skipped; empty = the whole model. RuntimeError (check_subnet) for sizes outside
+  // the model's.
+  void set_subnet(const Subnet& subnet);
+  const Subnet& subnet() const { return subnet_; }
   bool has_pooler() const { return !pooler_.is_empty(); }
   // The transformers class of this head: BertModel, BertForMaskedLM, ...
   std::string hf_architecture() const;
@@ -56,6 +63,7 @@ class BertImpl : public ModelImpl {
 
  private:
   BertOptions o_;
+  Subnet subnet_;
   BertEmbeddings embeddings_{nullptr};
   BertEncoder encoder_{nullptr};
   BertPooler pooler_{nullptr};             // none, classification, regression

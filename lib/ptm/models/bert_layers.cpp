@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "ptm/models/activation_checkpoint.h"
+#include "ptm/models/linear_slice.h"
 #include "ptm/models/sdpa.h"
 #include "ptm/models/tanh_gelu.h"
 
@@ -65,27 +66,29 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const 
   return dropout_(layer_norm_(x));
 }
 
-BertSelfAttentionImpl::BertSelfAttentionImpl(const BertOptions& o)
-    : heads_(o.num_attention_heads), dropout_p_(o.attention_probs_dropout_prob) {
-  query_ = register_module("query", Linear(o.hidden_size, o.hidden_size));
-  key_ = register_module("key", Linear(o.hidden_size, o.hidden_size));
-  value_ = register_module("value", Linear(o.hidden_size, o.hidden_size));
+BertSelfAttentionImpl::BertSelfAttentionImpl(const BertOptions& o, int64_t heads)
+    : heads_(heads), head_dim_(o.head_dim()), dropout_p_(o.attention_probs_dropout_prob) {
+  query_ = register_module("query", Linear(o.hidden_size, heads_ * head_dim_));
+  key_ = register_module("key", Linear(o.hidden_size, heads_ * head_dim_));
+  value_ = register_module("value", Linear(o.hidden_size, heads_ * head_dim_));
 }
 
 torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs,
                                              std::array<torch::Tensor, 3>* qkv) {
-  const int64_t B = x.size(0), T = x.size(1), H = x.size(2);
-  const auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, H / heads_}).transpose(1, 2); };
-  const auto qx = query_(x), kx = key_(x), vx = value_(x);  // [B, T, H]
+  const bool sliced = active_heads > 0 && active_heads < heads_;
+  const int64_t B = x.size(0), T = x.size(1), D = head_dim_, heads = sliced ? active_heads : heads_;
+  const auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads, D}).transpose(1, 2); };
+  const auto project = [&](Linear& l) { return sliced ? linear_rows(x, l, 0, heads * D) : l(x); };
+  const auto qx = project(query_), kx = project(key_), vx = project(value_);  // [B, T, heads D]
   if (qkv) *qkv = {qx, kx, vx};
   const auto q = split(qx);         // [B, heads, T, d]
   auto k = split(kx), v = split(vx);  // [B, heads, T, d], then [B, heads, P + T, d] with a prefix
   torch::Tensor keep_all = keep;                  // [B, 1, 1, (P +) T]
   if (prefix) {
-    const auto [pk, pv] = prefix();  // [P, H] each
+    const auto [pk, pv] = prefix();  // [P, heads_ D] each
     const int64_t P = pk.size(0);
     const auto per_head = [&](const torch::Tensor& t) {
-      return t.to(k.scalar_type()).view({1, P, heads_, H / heads_}).transpose(1, 2).expand({B, heads_, P, H / heads_});
+      return t.to(k.scalar_type()).view({1, P, heads_, D}).narrow(2, 0, heads).transpose(1, 2).expand({B, heads, P, D});
     };
     k = torch::cat({per_head(pk), k}, 2);
     v = torch::cat({per_head(pv), v}, 2);
@@ -97,15 +100,14 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch
     mask = torch::zeros(keep_all.sizes(), q.options()).masked_fill_(keep_all.logical_not(), lowest(q.scalar_type()));
   torch::Tensor context;  // [B, heads, T, d]
   if (probs) {
-    auto scores =
-        torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(H / heads_));  // [B, heads, T, T]
+    auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(D));  // [B, heads, T, T]
     if (mask.defined()) scores = scores + mask;
     *probs = torch::softmax(scores, -1);
     context = torch::matmul(torch::dropout(*probs, p, is_training()), v);
   } else {
     context = sdpa(q, k, v, mask.defined() ? std::optional<torch::Tensor>(mask) : std::nullopt, p, false);
   }
-  return context.transpose(1, 2).reshape({B, T, H});
+  return context.transpose(1, 2).reshape({B, T, heads * D});
 }
 
 BertResidualOutputImpl::BertResidualOutputImpl(int64_t in_features, const BertOptions& o) {
@@ -115,35 +117,48 @@ BertResidualOutputImpl::BertResidualOutputImpl(int64_t in_features, const BertOp
 }
 
 torch::Tensor BertResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  return layer_norm_(dropout_(dense_(x)) + residual);
+  const bool sliced = active_in > 0 && active_in < dense_->weight.size(1);
+  return layer_norm_(dropout_(sliced ? linear_cols(x, dense_, active_in) : dense_(x)) + residual);
 }
 
-BertLayerImpl::BertLayerImpl(const BertOptions& o) : act_(o.hidden_act) {
+BertLayerImpl::BertLayerImpl(const BertOptions& o, int64_t layer)
+    : act_(o.hidden_act), head_dim_(o.head_dim()), inner_(o.inner_of(layer)) {
+  const int64_t heads = o.heads_of(layer);
   auto attention = register_module("attention", group());
-  self_ = attention->register_module("self", BertSelfAttention(o));
-  attention_output_ = attention->register_module("output", BertResidualOutput(o.hidden_size, o));
+  self_ = attention->register_module("self", BertSelfAttention(o, heads));
+  attention_output_ = attention->register_module("output", BertResidualOutput(heads * head_dim_, o));
   auto intermediate = register_module("intermediate", group());
-  intermediate_ = intermediate->register_module("dense", Linear(o.hidden_size, o.intermediate_size));
-  output_ = register_module("output", BertResidualOutput(o.intermediate_size, o));
+  intermediate_ = intermediate->register_module("dense", Linear(o.hidden_size, inner_));
+  output_ = register_module("output", BertResidualOutput(inner_, o));
+}
+
+void BertLayerImpl::set_active(int64_t heads, int64_t inner) {
+  self_->active_heads = heads;
+  attention_output_->active_in = heads * head_dim_;
+  active_inner_ = inner;
+  output_->active_in = inner;
 }
 
 torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs,
                                      std::array<torch::Tensor, 3>* qkv) {
   const auto a = attention_output_(self_(x, keep, probs, qkv), x);  // [B, T, H]
-  const auto h = bert_activation(act_, intermediate_(a));      // [B, T, I]
-  return output_(h, a);                                        // [B, T, H]
+  const bool sliced = active_inner_ > 0 && active_inner_ < inner_;
+  const auto h = bert_activation(act_, sliced ? linear_rows(a, intermediate_, 0, active_inner_) : intermediate_(a));  // [B, T, I]
+  return output_(h, a);  // [B, T, H]
 }
 
 BertEncoderImpl::BertEncoderImpl(const BertOptions& o) {
   layer_ = register_module("layer", torch::nn::ModuleList());
-  for (int64_t i = 0; i < o.num_hidden_layers; ++i) layer_->push_back(BertLayer(o));
+  for (int64_t i = 0; i < o.num_hidden_layers; ++i) layer_->push_back(BertLayer(o, i));
 }
 
 torch::Tensor BertEncoderImpl::forward(torch::Tensor x, const torch::Tensor& keep, std::vector<torch::Tensor>* hidden,
                                        std::vector<torch::Tensor>* attentions,
                                        std::vector<std::array<torch::Tensor, 3>>* qkv) {
   const bool checkpoint = checkpointing && is_training() && !attentions && !qkv;
-  for (const auto& m : *layer_) {
+  for (size_t l = 0; l < layer_->size(); ++l) {
+    if (!skipped.empty() && skipped[l]) continue;  // elastic depth
+    const auto m = layer_->ptr(l);
     torch::Tensor probs;
     std::array<torch::Tensor, 3> projections;
     if (checkpoint)

@@ -4,7 +4,9 @@
 //   .intermediate.dense, .output.{dense, LayerNorm}
 //   pooler.dense;  cls.predictions.{transform.dense, transform.LayerNorm, bias} (MLM head).
 // Post-LayerNorm residual blocks; attention through at::scaled_dot_product_attention, or an
-// explicit softmax when the probabilities are wanted (distillation).
+// explicit softmax when the probabilities are wanted (distillation). Layers take their own
+// sizes (BertOptions::heads_of, inner_of: pruned models), and run elastic sub-networks (ptm
+// nas): the first heads and FFN neurons of a layer as slices of its weights, or none of it.
 #pragma once
 #include <torch/torch.h>
 
@@ -40,20 +42,25 @@ TORCH_MODULE(BertEmbeddings);
 
 class BertSelfAttentionImpl : public torch::nn::Module {
  public:
-  explicit BertSelfAttentionImpl(const BertOptions& o);
-  // x [B, T, H]; keep [B, 1, 1, T] bool (true = attend) or undefined (attend everywhere).
-  // With `probs`, the explicit path runs and stores the softmax [B, heads, T, T] (before dropout);
-  // `qkv` receives the query, key and value projections [B, T, H] (distillation relations).
+  // `heads` heads of o.head_dim(): query, key and value are [heads * head_dim, hidden_size].
+  BertSelfAttentionImpl(const BertOptions& o, int64_t heads);
+  // x [B, T, H] -> [B, T, A] (A = heads x head_dim, H unless pruned); keep [B, 1, 1, T] bool
+  // (true = attend) or undefined (attend everywhere). With `probs`, the explicit path runs and
+  // stores the softmax [B, heads, T, T] (before dropout); `qkv` receives the query, key and
+  // value projections [B, T, A] (distillation relations).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs = nullptr,
                         std::array<torch::Tensor, 3>* qkv = nullptr);
 
-  // Prefix tuning (set by ptm::peft): learned key and value prefixes [P, H] each, put before
+  // Prefix tuning (set by ptm::peft): learned key and value prefixes [P, A] each, put before
   // every example's keys and values and always attended to (probs then [B, heads, T, P + T]).
   std::function<std::pair<torch::Tensor, torch::Tensor>()> prefix;
+  // Elastic sub-network: only the first `active_heads` heads run (rows of query, key and value);
+  // 0 = all.
+  int64_t active_heads = 0;
 
  private:
   Linear query_{nullptr}, key_{nullptr}, value_{nullptr};
-  int64_t heads_;
+  int64_t heads_, head_dim_;
   double dropout_p_;
 };
 TORCH_MODULE(BertSelfAttention);
@@ -63,6 +70,8 @@ class BertResidualOutputImpl : public torch::nn::Module {
  public:
   BertResidualOutputImpl(int64_t in_features, const BertOptions& o);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);  // [B, T, in], [B, T, H] -> [B, T, H]
+  // Elastic sub-network: x holds only the first `active_in` input features; 0 = all.
+  int64_t active_in = 0;
 
  private:
   Linear dense_{nullptr};
@@ -73,12 +82,16 @@ TORCH_MODULE(BertResidualOutput);
 
 class BertLayerImpl : public torch::nn::Module {
  public:
-  explicit BertLayerImpl(const BertOptions& o);
+  // Layer `layer` of the encoder, with that layer's head count and FFN width.
+  BertLayerImpl(const BertOptions& o, int64_t layer);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& keep, torch::Tensor* probs = nullptr,
                         std::array<torch::Tensor, 3>* qkv = nullptr);  // [B, T, H]
+  // Elastic sub-network: the first `heads` heads and `inner` FFN neurons run (0, 0: all).
+  void set_active(int64_t heads, int64_t inner);
 
  private:
   std::string act_;
+  int64_t head_dim_, inner_, active_inner_ = 0;
   BertSelfAttention self_{nullptr};               // attention.self
   BertResidualOutput attention_output_{nullptr};  // attention.output
   Linear intermediate_{nullptr};                 // intermediate.dense
@@ -96,6 +109,9 @@ class BertEncoderImpl : public torch::nn::Module {
                         std::vector<std::array<torch::Tensor, 3>>* qkv = nullptr);
   size_t size() const { return layer_->size(); }
   const torch::nn::ModuleList& layers() const { return layer_; }
+  // Elastic depth: layers marked true are skipped (the hidden states pass through unchanged and
+  // no entry is appended for them); empty = none.
+  std::vector<bool> skipped;
   // Activation checkpointing of each layer while training (not when attentions or projections
   // are asked for).
   bool checkpointing = false;

@@ -22,6 +22,21 @@ std::string choice_problem(const std::string& value, const std::vector<std::stri
 
 }  // namespace
 
+int64_t bert_parameter_count(const BertOptions& o) {
+  const int64_t H = o.hidden_size, norm = 2 * H;
+  int64_t n = o.vocab_size * H + o.type_vocab_size * H + norm;  // embeddings
+  if (o.position_embeddings) n += o.max_position_embeddings * H;
+  for (int64_t l = 0; l < o.num_hidden_layers; ++l) {
+    const int64_t A = o.heads_of(l) * o.head_dim(), I = o.inner_of(l);
+    n += 3 * (H * A + A) + A * H + H + norm;  // query, key, value; attention.output
+    n += H * I + I + I * H + H + norm;        // intermediate; output
+  }
+  if (o.has_pooler()) n += H * H + H;
+  if (o.head.type == "mlm") n += H * H + H + norm + o.vocab_size;  // transform and bias; decoder tied
+  else if (o.head.type != "none") n += H * o.head.num_labels + o.head.num_labels;
+  return n;
+}
+
 const std::vector<std::string>& bert_head_types() {
   static const std::vector<std::string> heads{"none", "mlm", "classification", "token_classification", "regression"};
   return heads;
@@ -48,10 +63,19 @@ std::vector<std::pair<std::string, std::string>> BertOptions::problems() const {
   at_least("hidden_size", hidden_size, 1);
   at_least("num_hidden_layers", num_hidden_layers, 1);
   at_least("num_attention_heads", num_attention_heads, 1);
-  if (hidden_size >= 1 && num_attention_heads >= 1 && hidden_size % num_attention_heads != 0)
+  if (head_size == 0 && hidden_size >= 1 && num_attention_heads >= 1 && hidden_size % num_attention_heads != 0)
     out.emplace_back("num_attention_heads", "must divide hidden_size (" + value_text(hidden_size) + "), got " +
                                                 value_text(num_attention_heads));
   at_least("intermediate_size", intermediate_size, 1);
+  at_least("head_size", head_size, 0);
+  for (const auto& [key, sizes] : {std::pair<std::string, const std::vector<int64_t>*>{"layer_heads", &layer_heads},
+                                   {"layer_inner", &layer_inner}}) {
+    if (!sizes->empty() && static_cast<int64_t>(sizes->size()) != num_hidden_layers)
+      out.emplace_back(key, "needs one entry per layer (num_hidden_layers " + value_text(num_hidden_layers) + "), got " +
+                                value_text(static_cast<int64_t>(sizes->size())));
+    for (const auto v : *sizes)
+      if (v < 1) out.emplace_back(key, "entries must be >= 1, got " + value_text(v));
+  }
   at_least("max_position_embeddings", max_position_embeddings, 1);
   at_least("type_vocab_size", type_vocab_size, 1);
   if (!(layer_norm_eps > 0.0)) out.emplace_back("layer_norm_eps", "must be > 0, got " + value_text(layer_norm_eps));
@@ -119,13 +143,34 @@ BertOptions BertOptions::from_hf_config(const nlohmann::json& j, const std::stri
 }
 
 nlohmann::json BertOptions::to_hf_config() const {
+  // BertConfig has one head count and one FFN width for all layers, and heads hidden_size / heads wide.
+  const int64_t heads = heads_of(0), inner = inner_of(0);
+  const std::string use_ptm = "; keep the ptm run instead (ptm eval --from, init_from.checkpoint)";
+  for (int64_t l = 1; l < num_hidden_layers; ++l) {
+    if (heads_of(l) != heads)
+      throw ConfigError(Origin{}, "model.layer_heads",
+                        "the layers have different head counts (layer 0: " + value_text(heads) + ", layer " +
+                            value_text(l) + ": " + value_text(heads_of(l)) +
+                            "), which a Hugging Face BertConfig (one num_attention_heads) cannot express" + use_ptm);
+    if (inner_of(l) != inner)
+      throw ConfigError(Origin{}, "model.layer_inner",
+                        "the layers have different FFN widths (layer 0: " + value_text(inner) + ", layer " +
+                            value_text(l) + ": " + value_text(inner_of(l)) +
+                            "), which a Hugging Face BertConfig (one intermediate_size) cannot express" + use_ptm);
+  }
+  if (heads * head_dim() != hidden_size)
+    throw ConfigError(Origin{}, layer_heads.empty() ? "model.head_size" : "model.layer_heads",
+                      value_text(heads) + " heads of " + value_text(head_dim()) + " make attention " +
+                          value_text(heads * head_dim()) + " wide, but a Hugging Face BertConfig sizes heads as "
+                          "hidden_size / num_attention_heads, so its attention is always hidden_size (" +
+                          value_text(hidden_size) + ") wide: removed heads cannot be expressed" + use_ptm);
   nlohmann::json j = {{"architectures", {hf_architecture()}},
                       {"model_type", "bert"},
                       {"vocab_size", vocab_size},
                       {"hidden_size", hidden_size},
                       {"num_hidden_layers", num_hidden_layers},
-                      {"num_attention_heads", num_attention_heads},
-                      {"intermediate_size", intermediate_size},
+                      {"num_attention_heads", heads},
+                      {"intermediate_size", inner},
                       {"hidden_act", hidden_act},
                       {"hidden_dropout_prob", hidden_dropout_prob},
                       {"attention_probs_dropout_prob", attention_probs_dropout_prob},
@@ -173,6 +218,16 @@ void bind_bert(config::Section& s, BertOptions& o) {
   if (o.head.type == "regression") o.head.num_labels = 1;  // the default for regression: logits [B]
   read("num_labels", o.head.num_labels, "classes (regression: outputs)");
   read("classifier_dropout", o.head.classifier_dropout, "dropout before the classifier; < 0: hidden_dropout_prob");
+  // Written by ptm prune and ptm nas export; read only when present, so other runs' config.yaml
+  // does not list them.
+  const auto present = [&](const char* key) {
+    if (s.node() && s.node()->find(key)) return true;
+    s.allow(key);
+    return false;
+  };
+  if (present("head_size")) read("head_size", o.head_size, "size of one attention head; 0 = hidden_size / num_attention_heads");
+  if (present("layer_heads")) read("layer_heads", o.layer_heads, "attention heads of each layer (pruned models)");
+  if (present("layer_inner")) read("layer_inner", o.layer_inner, "FFN width of each layer (pruned models)");
   s.finish();
   for (const auto& [key, what] : o.problems())
     if (std::find(malformed.begin(), malformed.end(), key) == malformed.end()) s.problem(key, what);

@@ -32,8 +32,16 @@ struct BertOptions {
   int64_t pad_token_id = 0;
   bool position_embeddings = true;  // false: no position embeddings (position prediction pretraining)
   BertHeadOptions head;
+  // Sizes that differ from the uniform ones, as a structurally pruned model or an exported
+  // sub-network has them (ptm prune, ptm nas export): the size of one head (0 = hidden_size /
+  // num_attention_heads), and per-layer head counts and FFN widths (empty = num_attention_heads
+  // and intermediate_size in every layer).
+  int64_t head_size = 0;
+  std::vector<int64_t> layer_heads, layer_inner;
 
-  int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  int64_t head_dim() const { return head_size > 0 ? head_size : hidden_size / num_attention_heads; }
+  int64_t heads_of(int64_t layer) const { return layer_heads.empty() ? num_attention_heads : layer_heads[layer]; }
+  int64_t inner_of(int64_t layer) const { return layer_inner.empty() ? intermediate_size : layer_inner[layer]; }
   double effective_classifier_dropout() const {
     return head.classifier_dropout < 0 ? hidden_dropout_prob : head.classifier_dropout;
   }
@@ -47,10 +55,16 @@ struct BertOptions {
   // `architectures`). IoError naming `source` and the key for what ptm cannot represent.
   static BertOptions from_hf_config(const nlohmann::json& config, const std::string& source = "config.json");
   // config.json for the matching transformers class (model_type bert, architectures per head).
+  // Per-layer sizes are written as the uniform ones when every layer has the same and the heads
+  // are hidden_size / heads wide (what BertConfig can say); otherwise ConfigError naming the
+  // key (model.layer_heads, model.layer_inner) and why.
   nlohmann::json to_hf_config() const;
   // BertModel, BertForMaskedLM, BertForSequenceClassification or BertForTokenClassification.
   std::string hf_architecture() const;
 };
+
+// Parameters of a BERT with these options, without building it.
+int64_t bert_parameter_count(const BertOptions& o);
 
 const std::vector<std::string>& bert_head_types();   // the values of `head`
 const std::vector<std::string>& bert_activations();  // the values of `hidden_act`

@@ -19,9 +19,14 @@ struct SubnetLayer {
 };
 using Subnet = std::vector<SubnetLayer>;  // one entry per layer; empty: the whole model
 
-// Every later forward pass of `model` runs `subnet`. RuntimeError naming the layer for a size
-// outside the model's, and for models without elastic support (naming the architecture).
+// Every later forward pass of `model` runs `subnet` (gpt, bert). RuntimeError naming the layer
+// for a size outside the model's, and for models without elastic support (naming the architecture).
 void set_subnet(ModelImpl& model, const Subnet& subnet);
+
+// The checks every architecture makes of a non-empty `subnet` of a model whose layers have the
+// sizes `full`: one entry per layer, sizes in [1, full], not every layer skipped. RuntimeError
+// naming the sub-network and the layer.
+void check_subnet(const Subnet& subnet, const Subnet& full);
 
 // The whole model's sizes as a Subnet (what set_subnet({}) runs); RuntimeError as above.
 Subnet full_subnet(const ModelImpl& model);

@@ -25,6 +25,9 @@ BertOptions ElectraOptions::generator() const {
       generator_num_attention_heads > 0 ? generator_num_attention_heads : std::max<int64_t>(1, generator_hidden_size / 64);
   g.intermediate_size = generator_intermediate_size > 0 ? generator_intermediate_size : 4 * generator_hidden_size;
   g.head.type = "none";
+  g.head_size = 0;  // per-layer sizes (a pruned discriminator's) do not carry over to the generator
+  g.layer_heads.clear();
+  g.layer_inner.clear();
   return g;
 }
 

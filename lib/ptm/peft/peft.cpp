@@ -78,6 +78,13 @@ void install_prefix(const PeftConfig& c, models::ModelImpl& model, PeftReport& r
     throw ConfigError(Origin{}, "peft.method",
                       "prefix tuning is implemented for bert models; this model is " + model.arch());
   if (c.prefix_length == 0) return;  // no prefix: the model is unchanged
+  const auto& o = bert->options();
+  for (int64_t l = 0; l < o.num_hidden_layers; ++l)  // the prefixes are hidden_size wide
+    if (o.heads_of(l) * o.head_dim() != o.hidden_size)
+      throw ConfigError(Origin{}, "peft.method",
+                        "prefix tuning needs attention as wide as hidden_size (" + std::to_string(o.hidden_size) +
+                            "); layer " + std::to_string(l) + " of this pruned bert has " +
+                            std::to_string(o.heads_of(l)) + " heads of " + std::to_string(o.head_dim()));
   std::vector<std::pair<std::string, models::BertSelfAttentionImpl*>> layers;
   for (const auto& item : model.named_modules("", false))
     if (auto* a = item.value()->as<models::BertSelfAttention>()) layers.emplace_back(item.key(), a);

@@ -7,4 +7,5 @@ set(PTM_COMPRESS_TEST_SOURCES
   integration/prune_train_test.cpp
   integration/prune_test.cpp
   integration/nas_test.cpp
+  integration/bert_compress_test.cpp
 )

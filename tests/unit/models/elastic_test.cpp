@@ -2,6 +2,9 @@
 // separately built smaller model with the same first heads and neurons computes, gradients
 // reach only the sliced weights, and impossible sub-networks are refused.
 #include "ptm/models/elastic.h"
+
+#include <numeric>
+
 #include "catch.h"
 #include "ptm/compress/axes.h"
 #include "ptm/compress/reorder.h"
@@ -206,4 +209,26 @@ TEST_CASE("a shrunk GPT's forward FLOPs count its own heads (ptm nas macs)", "[u
   const auto rows = small->summary(16);
   REQUIRE(rows.size() == 4);  // embeddings, h.0, h.1, head
   CHECK(rows[1].flops + rows[2].flops == Approx(expected));
+
+TEST_CASE("a grouped-query GPT shrinks along its neurons and layers, keeping its heads", "[unit][models][nas]") {
+  torch::manual_seed(6);
+  auto o = elastic_gpt("gpt2");
+  o.n_kv_head = 2;
+  models::Gpt big(o);
+  randomise_biases(*big);
+  big->eval();
+  const auto ids = torch::randint(0, o.vocab_size, {2, 9}, torch::kLong);
+  big->set_subnet({{4, 12}, {0, 0}, {4, 24}});
+  const auto sliced = big->forward_ids(ids).logits;
+  big->set_subnet({});
+  std::vector<int64_t> twelve(12), all(24);
+  std::iota(twelve.begin(), twelve.end(), 0);
+  std::iota(all.begin(), all.end(), 0);
+  const auto shrunk = compress::shrink(*big, {{"neurons", {twelve, all, all}}, {"layers", {{0, 2}}}});
+  CHECK_FALSE(shrunk.list_options.count("layer_heads"));  // grouped-query heads are not per-layer
+  CHECK(shrunk.list_options.at("layer_inner") == std::vector<int64_t>{12, 24});
+  shrunk.model->eval();
+  data::Batch b;
+  b.input_ids = ids;
+  CHECK(torch::allclose(shrunk.model->forward(b).logits, sliced, 1e-6, 1e-6));
 }
