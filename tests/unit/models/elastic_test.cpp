@@ -209,6 +209,7 @@ TEST_CASE("a shrunk GPT's forward FLOPs count its own heads (ptm nas macs)", "[u
   const auto rows = small->summary(16);
   REQUIRE(rows.size() == 4);  // embeddings, h.0, h.1, head
   CHECK(rows[1].flops + rows[2].flops == Approx(expected));
+}
 
 TEST_CASE("a grouped-query GPT shrinks along its neurons and layers, keeping its heads", "[unit][models][nas]") {
   torch::manual_seed(6);
