@@ -60,7 +60,7 @@ TEST_CASE("ptm prune removes BERT heads and neurons into a smaller model that pt
         Approx(summary["after"]["loss"].get<double>()).epsilon(1e-6));
   // init_from takes the smaller model like any other.
   const auto t = run_ptm("finetune --config " + out + "/config.yaml --run-dir " + tmp.file("t") +
-                         " init_from.checkpoint=" + out + "/checkpoints/latest train.max_steps=2");
+                         " init_from.checkpoint=" + out + "/checkpoints/latest train.max_steps=2 ~prune");
   INFO(t.err);
   CHECK(t.exit_code == 0);
   CHECK(contains(read_text(tmp.file("t") + "/log.txt"), "init_from: weights loaded from"));

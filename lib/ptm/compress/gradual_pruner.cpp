@@ -29,7 +29,8 @@ void check_training_prune(const PruneConfig& c, int64_t max_steps) {
   if (c.granularity == "structured")
     problems.push_back({c.origin, "prune.granularity",
                         "structured removes units from the model: run ptm prune, then train the smaller model; "
-                        "pruning during training takes unstructured or nm"});
+                        "pruning during training takes unstructured or nm (training from a ptm prune run's "
+                        "config.yaml? drop its prune: section with ~prune)"});
   if (data_driven(c.criterion))
     problems.push_back({c.origin, "prune.criterion",
                         c.criterion + " scores on calibration batches, which pruning during training does not read: "

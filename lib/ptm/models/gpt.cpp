@@ -255,23 +255,11 @@ ModelOutput GptImpl::forward_ids(const torch::Tensor& input_ids, const ForwardOp
 void GptImpl::set_subnet(const Subnet& subnet) {
   const auto& o = options_;
   if (!subnet.empty()) {
-    if (static_cast<int64_t>(subnet.size()) != o.n_layer)
-      throw RuntimeError("sub-network " + subnet_string(subnet) + ": " + std::to_string(subnet.size()) +
-                         " layers given, the model has " + std::to_string(o.n_layer));
-    int64_t kept = 0;
-    for (int64_t l = 0; l < o.n_layer; ++l) {
-      const auto& s = subnet[l];
-      const std::string where = "sub-network " + subnet_string(subnet) + ", layer " + std::to_string(l) + ": ";
-      if (s.skipped()) continue;
-      ++kept;
-      if (s.heads < 1 || s.heads > o.heads_of(l))
-        throw RuntimeError(where + "heads must lie in [1, " + std::to_string(o.heads_of(l)) + "], got " + std::to_string(s.heads));
-      if (s.inner < 1 || s.inner > o.inner_of(l))
-        throw RuntimeError(where + "MLP width must lie in [1, " + std::to_string(o.inner_of(l)) + "], got " + std::to_string(s.inner));
-      if (s.heads < o.heads_of(l) && o.kv_heads() != o.n_head)
-        throw RuntimeError(where + "elastic heads need n_kv_head = n_head (grouped-query attention is not sliced)");
-    }
-    if (kept == 0) throw RuntimeError("sub-network " + subnet_string(subnet) + " skips every layer");
+    check_subnet(subnet, full_subnet(*this));
+    for (int64_t l = 0; l < o.n_layer; ++l)
+      if (!subnet[l].skipped() && subnet[l].heads < o.heads_of(l) && o.kv_heads() != o.n_head)
+        throw RuntimeError("sub-network " + subnet_string(subnet) + ", layer " + std::to_string(l) +
+                           ": elastic heads need n_kv_head = n_head (grouped-query attention is not sliced)");
   }
   subnet_ = subnet;
   for (int64_t l = 0; l < o.n_layer; ++l) {

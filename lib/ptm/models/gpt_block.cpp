@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ptm/models/linear_slice.h"
 #include "ptm/models/sdpa.h"
 #include "ptm/models/tanh_gelu.h"
 
@@ -54,21 +55,6 @@ GptAttentionImpl::GptAttentionImpl(const GptBlockOptions& o)
   attn_dropout = register_module("attn_dropout", torch::nn::Dropout(o.attn_pdrop));
   resid_dropout = register_module("resid_dropout", torch::nn::Dropout(o.resid_pdrop));
 }
-
-namespace {
-
-// Rows [start, start + n) of a linear layer's weight and bias, applied to x.
-torch::Tensor linear_rows(const torch::Tensor& x, const Linear& l, int64_t start, int64_t n) {
-  const auto& b = l->bias;
-  return at::linear(x, l->weight.narrow(0, start, n), b.defined() ? b.narrow(0, start, n) : torch::Tensor());
-}
-
-// The first n input columns of a linear layer, applied to x [..., n].
-torch::Tensor linear_cols(const torch::Tensor& x, const Linear& l, int64_t n) {
-  return at::linear(x, l->weight.narrow(1, 0, n), l->bias);
-}
-
-}  // namespace
 
 torch::Tensor GptAttentionImpl::forward(const torch::Tensor& x, const RotaryTables* rope, torch::Tensor* probs,
                                        const torch::Tensor& keep) {

@@ -117,7 +117,7 @@ TEST_CASE("a search is deterministic under its seed and evaluates each genome on
   }
 }
 
-TEST_CASE("the front holds only feasible non-dominated points; infeasible ones are kept as evaluated", "[unit][nas]") {
+TEST_CASE("the front holds only feasible non-dominated points, and infeasible ones are kept as evaluated", "[unit][nas]") {
   Synthetic f;
   f.budget = 5;  // about a third of the space's sizes
   const auto r = run_search(space(), options(3), std::ref(f), "");
