@@ -2,6 +2,8 @@
 // the search's front is non-dominated and deterministic, a killed search continues to the same
 // result, an exported sub-network reloads with the loss and size the search measured, and bad
 // recipes exit 2 before anything is written.
+#include <sys/wait.h>
+
 #include <csignal>
 #include <filesystem>
 
@@ -9,7 +11,9 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "ptm/models/elastic.h"
 #include "ptm/models/safetensors.h"
+#include "ptm/recipes/run_model.h"
 
 namespace fs = std::filesystem;
 using ptm::test::contains;
@@ -185,4 +189,38 @@ TEST_CASE("ptm nas refuses impossible spaces and budgets with exit 2, writing no
   CHECK(contains(d.err, "supernet.inplace_distill"));
   CHECK(contains(d.err, "needs sampling: sandwich"));
   CHECK_FALSE(fs::exists(tmp.file("bad")));
+}
+
+TEST_CASE("a sub-network transformers can express exports to a folder with the super-network slice's logits",
+          "[integration][nas]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  ptm::test::TempDir tmp;
+  const std::string init = trained_supernet(tmp);
+  // Every head and the same MLP width in every layer: a GPT-2 config.json with n_inner 32.
+  const auto search = run_ptm(kSearch + init + " nas.population=2 nas.generations=1 --run-dir " + tmp.file("s"));
+  INFO(search.err);
+  REQUIRE(search.exit_code == 0);
+  REQUIRE(run_ptm("nas export --from " + tmp.file("s") + " --genome 4/32,4/32,4/32 --out " + tmp.file("x")).exit_code == 0);
+  const auto x = run_ptm("export --format hf --from " + tmp.file("x") + " --out " + tmp.file("hf"));
+  INFO(x.err);
+  REQUIRE(x.exit_code == 0);
+  const auto config = json_file(tmp.file("hf/config.json"));
+  CHECK(config["n_inner"] == 32);
+  CHECK(config["n_layer"] == 3);
+  const auto ids = torch::randint(300, {2, 32}, torch::kInt64);
+  ptm::models::save_safetensors(tmp.file("in.safetensors"), {{"input_ids", ids}});
+  const std::string cmd = std::string("'") + ptm::test::python_exe() + "' '" + ptm::test::source_dir() +
+                          "/tests/golden/gpt2_reference.py' check " + tmp.file("hf") + " " + tmp.file("in.safetensors") +
+                          " " + tmp.file("out.safetensors");
+  REQUIRE(WEXITSTATUS(std::system(cmd.c_str())) == 0);
+  const auto reference = ptm::models::SafetensorsFile(tmp.file("out.safetensors")).tensor("logits");
+  // The slice of the trained super-network itself.
+  const auto supernet = ptm::recipes::load_run_model(tmp.file("supernet"));
+  ptm::models::set_subnet(*supernet.model, {{4, 32}, {4, 32}, {4, 32}});
+  torch::NoGradGuard no_grad;
+  ptm::data::Batch b;
+  b.input_ids = ids;
+  const auto logits = supernet.model->forward(b).logits;
+  REQUIRE(logits.sizes() == reference.sizes());
+  CHECK((logits - reference).abs().max().item<double>() <= 1e-4);
 }
