@@ -136,12 +136,22 @@ TEST_CASE("ptm nas search finds a non-dominated, deterministic front and export 
 TEST_CASE("a killed ptm nas search continues from its last generation to the uninterrupted result", "[integration][nas]") {
   ptm::test::TempDir tmp;
   const std::string init = trained_supernet(tmp);
-  // Multiply-accumulates instead of parameters as the cost (a forward pass of latency.seq_len tokens).
-  const std::string args = kSearch + init + " nas.generations=4 nas.objectives=[loss,macs]";
-  REQUIRE(run_ptm(args + " --run-dir " + tmp.file("a")).exit_code == 0);
+  // Multiply-accumulates instead of parameters as the cost (a forward pass of latency.seq_len
+  // tokens), and offspring screened by the accuracy predictor (3 bred per evaluation).
+  const std::string args = kSearch + init +
+                           " nas.generations=4 nas.objectives=[loss,macs] nas.predictor.oversample=3"
+                           " nas.predictor.min_points=6";
+  const auto whole = run_ptm(args + " --run-dir " + tmp.file("a"));
+  INFO(whole.err);
+  REQUIRE(whole.exit_code == 0);
   const auto a = json_file(tmp.file("a/points.json"));
   REQUIRE(a["objectives"] == nlohmann::json::array({"loss", "macs"}));
   for (const auto& p : a["evaluated"]) CHECK(p["objectives"]["macs"].get<double>() > 0);
+  CHECK(a["evaluated"].size() <= 6 * 4);  // the evaluation budget is unchanged
+  const auto tau = json_file(tmp.file("a/summary.json"))["predictor"]["kendall_tau_per_generation"];
+  REQUIRE(tau.size() == 3);
+  for (const auto& t : tau)
+    if (!t.is_null()) CHECK((t.get<double>() >= -1 && t.get<double>() <= 1));
   // Killed (SIGKILL) as soon as its first generation is saved, then started again.
   const std::string dir = tmp.file("b");
   const std::string script = std::string(ptm::test::ptm_binary()) + " " + args + " --run-dir " + dir +

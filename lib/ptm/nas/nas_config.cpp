@@ -81,6 +81,20 @@ void bind(config::Section& s, NasConfig& c) {
     l.opt("repeats", c.latency.repeats, "timed passes (the median is reported)").min(1);
     l.finish();
   }
+  {
+    config::Section p = s.sub("predictor");
+    p.opt("oversample", c.predictor.oversample, "offspring bred per evaluation, screened by the predictor (1: none)")
+        .min(1);
+    p.opt("min_points", c.predictor.min_points, "measured sub-networks before the predictor screens").min(2);
+    p.opt("encoding", c.predictor.encoding, "genome encoding: onehot | sizes").one_of({"onehot", "sizes"});
+    p.opt("lambda", c.predictor.lambda, "ridge penalty").min(0.0);
+    p.finish();
+    const bool metric = std::any_of(c.objectives.begin(), c.objectives.end(), [](const std::string& o) { return !is_cost_objective(o); });
+    if (c.predictor.oversample > 1 && !metric)
+      s.problem("predictor", "predicts the evaluation metric, but the objectives have none");
+    if (c.predictor.oversample > 1 && c.algorithm != "nsga2")
+      s.problem("predictor", "screens NSGA-II offspring; random search (the baseline) is not screened");
+  }
   bind_space(s, c.space);
   s.finish();
 }

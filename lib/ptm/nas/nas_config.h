@@ -21,6 +21,11 @@
 //     max_latency_ms: 0       # constraint (0: none)
 //     eval_batches: 8         # validation batches per sub-network (0: all)
 //     latency: {batch: 1, seq_len: 128, warmup: 2, repeats: 5}
+//     predictor:              # pre-screen NSGA-II offspring with a ridge regression of the metric
+//       oversample: 1         # candidates bred per evaluation (1: no screening)
+//       min_points: 16        # measured points before the predictor is trusted
+//       encoding: onehot      # onehot | sizes
+//       lambda: 0.001
 //     heads/inner/min_depth   # the space searched; default: the supernet: section's
 #pragma once
 #include <cstdint>
@@ -52,6 +57,12 @@ struct LatencyConfig {
   int64_t batch = 1, seq_len = 128, warmup = 2, repeats = 5;
 };
 
+struct PredictorConfig {
+  int64_t oversample = 1, min_points = 16;
+  std::string encoding = "onehot";
+  double lambda = 1e-3;
+};
+
 struct NasConfig {
   std::vector<std::string> objectives{"loss", "params"};
   std::string algorithm = "nsga2";
@@ -62,6 +73,7 @@ struct NasConfig {
   double max_latency_ms = 0;
   int64_t eval_batches = 8;
   LatencyConfig latency;
+  PredictorConfig predictor;
   SpaceConfig space;
   Origin origin;
 };

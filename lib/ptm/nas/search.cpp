@@ -28,6 +28,8 @@ void check_options(const SearchSpace& space, const SearchOptions& o) {
   if (o.generations < 1) add("generations", "must be at least 1, got " + std::to_string(o.generations));
   if (!(o.crossover_prob >= 0 && o.crossover_prob <= 1)) add("crossover_prob", "must be in [0, 1]");
   if (!(o.mutation_prob >= 0 && o.mutation_prob <= 1)) add("mutation_prob", "must be in [0, 1]");
+  if (o.oversample < 1) add("oversample", "must be at least 1, got " + std::to_string(o.oversample));
+  if (o.oversample > 1 && !o.screen) add("oversample", "needs a screen that picks the candidates to evaluate");
   for (double v : o.hv_reference)
     if (!std::isfinite(v)) add("hv_reference", "must be finite numbers");
   if (!problems.empty()) throw ConfigError(std::move(problems));
@@ -117,15 +119,26 @@ class Searcher {
         const bool a_wins = r.rank[a] != r.rank[b] ? r.rank[a] < r.rank[b] : r.crowd[a] >= r.crowd[b];
         return state.result.evaluated[state.population[a_wins ? a : b]].genome;
       };
+      const auto breed = [&] {
+        const Genome p1 = tournament(), p2 = tournament();
+        const bool cross = std::uniform_real_distribution<double>(0, 1)(state.rng) < o_.crossover_prob;
+        return space_.mutate(cross ? space_.crossover(p1, p2, state.rng) : p1, o_.mutation_prob, state.rng);
+      };
       std::vector<size_t> children;
-      for (size_t i = 0; i < n; ++i) {
-        children.push_back(add(novel([&] {
-                                 const Genome p1 = tournament(), p2 = tournament();
-                                 const bool cross = std::uniform_real_distribution<double>(0, 1)(state.rng) < o_.crossover_prob;
-                                 return space_.mutate(cross ? space_.crossover(p1, p2, state.rng) : p1, o_.mutation_prob,
-                                                      state.rng);
-                               }),
-                               g));
+      if (o_.oversample > 1) {
+        // Distinct new candidates, of which the screen picks the ones worth evaluating.
+        std::vector<Genome> pool;
+        for (size_t i = 0; i < n * static_cast<size_t>(o_.oversample); ++i) {
+          Genome c = novel(breed);
+          if (index_.count(c) == 0 && std::find(pool.begin(), pool.end(), c) == pool.end()) pool.push_back(std::move(c));
+        }
+        std::vector<size_t> picked(pool.size());
+        std::iota(picked.begin(), picked.end(), size_t{0});
+        if (pool.size() > n) picked = o_.screen(pool, n, state.result);
+        if (picked.size() > n) throw RuntimeError("nas search: the screen kept more candidates than asked");
+        for (size_t i : picked) children.push_back(add(pool.at(i), g));
+      } else {
+        for (size_t i = 0; i < n; ++i) children.push_back(add(novel(breed), g));
       }
       std::vector<size_t> all = state.population;
       all.insert(all.end(), children.begin(), children.end());

@@ -22,14 +22,6 @@ struct Evaluation {
 };
 using Evaluate = std::function<Evaluation(const Genome&)>;
 
-struct SearchOptions {
-  std::string algorithm = "nsga2";  // or "random"
-  int64_t population = 16, generations = 8;
-  uint64_t seed = 0;
-  double crossover_prob = 0.9, mutation_prob = 0.2;  // mutation_prob: per layer
-  std::vector<double> hv_reference;                  // empty: no hypervolume per generation
-};
-
 struct EvaluatedPoint {
   Genome genome;
   Evaluation eval;
@@ -40,6 +32,24 @@ struct SearchResult {
   std::vector<EvaluatedPoint> evaluated;  // every distinct genome, in evaluation order
   std::vector<size_t> front;              // indices into evaluated: feasible and non-dominated among all evaluated
   std::vector<double> hypervolume_per_generation;  // of the front after each generation (with hv_reference)
+};
+
+// Pre-screening of NSGA-II offspring (e.g. by an accuracy predictor): picks the `keep`
+// candidates to evaluate, as indices into `candidates` (new genomes, none evaluated yet). It
+// must be deterministic in its arguments, so that a resumed search breeds the same.
+using Screen = std::function<std::vector<size_t>(const std::vector<Genome>& candidates, size_t keep,
+                                                 const SearchResult& so_far)>;
+
+struct SearchOptions {
+  std::string algorithm = "nsga2";  // or "random"
+  int64_t population = 16, generations = 8;
+  uint64_t seed = 0;
+  double crossover_prob = 0.9, mutation_prob = 0.2;  // mutation_prob: per layer
+  std::vector<double> hv_reference;                  // empty: no hypervolume per generation
+  // NSGA-II with a screen: each generation breeds oversample x population candidates and
+  // evaluates the population that `screen` keeps (the evaluation budget stays the same).
+  int64_t oversample = 1;
+  Screen screen;
 };
 
 // Runs the search; ptm::ConfigError on bad options (naming "search.<key>"). Generation 0

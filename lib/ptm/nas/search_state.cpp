@@ -31,6 +31,7 @@ nlohmann::json identity_json(const SearchSpace& space, const SearchOptions& o) {
                         {"heads", space.heads},
                         {"inner", space.inner},
                         {"min_depth", space.min_depth}}}};
+  if (o.oversample > 1) j["oversample"] = o.oversample;  // (absent: states written before it existed)
   return nlohmann::json::parse(j.dump());  // the form it has when read back (numbers' types)
 }
 

@@ -290,3 +290,62 @@ TEST_CASE("a search on three objectives keeps a 3-D front and its hypervolume", 
   CHECK(r.hypervolume_per_generation.back() >= r.hypervolume_per_generation.front());
   CHECK(r.hypervolume_per_generation.back() < 16.5 * 16.5 * 7);
 }
+
+TEST_CASE("a screened NSGA-II search evaluates only the offspring its screen keeps, and resumes to the same result", "[unit][nas]") {
+  // The screen keeps the candidates nearest the target (what a good predictor of the distance would do).
+  const auto distance = [](const Genome& g) {
+    double d = 0;
+    for (size_t i = 0; i < g.layers.size(); ++i)
+      d += std::abs(static_cast<double>(g.layers[i].heads - target().layers[i].heads)) +
+           std::abs(static_cast<double>(g.layers[i].inner - target().layers[i].inner)) / 32;
+    return d;
+  };
+  std::set<Genome> kept;
+  std::vector<size_t> pool_sizes;
+  SearchOptions o = options(4);
+  o.oversample = 3;
+  o.screen = [&](const std::vector<Genome>& pool, size_t keep, const SearchResult& so_far) {
+    for (const auto& c : pool)
+      for (const auto& p : so_far.evaluated) CHECK(c != p.genome);  // only new genomes are offered
+    pool_sizes.push_back(pool.size());
+    std::vector<size_t> order(pool.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return distance(pool[a]) < distance(pool[b]); });
+    order.resize(keep);
+    for (size_t i : order) kept.insert(pool[i]);
+    return order;
+  };
+  Synthetic f;
+  const auto screened = run_search(space(), o, std::ref(f), "");
+  REQUIRE(pool_sizes.size() == 7);  // generations 1..7
+  for (size_t n : pool_sizes) CHECK((n > 12 && n <= 36));
+  CHECK(screened.evaluated.size() <= 12 * 8);  // the same evaluation budget
+  for (const auto& p : screened.evaluated)
+    if (p.generation > 0) CHECK(kept.count(p.genome) == 1);
+  // Steered towards the target, the screened search ends nearer to it than the plain one.
+  Synthetic g;
+  const auto plain = run_search(space(), options(4), std::ref(g), "");
+  const auto nearest = [&](const SearchResult& r) {
+    double best = 1e9;
+    for (const auto& p : r.evaluated) best = std::min(best, distance(p.genome));
+    return best;
+  };
+  CHECK(nearest(screened) < nearest(plain));
+
+  // Killed after generation 3 and started again: the same result; a state saved with other
+  // oversampling is refused.
+  TempDir tmp;
+  const std::string state = tmp.file("state.json");
+  Synthetic first;
+  CHECK_THROWS_AS(run_search(space(), o, std::ref(first), state,
+                             [](int64_t gen, const SearchResult&) {
+                               if (gen == 3) throw Killed{};
+                             }),
+                  Killed);
+  Synthetic second;
+  check_same(run_search(space(), o, std::ref(second), state), screened);
+  SearchOptions other = o;
+  other.oversample = 2;
+  Synthetic third;
+  CHECK_THROWS_AS(run_search(space(), other, std::ref(third), state), ptm::ConfigError);
+}
