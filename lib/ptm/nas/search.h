@@ -50,6 +50,7 @@ struct SearchOptions {
   // evaluates the population that `screen` keeps (the evaluation budget stays the same).
   int64_t oversample = 1;
   Screen screen;
+  std::string screen_settings;  // what determines the screen (saved with the state: a resumed search must match)
 };
 
 // Runs the search; ptm::ConfigError on bad options (naming "search.<key>"). Generation 0

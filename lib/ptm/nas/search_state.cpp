@@ -31,7 +31,10 @@ nlohmann::json identity_json(const SearchSpace& space, const SearchOptions& o) {
                         {"heads", space.heads},
                         {"inner", space.inner},
                         {"min_depth", space.min_depth}}}};
-  if (o.oversample > 1) j["oversample"] = o.oversample;  // (absent: states written before it existed)
+  if (o.oversample > 1) {  // (absent: states written before screening existed)
+    j["oversample"] = o.oversample;
+    j["screen"] = o.screen_settings;
+  }
   return nlohmann::json::parse(j.dump());  // the form it has when read back (numbers' types)
 }
 

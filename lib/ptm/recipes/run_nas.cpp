@@ -336,6 +336,11 @@ nlohmann::json run_nas_search(const Recipe& recipe, const RunOptions& options) {
   if (c.predictor.oversample > 1) {
     so.oversample = c.predictor.oversample;
     so.screen = predictor_screen(c.predictor, space, metric, *model);
+    so.screen_settings = nlohmann::json({{"min_points", c.predictor.min_points},
+                                         {"encoding", c.predictor.encoding},
+                                         {"lambda", c.predictor.lambda},
+                                         {"metric", c.objectives[metric]}})
+                             .dump();
   }
   const auto result = nas::run_search(space, so, measure, state_path, progress(""));
 

@@ -348,4 +348,8 @@ TEST_CASE("a screened NSGA-II search evaluates only the offspring its screen kee
   other.oversample = 2;
   Synthetic third;
   CHECK_THROWS_AS(run_search(space(), other, std::ref(third), state), ptm::ConfigError);
+  SearchOptions resettled = o;
+  resettled.screen_settings = "another predictor";
+  CHECK_THROWS_AS(run_search(space(), resettled, std::ref(third), state), ptm::ConfigError);
+  CHECK(third.calls == 0);
 }
