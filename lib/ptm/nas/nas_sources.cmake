@@ -18,4 +18,5 @@ set(PTM_NAS_SOURCES
   ptm/nas/model_space.cpp
   ptm/nas/supernet_objective.cpp
   ptm/nas/extract.cpp
+  ptm/nas/predictor_screen.cpp
 )

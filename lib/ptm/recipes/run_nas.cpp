@@ -21,8 +21,7 @@
 #include "ptm/nas/extract.h"
 #include "ptm/nas/front_plot.h"
 #include "ptm/nas/model_space.h"
-#include "ptm/nas/nsga2.h"
-#include "ptm/nas/predictor.h"
+#include "ptm/nas/predictor_screen.h"
 #include "ptm/nas/search.h"
 #include "ptm/optim/optimizer.h"
 #include "ptm/train/checkpoint.h"
@@ -100,84 +99,6 @@ std::string front_svg(const std::vector<std::string>& objectives, const std::vec
   }
   o.title = "Pareto front: " + objectives[o.y] + " vs " + objectives[o.x];
   return nas::front_plot_svg(search, baseline, o);
-}
-
-// The measured (genome, metric) pairs of `points` (stored, minimised values), feasible ones only.
-void measured_metric(const std::vector<nas::EvaluatedPoint>& points, size_t metric, std::vector<nas::Genome>& genomes,
-                     std::vector<double>& values) {
-  for (const auto& p : points)
-    if (p.eval.feasible) {
-      genomes.push_back(p.genome);
-      values.push_back(p.eval.objectives.at(metric));
-    }
-}
-
-// Pre-screening by the accuracy predictor: a ridge regression of the metric, fitted on every
-// sub-network measured so far, and the exact parameter count; the candidates kept are the best
-// fronts of (predicted metric, parameters), the last cut by crowding distance. Until
-// `min_points` are measured it keeps the first candidates (the breeding order).
-nas::Screen predictor_screen(const nas::PredictorConfig& c, const nas::SearchSpace& space, size_t metric,
-                             models::ModelImpl& model) {
-  const auto encoding = c.encoding == "sizes" ? nas::Encoding::Sizes : nas::Encoding::OneHot;
-  return [=, &model](const std::vector<nas::Genome>& pool, size_t keep, const nas::SearchResult& so_far) {
-    std::vector<size_t> picked(pool.size());
-    std::iota(picked.begin(), picked.end(), size_t{0});
-    std::vector<nas::Genome> genomes;
-    std::vector<double> values;
-    measured_metric(so_far.evaluated, metric, genomes, values);
-    if (static_cast<int64_t>(genomes.size()) < c.min_points) {
-      picked.resize(keep);
-      return picked;
-    }
-    nas::RidgePredictor predictor(space, encoding, c.lambda);
-    predictor.fit(genomes, values);
-    std::vector<std::vector<double>> points;
-    for (const auto& g : pool)
-      points.push_back({predictor.predict(g), static_cast<double>(models::subnet_parameters(model, nas::to_subnet(g)))});
-    picked.clear();
-    for (auto front : nas::non_dominated_sort(points)) {
-      if (picked.size() + front.size() > keep) {
-        const auto crowd = nas::crowding_distance(points, front);
-        std::vector<size_t> order(front.size());
-        std::iota(order.begin(), order.end(), size_t{0});
-        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return crowd[a] > crowd[b]; });
-        for (size_t i = 0; picked.size() < keep; ++i) picked.push_back(front[order[i]]);
-        break;
-      }
-      picked.insert(picked.end(), front.begin(), front.end());
-    }
-    return picked;
-  };
-}
-
-// How well the predictor ranked each generation's sub-networks before they were measured:
-// Kendall's tau between the metric predicted from the earlier generations and the measured one
-// (NaN while fewer than min_points were measured before it).
-std::vector<double> predictor_tau(const nas::PredictorConfig& c, const nas::SearchSpace& space,
-                                  const nas::SearchResult& r, size_t metric) {
-  const auto encoding = c.encoding == "sizes" ? nas::Encoding::Sizes : nas::Encoding::OneHot;
-  int64_t last = 0;
-  for (const auto& p : r.evaluated) last = std::max(last, p.generation);
-  std::vector<double> tau;
-  for (int64_t g = 1; g <= last; ++g) {
-    std::vector<nas::EvaluatedPoint> before, now;
-    for (const auto& p : r.evaluated)
-      if (p.generation < g) before.push_back(p);
-      else if (p.generation == g) now.push_back(p);
-    std::vector<nas::Genome> train_g, test_g;
-    std::vector<double> train_v, test_v, predicted;
-    measured_metric(before, metric, train_g, train_v);
-    measured_metric(now, metric, test_g, test_v);
-    if (static_cast<int64_t>(train_g.size()) < c.min_points || test_g.size() < 2) {
-      tau.push_back(std::nan(""));
-      continue;
-    }
-    nas::RidgePredictor predictor(space, encoding, c.lambda);
-    predictor.fit(train_g, train_v);
-    for (const auto& g2 : test_g) predicted.push_back(predictor.predict(g2));
-    tau.push_back(nas::kendall_tau(predicted, test_v));
-  }
-  return tau;
 }
 
 class SubnetMeter {
@@ -381,6 +302,9 @@ nlohmann::json run_nas_search(const Recipe& recipe, const RunOptions& options) {
     for (const auto& p : result.evaluated) measured.emplace(p.genome, p.eval);
     auto bo = so;
     bo.algorithm = "random";
+    bo.oversample = 1;  // random search draws without screening
+    bo.screen = {};
+    bo.screen_settings.clear();
     baseline = nas::run_search(space, bo, measure, dir + "/baseline_state.json", progress("random baseline: "));
     auto bpoints = nas::result_json(*baseline, names);
     bpoints["hv_reference"] = so.hv_reference;
