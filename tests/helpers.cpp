@@ -1,6 +1,8 @@
 // Implementation of the test helpers.
 #include "helpers.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +39,24 @@ void record_skip(const std::string& test_name, const std::string& reason) {
 }
 
 std::string data_dir() { return std::string(source_dir()) + "/data"; }
+
+std::string prepare_data(const std::string& name, const std::string& recipe) {
+  const std::string prepared = data_dir() + "/prepared";
+  const std::string manifest = prepared + "/" + name + "/manifest.json";
+  if (std::filesystem::exists(manifest)) return "";
+  std::filesystem::create_directories(prepared);
+  const std::string lock_path = prepared + "/." + name + ".test-lock";
+  const int fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR, 0644);
+  if (fd < 0) return "cannot open " + lock_path;
+  ::flock(fd, LOCK_EX);  // released when fd closes
+  std::string error;
+  if (!std::filesystem::exists(manifest)) {
+    const auto r = run_ptm("data prepare --config " + recipe);
+    if (r.exit_code != 0) error = "ptm data prepare --config " + recipe + " failed: " + r.err;
+  }
+  ::close(fd);
+  return error;
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);

@@ -38,6 +38,11 @@ struct RunResult {
 // Runs `ptm <args>` (args already shell-quoted as needed) in `cwd` (default: the source tree).
 RunResult run_ptm(const std::string& args, const std::string& cwd = source_dir());
 
+// Makes data/prepared/<name> with `ptm data prepare --config <recipe>` unless it holds a
+// manifest already. Test processes run in parallel and prepare the same data sets: a lock file
+// lets one prepare while the others wait for its result. Returns "" or the error.
+std::string prepare_data(const std::string& name, const std::string& recipe);
+
 std::string read_text(const std::string& path);
 bool contains(const std::string& haystack, const std::string& needle);
 

@@ -43,10 +43,7 @@ std::string gpt_run(const std::string& dir, int batch, const std::string& extra 
 const std::string kSgd = "optimizer.type=sgd optimizer.lr=0.3 ";
 
 void need_janeausten() {
-  if (fs::exists(ptm::test::data_dir() + "/prepared/janeausten_bpe8k/manifest.json")) return;
-  const auto r = run_ptm("data prepare --config recipes/data/janeausten_bpe.yaml");
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(ptm::test::prepare_data("janeausten_bpe8k", "recipes/data/janeausten_bpe.yaml") == "");
 }
 
 std::string final_weights(const std::string& run) {

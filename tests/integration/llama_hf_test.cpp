@@ -24,11 +24,7 @@ using ptm::test::run_ptm;
 
 TEST_CASE("the Llama recipe trains on Jane Austen and its export runs in transformers", "[integration][llama]") {
   REQUIRE(std::string(ptm::test::python_exe()) != "");
-  if (!fs::exists(ptm::test::data_dir() + "/prepared/janeausten_bpe8k/manifest.json")) {
-    const auto prepared = run_ptm("data prepare --config recipes/data/janeausten_bpe.yaml");
-    INFO(prepared.err);
-    REQUIRE(prepared.exit_code == 0);
-  }
+  REQUIRE(ptm::test::prepare_data("janeausten_bpe8k", "recipes/data/janeausten_bpe.yaml") == "");
   ptm::test::TempDir tmp;
   const std::string run = tmp.file("run"), hf = tmp.file("hf");
   const std::string recipe = "pretrain --config recipes/pretrain/gpt_llama_tiny.yaml";

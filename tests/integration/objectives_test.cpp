@@ -25,10 +25,7 @@ const char* kShort = " train.log_every=10 train.eval_every=0 train.save_every=0 
 
 // Prepares data/prepared/janeausten_minilm when a checkout lacks it (about 5 s).
 void need_data() {
-  if (fs::exists(ptm::test::data_dir() + "/prepared/janeausten_minilm/manifest.json")) return;
-  const auto r = run_ptm("data prepare --config recipes/data/janeausten_minilm.yaml");
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(ptm::test::prepare_data("janeausten_minilm", "recipes/data/janeausten_minilm.yaml") == "");
 }
 
 nlohmann::json pretrain(const ptm::test::TempDir& tmp, const std::string& recipe, const std::string& args) {

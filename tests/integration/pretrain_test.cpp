@@ -27,10 +27,7 @@ const std::string kRecipe = "pretrain --config tests/fixtures/recipes/pretrain_m
 
 // data/prepared/janeausten_bpe8k, made the README's way when a checkout lacks it.
 void need_janeausten() {
-  if (fs::exists(ptm::test::data_dir() + "/prepared/janeausten_bpe8k/manifest.json")) return;
-  const auto prepared = run_ptm("data prepare --config recipes/data/janeausten_bpe.yaml");
-  INFO(prepared.err);
-  REQUIRE(prepared.exit_code == 0);
+  REQUIRE(ptm::test::prepare_data("janeausten_bpe8k", "recipes/data/janeausten_bpe.yaml") == "");
 }
 
 // The training loss of every logged step; a step logged twice (appended by a resumed run)

@@ -14,7 +14,6 @@
 #include "ptm/compress/gradual_pruner.h"
 #include "ptm/core/sha256.h"
 #include "ptm/models/safetensors.h"
-#include "skip.h"
 
 namespace fs = std::filesystem;
 using ptm::test::contains;
@@ -30,8 +29,7 @@ const std::string kRun =
     " prune.every=2";
 
 void need_data() {
-  if (!fs::exists(ptm::test::data_dir() + "/prepared/janeausten_bpe8k/manifest.json"))
-    PTM_SKIP("no data/prepared/janeausten_bpe8k (bash scripts/get-data.sh; ptm data prepare)");
+  REQUIRE(ptm::test::prepare_data("janeausten_bpe8k", "recipes/data/janeausten_bpe.yaml") == "");
 }
 
 std::map<int64_t, double> logged_sparsity(const std::string& metrics_file) {

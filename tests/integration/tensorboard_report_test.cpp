@@ -38,10 +38,7 @@ std::string events_file(const std::string& run) {
 }
 
 void need_janeausten() {
-  if (fs::exists(ptm::test::data_dir() + "/prepared/janeausten_bpe8k/manifest.json")) return;
-  const auto prepared = run_ptm("data prepare --config recipes/data/janeausten_bpe.yaml");
-  INFO(prepared.err);
-  REQUIRE(prepared.exit_code == 0);
+  REQUIRE(ptm::test::prepare_data("janeausten_bpe8k", "recipes/data/janeausten_bpe.yaml") == "");
 }
 
 }  // namespace
