@@ -68,13 +68,21 @@ struct Rebuilt {
   std::string layer_prefix;
 };
 
-Rebuilt rebuild_gpt(const models::GptImpl& gpt, const KeptUnits& kept, const std::vector<int64_t>& layers) {
-  auto o = gpt.options();
+// Heads and MLP width of each kept layer (options with heads_of/inner_of: GPT, BERT).
+template <class Options>
+std::pair<std::vector<int64_t>, std::vector<int64_t>> kept_sizes(const Options& o, const KeptUnits& kept,
+                                                                  const std::vector<int64_t>& layers) {
   std::vector<int64_t> heads, inner;
   for (const auto l : layers) {
     heads.push_back(kept_or(kept, "heads", l, o.heads_of(l)));
     inner.push_back(kept_or(kept, "neurons", l, o.inner_of(l)));
   }
+  return {heads, inner};
+}
+
+Rebuilt rebuild_gpt(const models::GptImpl& gpt, const KeptUnits& kept, const std::vector<int64_t>& layers) {
+  auto o = gpt.options();
+  const auto [heads, inner] = kept_sizes(o, kept, layers);
   o.head_size = o.head_dim();
   o.n_layer = static_cast<int64_t>(heads.size());
   o.layer_heads = heads;
@@ -92,11 +100,7 @@ Rebuilt rebuild_gpt(const models::GptImpl& gpt, const KeptUnits& kept, const std
 
 Rebuilt rebuild_bert(const models::BertImpl& bert, const KeptUnits& kept, const std::vector<int64_t>& layers) {
   auto o = bert.options();
-  std::vector<int64_t> heads, inner;
-  for (const auto l : layers) {
-    heads.push_back(kept_or(kept, "heads", l, o.heads_of(l)));
-    inner.push_back(kept_or(kept, "neurons", l, o.inner_of(l)));
-  }
+  const auto [heads, inner] = kept_sizes(o, kept, layers);
   o.head_size = o.head_dim();
   o.num_hidden_layers = static_cast<int64_t>(heads.size());
   o.layer_heads = heads;
