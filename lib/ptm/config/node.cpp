@@ -83,6 +83,11 @@ void merge_into(Node& base, const Node& over) {
   if (base.is_map() && over.is_map()) {
     for (const auto& [key, value] : over.entries()) {
       Node* existing = base.find(key);
+      // `key: ~` in a recipe removes what its base set (its default applies again).
+      if (existing && value.kind() == Node::Kind::Null) {
+        base.erase(key);
+        continue;
+      }
       if (existing && existing->is_map() && value.is_map())
         merge_into(*existing, value);
       else

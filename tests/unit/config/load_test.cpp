@@ -68,6 +68,20 @@ TEST_CASE("base: fragments merge in order deeply under the body", "[unit][config
   CHECK(n.find("train")->find("batch_size")->origin().file.find("a.yaml") != std::string::npos);
 }
 
+TEST_CASE("a null in a recipe removes the key its base set", "[unit][config]") {
+  ptm::test::TempDir d;
+  d.write("configs/a.yaml", "init_from:\n  hf: some/folder\n  strict: true\n");
+  const auto recipe = d.write("recipes/r.yaml", "base: ../configs/a.yaml\ninit_from:\n  hf: ~\n  checkpoint: c\nextra: ~\n");
+  const Node n = load_recipe(recipe);
+  const Node* init = n.find("init_from");
+  REQUIRE(init);
+  CHECK(init->find("hf") == nullptr);  // inherited, removed
+  CHECK(scalar_at(n, "init_from", "checkpoint") == "c");
+  CHECK(scalar_at(n, "init_from", "strict") == "true");
+  REQUIRE(n.find("extra"));  // a null the base did not set stays (an empty section)
+  CHECK(n.find("extra")->kind() == Node::Kind::Null);
+}
+
 TEST_CASE("include cycles and missing fragments are reported with the chain", "[unit][config]") {
   ptm::test::TempDir d;
   d.write("x.yaml", "base: y.yaml\n");
