@@ -11,6 +11,7 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "skip.h"
 #include "ptm/models/elastic.h"
 #include "ptm/models/safetensors.h"
 #include "ptm/recipes/run_model.h"
@@ -234,3 +235,32 @@ TEST_CASE("a sub-network transformers can express exports to a folder with the s
   REQUIRE(logits.sizes() == reference.sizes());
   CHECK((logits - reference).abs().max().item<double>() <= 1e-4);
 }
+
+TEST_CASE("a ViT super-network trains on images, is searched on accuracy and latency, and exports a plain ViT",
+          "[integration][nas][vit]") {
+  if (!fs::exists(ptm::test::data_dir() + "/fashion-mnist/train-images-idx3-ubyte"))
+    PTM_SKIP("no Fashion-MNIST in data/ (bash scripts/get-data.sh fashion-mnist)");
+  ptm::test::TempDir tmp;
+  auto r = run_ptm("pretrain --config tests/fixtures/recipes/supernet_vit_small.yaml --run-dir " + tmp.file("supernet"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("nas search --config tests/fixtures/recipes/nas_vit_small.yaml init_from.checkpoint=" +
+              tmp.file("supernet/checkpoints/latest") + " --run-dir " + tmp.file("s"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto points = json_file(tmp.file("s/points.json"));
+  REQUIRE(!points["front"].empty());
+  for (const auto& e : points["evaluated"]) CHECK(e["objectives"]["latency_ms"].get<double>() > 0);
+  // The front's smallest point as a plain ViT: its size and accuracy are what the search measured.
+  const auto e = run_ptm("nas export --from " + tmp.file("s") + " --pick 0 --out " + tmp.file("x"));
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  const auto point = nlohmann::json::parse(e.out)["search_point"];
+  CHECK(contains(read_text(tmp.file("x/config.yaml")), "layer_heads"));
+  const auto ev = run_ptm("eval --from " + tmp.file("x") + " --batches 2");
+  INFO(ev.err);
+  REQUIRE(ev.exit_code == 0);
+  const double accuracy = nlohmann::json::parse(ev.out)["accuracy"].get<double>();
+  CHECK(accuracy == Approx(-point["objectives"]["neg_accuracy"].get<double>()).epsilon(1e-6));
+}
+

@@ -5,6 +5,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/models/bert.h"
 #include "ptm/models/gpt.h"
+#include "ptm/models/vit.h"
 
 namespace ptm::compress {
 namespace {
@@ -43,6 +44,27 @@ std::vector<PrunableAxis> bert_axes(const models::BertImpl& bert) {
     for (const char* proj : {"query", "key", "value"}) {
       hl.tensors.push_back({p + "attention.self." + proj + ".weight", 0, {0}, D, true});
       hl.tensors.push_back({p + "attention.self." + proj + ".bias", 0, {0}, D, false});
+    }
+    hl.tensors.push_back({p + "attention.output.dense.weight", 1, {0}, D, true});
+    heads.layers.push_back(hl);
+    neurons.layers.push_back({o.inner_of(l),
+                              {{p + "intermediate.dense.weight", 0, {0}, 1, true},
+                               {p + "intermediate.dense.bias", 0, {0}, 1, false},
+                               {p + "output.dense.weight", 1, {0}, 1, true}}});
+  }
+  return {heads, neurons};
+}
+
+std::vector<PrunableAxis> vit_axes(const models::ViTImpl& vit) {
+  const auto& o = vit.options();
+  PrunableAxis heads{"heads", "head", {}}, neurons{"neurons", "neuron", {}};
+  const int64_t D = o.head_dim();
+  for (int64_t l = 0; l < o.num_hidden_layers; ++l) {
+    const std::string p = "encoder.layer." + std::to_string(l) + ".";
+    AxisLayer hl{o.heads_of(l), {}};
+    for (const char* proj : {"query", "key", "value"}) {
+      hl.tensors.push_back({p + "attention.attention." + proj + ".weight", 0, {0}, D, true});
+      if (o.qkv_bias) hl.tensors.push_back({p + "attention.attention." + proj + ".bias", 0, {0}, D, false});
     }
     hl.tensors.push_back({p + "attention.output.dense.weight", 1, {0}, D, true});
     heads.layers.push_back(hl);
@@ -112,11 +134,26 @@ Rebuilt rebuild_bert(const models::BertImpl& bert, const KeptUnits& kept, const 
   return r;
 }
 
+Rebuilt rebuild_vit(const models::ViTImpl& vit, const KeptUnits& kept, const std::vector<int64_t>& layers) {
+  auto o = vit.options();
+  const auto [heads, inner] = kept_sizes(o, kept, layers);
+  o.head_size = o.head_dim();
+  o.num_hidden_layers = static_cast<int64_t>(heads.size());
+  o.layer_heads = heads;
+  o.layer_inner = inner;
+  Rebuilt r{{}, "encoder.layer."};
+  r.shrunk.int_options = {{"head_size", o.head_size}, {"num_hidden_layers", o.num_hidden_layers}};
+  r.shrunk.list_options = {{"layer_heads", heads}, {"layer_inner", inner}};
+  r.shrunk.model = models::ViT(o).ptr();
+  return r;
+}
+
 }  // namespace
 
 std::vector<PrunableAxis> prunable_axes(const models::ModelImpl& model) {
   if (const auto* gpt = dynamic_cast<const models::GptImpl*>(&model)) return gpt_axes(*gpt);
   if (const auto* bert = dynamic_cast<const models::BertImpl*>(&model)) return bert_axes(*bert);
+  if (const auto* vit = dynamic_cast<const models::ViTImpl*>(&model)) return vit_axes(*vit);
   return {};
 }
 
@@ -145,6 +182,8 @@ Shrunk shrink(models::ModelImpl& model, const KeptUnits& kept) {
     r = rebuild_gpt(*gpt, kept, layers);
   else if (const auto* bert = dynamic_cast<const models::BertImpl*>(&model))
     r = rebuild_bert(*bert, kept, layers);
+  else if (const auto* vit = dynamic_cast<const models::ViTImpl*>(&model))
+    r = rebuild_vit(*vit, kept, layers);
   else
     throw RuntimeError("structured pruning: the " + model.arch() + " model cannot be rebuilt smaller");
 

@@ -7,6 +7,8 @@
 //        neurons  mlp.c_fc.{weight,bias} rows (gate and up with SwiGLU), mlp.c_proj.weight columns
 //   bert heads    attention.self.{query,key,value}.{weight,bias} rows, attention.output.dense.weight columns
 //        neurons  intermediate.dense.{weight,bias} rows, output.dense.weight columns
+//   vit  heads    attention.attention.{query,key,value}.{weight,bias} rows, attention.output.dense.weight columns
+//        neurons  as bert
 // Grouped-query GPTs declare no heads axis yet (a unit would be a whole key/value group).
 #pragma once
 #include <map>

@@ -1,15 +1,16 @@
-// Elastic sub-networks: dispatch to the architectures that support them (gpt, bert).
+// Elastic sub-networks: dispatch to the architectures that support them (gpt, bert, vit).
 #include "ptm/models/elastic.h"
 
 #include "ptm/core/errors.h"
 #include "ptm/models/bert.h"
 #include "ptm/models/gpt.h"
+#include "ptm/models/vit.h"
 
 namespace ptm::models {
 namespace {
 
 [[noreturn]] void unsupported(const ModelImpl& model) {
-  throw RuntimeError("the " + model.arch() + " model has no elastic sub-networks (ptm nas supports gpt and bert)");
+  throw RuntimeError("the " + model.arch() + " model has no elastic sub-networks (ptm nas supports gpt, bert and vit)");
 }
 
 // The head counts and widths of the layers a sub-network keeps (skipped layers dropped).
@@ -28,6 +29,7 @@ void kept_sizes(const Subnet& subnet, std::vector<int64_t>& heads, std::vector<i
 void set_subnet(ModelImpl& model, const Subnet& subnet) {
   if (auto* gpt = dynamic_cast<GptImpl*>(&model)) return gpt->set_subnet(subnet);
   if (auto* bert = dynamic_cast<BertImpl*>(&model)) return bert->set_subnet(subnet);
+  if (auto* vit = dynamic_cast<ViTImpl*>(&model)) return vit->set_subnet(subnet);
   unsupported(model);
 }
 
@@ -58,6 +60,9 @@ Subnet full_subnet(const ModelImpl& model) {
   } else if (const auto* bert = dynamic_cast<const BertImpl*>(&model)) {
     const auto& o = bert->options();
     for (int64_t l = 0; l < o.num_hidden_layers; ++l) s.push_back({o.heads_of(l), o.inner_of(l)});
+  } else if (const auto* vit = dynamic_cast<const ViTImpl*>(&model)) {
+    const auto& o = vit->options();
+    for (int64_t l = 0; l < o.num_hidden_layers; ++l) s.push_back({o.heads_of(l), o.inner_of(l)});
   } else {
     unsupported(model);
   }
@@ -81,6 +86,14 @@ int64_t subnet_parameters(const ModelImpl& model, const Subnet& subnet) {
     kept_sizes(subnet, o.layer_heads, o.layer_inner);
     o.num_hidden_layers = static_cast<int64_t>(o.layer_heads.size());
     return bert_parameter_count(o);
+  }
+  if (const auto* vit = dynamic_cast<const ViTImpl*>(&model)) {
+    if (subnet.empty()) return count_parameters(model);
+    auto o = vit->options();
+    o.head_size = o.head_dim();
+    kept_sizes(subnet, o.layer_heads, o.layer_inner);
+    o.num_hidden_layers = static_cast<int64_t>(o.layer_heads.size());
+    return vit_parameter_count(o);
   }
   unsupported(model);
 }

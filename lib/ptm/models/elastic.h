@@ -19,7 +19,7 @@ struct SubnetLayer {
 };
 using Subnet = std::vector<SubnetLayer>;  // one entry per layer; empty: the whole model
 
-// Every later forward pass of `model` runs `subnet` (gpt, bert). RuntimeError naming the layer
+// Every later forward pass of `model` runs `subnet` (gpt, bert, vit). RuntimeError naming the layer
 // for a size outside the model's, and for models without elastic support (naming the architecture).
 void set_subnet(ModelImpl& model, const Subnet& subnet);
 

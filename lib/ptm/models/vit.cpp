@@ -4,6 +4,7 @@
 #include "ptm/models/vit.h"
 
 #include "ptm/core/errors.h"
+#include "ptm/models/linear_slice.h"
 #include "ptm/models/sdpa.h"
 #include "ptm/models/tanh_gelu.h"
 #include "ptm/models/zoo.h"
@@ -49,26 +50,36 @@ torch::Tensor ViTEmbeddingsImpl::forward(const torch::Tensor& images) {
   return dropout_(x + position_embeddings);                     // [B, N+1, H]
 }
 
-ViTLayerImpl::ViTLayerImpl(const ViTOptions& o) : o_(o) {
-  const int64_t H = o.hidden_size;
+ViTLayerImpl::ViTLayerImpl(const ViTOptions& o, int64_t layer)
+    : o_(o), heads_(o.heads_of(layer)), inner_(o.inner_of(layer)) {
+  const int64_t H = o.hidden_size, A = heads_ * o.head_dim();
   auto attention = register_module("attention", holder());
   auto self = attention->register_module("attention", holder());
-  query_ = self->register_module("query", linear(H, H, o.qkv_bias));
-  key_ = self->register_module("key", linear(H, H, o.qkv_bias));
-  value_ = self->register_module("value", linear(H, H, o.qkv_bias));
-  attn_out_ = attention->register_module("output", holder())->register_module("dense", linear(H, H));
-  intermediate_ = register_module("intermediate", holder())->register_module("dense", linear(H, o.intermediate_size));
-  output_ = register_module("output", holder())->register_module("dense", linear(o.intermediate_size, H));
+  query_ = self->register_module("query", linear(H, A, o.qkv_bias));
+  key_ = self->register_module("key", linear(H, A, o.qkv_bias));
+  value_ = self->register_module("value", linear(H, A, o.qkv_bias));
+  attn_out_ = attention->register_module("output", holder())->register_module("dense", linear(A, H));
+  intermediate_ = register_module("intermediate", holder())->register_module("dense", linear(H, inner_));
+  output_ = register_module("output", holder())->register_module("dense", linear(inner_, H));
   layernorm_before_ = register_module("layernorm_before", layer_norm(o));
   layernorm_after_ = register_module("layernorm_after", layer_norm(o));
   dropout_ = register_module("dropout", nn::Dropout(o.hidden_dropout_prob));
 }
 
+void ViTLayerImpl::set_active(int64_t heads, int64_t inner) {
+  active_heads_ = heads;
+  active_inner_ = inner;
+}
+
 torch::Tensor ViTLayerImpl::forward(const torch::Tensor& x, torch::Tensor* attention) {
-  const int64_t B = x.size(0), T = x.size(1), nh = o_.num_attention_heads, hd = o_.head_dim();
+  // An elastic sub-network runs the first heads and neurons: slices of the shared weights.
+  const bool head_slice = active_heads_ > 0 && active_heads_ < heads_;
+  const bool inner_slice = active_inner_ > 0 && active_inner_ < inner_;
+  const int64_t B = x.size(0), T = x.size(1), nh = head_slice ? active_heads_ : heads_, hd = o_.head_dim();
   const auto h = layernorm_before_(x);  // [B, T, H]
   const auto split = [&](const torch::Tensor& t) { return t.view({B, T, nh, hd}).transpose(1, 2); };
-  const auto q = split(query_(h)), k = split(key_(h)), v = split(value_(h));  // [B, nh, T, hd]
+  const auto project = [&](Linear& l) { return head_slice ? linear_rows(h, l, 0, nh * hd) : l(h); };
+  const auto q = split(project(query_)), k = split(project(key_)), v = split(project(value_));  // [B, nh, T, hd]
   const double p = is_training() ? o_.attention_probs_dropout_prob : 0.0;
   torch::Tensor context;  // [B, nh, T, hd]
   if (attention) {
@@ -77,9 +88,12 @@ torch::Tensor ViTLayerImpl::forward(const torch::Tensor& x, torch::Tensor* atten
   } else {
     context = sdpa(q, k, v, std::nullopt, p, false);
   }
-  auto y = x + dropout_(attn_out_(context.transpose(1, 2).reshape({B, T, nh * hd})));  // [B, T, H]
-  const auto m = activate(intermediate_(layernorm_after_(y)), o_.hidden_act);          // [B, T, I]
-  return y + dropout_(output_(m));                                                     // [B, T, H]
+  const auto merged = context.transpose(1, 2).reshape({B, T, nh * hd});                   // [B, T, nh hd]
+  auto y = x + dropout_(head_slice ? linear_cols(merged, attn_out_, nh * hd) : attn_out_(merged));  // [B, T, H]
+  const auto a = layernorm_after_(y);
+  const auto m = activate(inner_slice ? linear_rows(a, intermediate_, 0, active_inner_) : intermediate_(a),
+                          o_.hidden_act);                                                   // [B, T, I]
+  return y + dropout_(inner_slice ? linear_cols(m, output_, active_inner_) : output_(m));  // [B, T, H]
 }
 
 ViTImpl::ViTImpl(const ViTOptions& o) : o_(o) {
@@ -91,7 +105,7 @@ ViTImpl::ViTImpl(const ViTOptions& o) : o_(o) {
   }
   embeddings_ = register_module("embeddings", ViTEmbeddings(o));
   layers_ = register_module("encoder", holder())->register_module("layer", nn::ModuleList());
-  for (int64_t i = 0; i < o.num_hidden_layers; ++i) layers_->push_back(ViTLayer(o));
+  for (int64_t i = 0; i < o.num_hidden_layers; ++i) layers_->push_back(ViTLayer(o, i));
   layernorm_ = register_module("layernorm", layer_norm(o));
   if (o.head == "none")
     pooler_ = register_module("pooler", holder())->register_module("dense", linear(o.hidden_size, o.hidden_size));
@@ -122,9 +136,10 @@ ModelOutput ViTImpl::forward(const data::Batch& batch, const ForwardOptions& opt
   ModelOutput out;
   auto h = embeddings_(x);  // [B, N+1, H]
   if (options.output_hidden_states) out.hidden_states.push_back(h);
-  for (const auto& layer : *layers_) {
+  for (size_t l = 0; l < layers_->size(); ++l) {
+    if (!subnet_.empty() && subnet_[l].skipped()) continue;  // elastic depth
     torch::Tensor probs;
-    h = layer->as<ViTLayer>()->forward(h, options.output_attentions ? &probs : nullptr);
+    h = layers_->ptr(l)->as<ViTLayer>()->forward(h, options.output_attentions ? &probs : nullptr);
     if (options.output_hidden_states) out.hidden_states.push_back(h);
     if (options.output_attentions) out.attentions.push_back(probs);
   }
@@ -139,26 +154,56 @@ ModelOutput ViTImpl::forward(const data::Batch& batch, const ForwardOptions& opt
   return out;
 }
 
+void ViTImpl::set_subnet(const Subnet& subnet) {
+  if (!subnet.empty()) check_subnet(subnet, full_subnet(*this));
+  subnet_ = subnet;
+  for (size_t l = 0; l < layers_->size(); ++l) {
+    const SubnetLayer s = subnet.empty() ? SubnetLayer{} : subnet[l];
+    layers_->ptr(l)->as<ViTLayer>()->set_active(s.heads, s.inner);
+  }
+}
+
 namespace {
 
 struct Flops {
-  double embed = 0, layer = 0, head = 0;
+  double embed = 0, head = 0;
+  std::vector<double> layers;
 };
 
+// Per layer with A = heads x head size attention channels: q, k, v and output projections
+// 8*T*H*A, scores and context 4*T^2*A, MLP 4*T*H*I.
 Flops flops_of(const ViTOptions& o) {
-  const double N = double(o.num_patches()), T = N + 1, H = double(o.hidden_size), I = double(o.intermediate_size);
+  const double N = double(o.num_patches()), T = N + 1, H = double(o.hidden_size);
   Flops f;
   f.embed = 2 * N * double(o.num_channels * o.patch_size * o.patch_size) * H;
-  f.layer = 8 * T * H * H + 4 * T * T * H + 4 * T * H * I;
+  for (int64_t l = 0; l < o.num_hidden_layers; ++l) {
+    const double A = double(o.heads_of(l) * o.head_dim()), I = double(o.inner_of(l));
+    f.layers.push_back(8 * T * H * A + 4 * T * T * A + 4 * T * H * I);
+  }
   f.head = o.head == "none" ? 2 * H * H : 2 * H * double(o.num_labels);
   return f;
 }
 
 }  // namespace
 
+int64_t vit_parameter_count(const ViTOptions& o) {
+  const int64_t H = o.hidden_size, norm = 2 * H, bias = o.qkv_bias ? 1 : 0;
+  int64_t n = H + (o.num_patches() + 1) * H + o.num_channels * o.patch_size * o.patch_size * H + H;  // embeddings
+  for (int64_t l = 0; l < o.num_hidden_layers; ++l) {
+    const int64_t A = o.heads_of(l) * o.head_dim(), I = o.inner_of(l);
+    n += 3 * (H * A + bias * A) + A * H + H;  // query, key, value; attention output
+    n += H * I + I + I * H + H + 2 * norm;    // intermediate, output; layernorm_before/after
+  }
+  n += norm;  // final layernorm
+  n += o.head == "none" ? H * H + H : H * o.num_labels + o.num_labels;
+  return n;
+}
+
 double ViTImpl::forward_flops(int64_t) const {
   const auto f = flops_of(o_);
-  return f.embed + double(o_.num_hidden_layers) * f.layer + f.head;
+  double total = f.embed + f.head;
+  for (const auto l : f.layers) total += l;
+  return total;
 }
 
 std::vector<BlockSummary> ViTImpl::summary(int64_t) const {
@@ -166,7 +211,7 @@ std::vector<BlockSummary> ViTImpl::summary(int64_t) const {
   std::vector<BlockSummary> out;
   out.push_back({"embeddings", count_parameters(*embeddings_), f.embed});
   for (size_t i = 0; i < layers_->size(); ++i)
-    out.push_back({"encoder.layer." + std::to_string(i), count_parameters(*layers_->ptr(i)), f.layer});
+    out.push_back({"encoder.layer." + std::to_string(i), count_parameters(*layers_->ptr(i)), f.layers[i]});
   out.push_back({"layernorm", count_parameters(*layernorm_), 0});
   if (!pooler_.is_empty()) out.push_back({"pooler", count_parameters(*pooler_), f.head});
   if (!classifier_.is_empty()) out.push_back({"classifier", count_parameters(*classifier_), f.head});

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "ptm/models/elastic.h"
 #include "ptm/models/linear.h"
 #include "ptm/models/model.h"
 
@@ -29,15 +30,27 @@ struct ViTOptions {
   bool qkv_bias = true;
   std::string head = "classification";  // classification (ViTForImageClassification) | none (ViTModel)
   int64_t num_labels = 1000;
+  // Sizes that differ from the uniform ones, as a structurally pruned model or an exported
+  // sub-network has them (ptm prune, ptm nas export): the size of one head (0 = hidden_size /
+  // num_attention_heads), per-layer head counts and MLP widths (empty = the uniform ones).
+  int64_t head_size = 0;
+  std::vector<int64_t> layer_heads, layer_inner;
 
   int64_t num_patches() const { return (image_size / patch_size) * (image_size / patch_size); }
-  int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  int64_t head_dim() const { return head_size > 0 ? head_size : hidden_size / num_attention_heads; }
+  int64_t heads_of(int64_t layer) const { return layer_heads.empty() ? num_attention_heads : layer_heads[layer]; }
+  int64_t inner_of(int64_t layer) const { return layer_inner.empty() ? intermediate_size : layer_inner[layer]; }
   std::vector<std::pair<std::string, std::string>> problems() const;  // (key, message)
   // From a ViT config.json (missing keys: transformers' defaults; head from `architectures`).
   static ViTOptions from_hf_config(const nlohmann::json& config, const std::string& source = "config.json");
+  // Per-layer sizes are written as the uniform ones when every layer has the same and heads
+  // are hidden_size / heads wide (what ViTConfig can say); otherwise ConfigError naming the key.
   nlohmann::json to_hf_config() const;
   std::string hf_architecture() const;  // ViTForImageClassification or ViTModel
 };
+
+// Parameters of a ViT with these options, without building it.
+int64_t vit_parameter_count(const ViTOptions& o);
 
 // cls_token [1, 1, H], position_embeddings [1, N+1, H], patch_embeddings.projection (Conv2d).
 class ViTEmbeddingsImpl : public torch::nn::Module {
@@ -56,12 +69,16 @@ TORCH_MODULE(ViTEmbeddings);
 // x + attention(layernorm_before(x)), then h + output(act(intermediate(layernorm_after(h)))).
 class ViTLayerImpl : public torch::nn::Module {
  public:
-  explicit ViTLayerImpl(const ViTOptions& o);
+  ViTLayerImpl(const ViTOptions& o, int64_t layer);  // layer: its per-layer sizes
   // [B, T, H] -> [B, T, H]; `attention` (when not null) receives the probabilities [B, heads, T, T]
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attention = nullptr);
+  // Elastic sub-network: only the first `heads` heads and `inner` MLP neurons run (slices of
+  // the weights); 0 = all.
+  void set_active(int64_t heads, int64_t inner);
 
  private:
   ViTOptions o_;
+  int64_t heads_, inner_, active_heads_ = 0, active_inner_ = 0;
   torch::nn::LayerNorm layernorm_before_{nullptr}, layernorm_after_{nullptr};
   Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, attn_out_{nullptr};
   Linear intermediate_{nullptr}, output_{nullptr};
@@ -78,7 +95,7 @@ class ViTImpl : public ModelImpl {
   ModelOutput forward(const data::Batch& batch, const ForwardOptions& options = {}) override;
   std::string arch() const override { return "vit"; }
   // FLOPs = 2 x MACs per image (N patches, T = N+1 tokens, P patch, C channels):
-  //   patch embedding 2*N*C*P^2*H; per layer 8*T*H^2 + 4*T^2*H + 4*T*H*I;
+  //   patch embedding 2*N*C*P^2*H; per layer 8*T*H*A + 4*T^2*A + 4*T*H*I (A = heads x head size);
   //   pooler 2*H^2 (none) or classifier 2*H*labels. LayerNorm, softmax and GELU are not counted.
   double forward_flops(int64_t seq_len) const override;
   std::vector<BlockSummary> summary(int64_t seq_len) const override;
@@ -87,9 +104,15 @@ class ViTImpl : public ModelImpl {
   // Accepts names with or without `vit.`; ignores a pooler the model lacks and mask_token.
   LoadReport load_hf_state_dict(const NamedTensors& tensors, bool strict = true) override;
   const ViTOptions& options() const { return o_; }
+  // Elastic sub-network (ptm nas): every later forward runs per layer the first `heads` heads
+  // and `inner` MLP neurons, with both 0 skipped; empty = the whole model. RuntimeError
+  // (check_subnet) for sizes outside the model's.
+  void set_subnet(const Subnet& subnet);
+  const Subnet& subnet() const { return subnet_; }
 
  private:
   ViTOptions o_;
+  Subnet subnet_;
   ViTEmbeddings embeddings_{nullptr};
   torch::nn::ModuleList layers_{nullptr};  // encoder.layer
   torch::nn::LayerNorm layernorm_{nullptr};

@@ -48,10 +48,19 @@ std::vector<std::pair<std::string, std::string>> ViTOptions::problems() const {
   at_least("hidden_size", hidden_size, 1);
   at_least("num_hidden_layers", num_hidden_layers, 1);
   at_least("num_attention_heads", num_attention_heads, 1);
-  if (hidden_size >= 1 && num_attention_heads >= 1 && hidden_size % num_attention_heads != 0)
+  if (head_size == 0 && hidden_size >= 1 && num_attention_heads >= 1 && hidden_size % num_attention_heads != 0)
     out.emplace_back("num_attention_heads", "must divide hidden_size (" + value_text(hidden_size) + "), got " +
                                                 value_text(num_attention_heads));
   at_least("intermediate_size", intermediate_size, 1);
+  at_least("head_size", head_size, 0);
+  for (const auto& [key, sizes] : {std::pair<std::string, const std::vector<int64_t>*>{"layer_heads", &layer_heads},
+                                   {"layer_inner", &layer_inner}}) {
+    if (!sizes->empty() && static_cast<int64_t>(sizes->size()) != num_hidden_layers)
+      out.emplace_back(key, "needs one entry per layer (num_hidden_layers " + value_text(num_hidden_layers) + "), got " +
+                                value_text(static_cast<int64_t>(sizes->size())));
+    for (const auto v : *sizes)
+      if (v < 1) out.emplace_back(key, "entries must be >= 1, got " + value_text(v));
+  }
   choice("hidden_act", hidden_act, kActs);
   probability("hidden_dropout_prob", hidden_dropout_prob);
   probability("attention_probs_dropout_prob", attention_probs_dropout_prob);
@@ -92,6 +101,26 @@ ViTOptions ViTOptions::from_hf_config(const nlohmann::json& j, const std::string
 }
 
 nlohmann::json ViTOptions::to_hf_config() const {
+  // ViTConfig has one head count and one MLP width for all layers, heads hidden_size / heads wide.
+  const int64_t heads = heads_of(0), inner = inner_of(0);
+  const std::string use_ptm = "; keep the ptm run instead (ptm eval --from, init_from.checkpoint)";
+  for (int64_t l = 1; l < num_hidden_layers; ++l) {
+    if (heads_of(l) != heads)
+      throw ConfigError(Origin{}, "model.layer_heads",
+                        "the layers have different head counts (layer 0: " + value_text(heads) + ", layer " +
+                            value_text(l) + ": " + value_text(heads_of(l)) +
+                            "), which a Hugging Face ViTConfig (one num_attention_heads) cannot express" + use_ptm);
+    if (inner_of(l) != inner)
+      throw ConfigError(Origin{}, "model.layer_inner",
+                        "the layers have different MLP widths (layer 0: " + value_text(inner) + ", layer " +
+                            value_text(l) + ": " + value_text(inner_of(l)) +
+                            "), which a Hugging Face ViTConfig (one intermediate_size) cannot express" + use_ptm);
+  }
+  if (heads * head_dim() != hidden_size)
+    throw ConfigError(Origin{}, layer_heads.empty() ? "model.head_size" : "model.layer_heads",
+                      value_text(heads) + " heads of " + value_text(head_dim()) + " make attention " +
+                          value_text(heads * head_dim()) + " wide, but a Hugging Face ViTConfig sizes heads as "
+                          "hidden_size / num_attention_heads: removed heads cannot be expressed" + use_ptm);
   nlohmann::json j = {{"architectures", {hf_architecture()}},
                       {"model_type", "vit"},
                       {"image_size", image_size},
@@ -99,8 +128,8 @@ nlohmann::json ViTOptions::to_hf_config() const {
                       {"num_channels", num_channels},
                       {"hidden_size", hidden_size},
                       {"num_hidden_layers", num_hidden_layers},
-                      {"num_attention_heads", num_attention_heads},
-                      {"intermediate_size", intermediate_size},
+                      {"num_attention_heads", heads},
+                      {"intermediate_size", inner},
                       {"hidden_act", hidden_act},
                       {"hidden_dropout_prob", hidden_dropout_prob},
                       {"attention_probs_dropout_prob", attention_probs_dropout_prob},
@@ -141,6 +170,16 @@ void bind_vit(config::Section& s, ViTOptions& o) {
   read("qkv_bias", o.qkv_bias, "biases on query/key/value");
   read("head", o.head, "classification (ViTForImageClassification) | none (ViTModel with pooler)");
   read("num_labels", o.num_labels, "classes of the classifier");
+  // Written by ptm prune and ptm nas export; read only when present, so other runs' config.yaml
+  // does not list them.
+  const auto present = [&](const char* key) {
+    if (s.node() && s.node()->find(key)) return true;
+    s.allow(key);
+    return false;
+  };
+  if (present("head_size")) read("head_size", o.head_size, "size of one attention head; 0 = hidden_size / num_attention_heads");
+  if (present("layer_heads")) read("layer_heads", o.layer_heads, "attention heads of each layer (pruned models)");
+  if (present("layer_inner")) read("layer_inner", o.layer_inner, "MLP width of each layer (pruned models)");
   s.finish();
   for (const auto& [key, what] : o.problems())
     if (std::find(malformed.begin(), malformed.end(), key) == malformed.end()) s.problem(key, what);

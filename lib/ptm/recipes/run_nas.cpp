@@ -18,6 +18,7 @@
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
 #include "ptm/core/run_dir.h"
+#include "ptm/models/vit.h"
 #include "ptm/nas/extract.h"
 #include "ptm/nas/front_plot.h"
 #include "ptm/nas/model_space.h"
@@ -60,7 +61,7 @@ void check_sections(const Recipe& r) {
   if (!missing.empty()) throw ConfigError(missing);
 }
 
-// Median wall time of the extracted sub-network's forward pass on random tokens.
+// Median wall time of the extracted sub-network's forward pass on random tokens (images for a ViT).
 double latency_ms(models::ModelImpl& model, const models::Subnet& subnet, const nas::LatencyConfig& l,
                   const torch::Device& device) {
   auto small = nas::extract_subnet(model, subnet).model;
@@ -68,7 +69,12 @@ double latency_ms(models::ModelImpl& model, const models::Subnet& subnet, const 
   small->eval();
   torch::NoGradGuard no_grad;
   data::Batch b;
-  b.input_ids = torch::randint(0, model.vocab_size(), {l.batch, l.seq_len}, torch::TensorOptions().dtype(torch::kLong).device(device));
+  if (const auto* vit = dynamic_cast<const models::ViTImpl*>(&model)) {  // images: seq_len does not apply
+    const auto& o = vit->options();
+    b.images = torch::randn({l.batch, o.num_channels, o.image_size, o.image_size}, torch::TensorOptions().device(device));
+  } else {
+    b.input_ids = torch::randint(0, model.vocab_size(), {l.batch, l.seq_len}, torch::TensorOptions().dtype(torch::kLong).device(device));
+  }
   const auto sync = [&] {
     if (device.is_cuda()) torch::cuda::synchronize();
   };

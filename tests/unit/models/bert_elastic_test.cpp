@@ -164,7 +164,7 @@ TEST_CASE("BERT sub-networks the model cannot run are refused, naming the layer"
                     Catch::Contains("layer 0: heads must lie in [1, 2], got 3"));
   // Architectures without elastic layers say which do have them.
   const auto mlp = std::make_shared<models::MlpImpl>(models::MlpOptions{});
-  CHECK_THROWS_WITH(models::set_subnet(*mlp, {}), Catch::Contains("supports gpt and bert"));
+  CHECK_THROWS_WITH(models::set_subnet(*mlp, {}), Catch::Contains("supports gpt, bert and vit"));
 }
 
 TEST_CASE("BERT per-layer sizes build, count parameters and refuse bad values naming the key", "[unit][models][bert]") {

@@ -8,6 +8,7 @@ set(PTM_MODELS_TEST_SOURCES
   unit/models/elastic_test.cpp
   unit/models/supernet_objective_test.cpp
   unit/models/bert_elastic_test.cpp
+  unit/models/vit_elastic_test.cpp
   unit/models/resnet_test.cpp
   unit/models/vit_test.cpp
   unit/models/tanh_gelu_test.cpp
