@@ -53,25 +53,37 @@ T get(const nlohmann::json& c, const char* key, T fallback) {
   return v.get<T>();
 }
 
-// A structurally pruned model (ptm prune) as the uniform options GPT-2 can express: the same
-// heads and MLP width in every layer, and heads that fill n_embd (GPT2Attention derives
-// head_dim = n_embd / n_head; transformers has no pruned_heads for it). Empty when it is one,
-// else why not.
+// A structurally pruned model (ptm prune, ptm nas export) as the uniform options a Hugging Face
+// config can express: the same heads and MLP width in every layer, and for GPT-2 heads that
+// fill n_embd (GPT2Attention derives head_dim = n_embd / n_head; transformers has no
+// pruned_heads for it; Llama configs carry head_dim). Empty when it is one, else why not.
 std::string make_uniform(GptOptions& o) {
   if (o.uniform()) return "";
-  const int64_t heads = o.heads_of(0), inner = o.inner_of(0);
+  const bool llama = o.norm == "rmsnorm" && o.position == "rotary" && o.mlp == "swiglu";  // is_llama() once uniform
+  const std::string config = llama ? "a Llama config.json" : "a GPT-2 config.json";
+  const int64_t heads = o.heads_of(0), inner = o.inner_of(0), head_dim = o.head_dim();
   for (int64_t l = 1; l < o.n_layer; ++l)
     if (o.heads_of(l) != heads || o.inner_of(l) != inner)
-      return "its layers differ in size (layer_heads or layer_inner), which a GPT-2 config.json cannot express";
-  if (heads * o.head_dim() != o.n_embd)
-    return "its attention heads were pruned (" + std::to_string(heads) + " heads of " + std::to_string(o.head_dim()) +
+      return "its layers differ in size (layer_heads or layer_inner), which " + config + " cannot express";
+  // Llama configs carry head_dim; GPT-2 sizes heads as n_embd / n_head.
+  if (!llama && heads * head_dim != o.n_embd)
+    return "its attention heads were pruned (" + std::to_string(heads) + " heads of " + std::to_string(head_dim) +
            " in n_embd " + std::to_string(o.n_embd) + "), and GPT-2 takes head_dim = n_embd / n_head";
+  if (o.n_kv_head > 0 && o.n_kv_head == o.n_head) o.n_kv_head = heads;  // multi-head: keys went with their heads
   o.n_head = heads;
   o.n_inner = inner;
-  o.head_size = 0;
+  o.head_size = llama && heads * head_dim != o.n_embd ? head_dim : 0;
   o.layer_heads.clear();
   o.layer_inner.clear();
   return "";
+}
+
+// The options a Hugging Face config describes this model with; RuntimeError when it cannot.
+GptOptions exportable(GptOptions o) {
+  if (const auto why = make_uniform(o); !why.empty())
+    throw RuntimeError("gpt: this model has pruned sizes, and " + why +
+                       "; use the ptm run (ptm eval --from, init_from.checkpoint)");
+  return o;
 }
 
 }  // namespace
@@ -108,18 +120,8 @@ GptOptions GptOptions::from_hf_config(const nlohmann::json& c) {
 }
 
 nlohmann::json GptImpl::hf_config() const {
-  auto o = options_;
-  if (o.is_llama()) {
-    // Llama configs carry head_dim, but no per-layer sizes.
-    if (!o.layer_heads.empty() || !o.layer_inner.empty())
-      throw RuntimeError(
-          "gpt: this model has pruned sizes (layer_heads or layer_inner) that a Llama "
-          "config.json cannot express; use the ptm run (ptm eval --from, init_from.checkpoint)");
-    return llama_hf_config(o);
-  }
-  if (const auto why = make_uniform(o); !why.empty())
-    throw RuntimeError("gpt: this model has pruned sizes, and " + why +
-                       "; use the ptm run (ptm eval --from, init_from.checkpoint)");
+  const auto o = exportable(options_);
+  if (o.is_llama()) return llama_hf_config(o);
   if (!o.is_gpt2()) {
     std::ostringstream why;
     why << "gpt: Hugging Face export supports the GPT-2 configuration (norm: layernorm, position: learned, "
@@ -167,10 +169,11 @@ NamedTensors GptImpl::hf_state_dict() const {
 }
 
 NamedTensors GptImpl::hf_export_state_dict() const {
-  if (!options_.is_llama()) return hf_state_dict();
+  const auto o = exportable(options_);
+  if (!o.is_llama()) return hf_state_dict();
   NamedTensors params;
   for (const auto& p : named_parameters()) params.emplace_back(p.key(), p.value().detach());
-  return to_llama_names(params, options_);
+  return to_llama_names(params, o);
 }
 
 LoadReport GptImpl::load_hf_state_dict(const NamedTensors& tensors, bool strict) {

@@ -171,3 +171,49 @@ TEST_CASE("gpt Llama load errors name the Llama tensors and config keys", "[unit
     CHECK(contains(err, c.message));
   }
 }
+
+TEST_CASE("a Llama-style GPT with fewer heads and a narrower MLP in every layer exports with head_dim",
+          "[unit][models][gpt][llama][nas]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  ptm::test::TempDir d;
+  GptOptions o;
+  o.vocab_size = 101;
+  o.n_positions = 64;
+  o.n_embd = 48;
+  o.n_layer = 2;
+  o.n_head = 4;  // multi-head: the keys and values go with their heads
+  o.norm = "rmsnorm";
+  o.position = "rotary";
+  o.mlp = "swiglu";
+  o.bias = false;
+  o.tie_word_embeddings = false;
+  o.head_size = 12;
+  o.layer_heads = {3, 3};  // 3 heads of 12: attention 36 wide in a 48-wide model
+  o.layer_inner = {40, 40};
+  torch::manual_seed(5);
+  Gpt model(o);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.05);
+  }
+  model->eval();
+  const auto config = model->hf_config();
+  CHECK(config["num_attention_heads"] == 3);
+  CHECK(config["num_key_value_heads"] == 3);
+  CHECK(config["head_dim"] == 12);
+  CHECK(config["intermediate_size"] == 40);
+  const std::string out = d.file("export");
+  save_hf_folder_sharded(*model, out, kHfMaxShardBytes);
+  const auto input = torch::randint(0, 101, {2, 9}, torch::kLong);
+  save_safetensors(d.file("in.safetensors"), {{"input_ids", input}});
+  std::string err;
+  const int rc =
+      reference("check '" + out + "' '" + d.file("in.safetensors") + "' '" + d.file("out.safetensors") + "'", d, err);
+  INFO(err);
+  REQUIRE(rc == 0);
+  torch::NoGradGuard no_grad;
+  CHECK(max_diff(model->forward_ids(input).logits, SafetensorsFile(d.file("out.safetensors")).tensor("logits")) <= 1e-4);
+  // Layers of different sizes have no Llama config.
+  o.layer_inner = {40, 32};
+  CHECK_THAT(error_of([&] { Gpt(o)->hf_config(); }), Catch::Contains("its layers differ in size"));
+}
