@@ -214,7 +214,8 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
     for (const auto& [k, v] : named) params.push_back(v);
     optimizer = std::make_unique<optim::Optimizer>(named, recipe.optimizer);
     if (group) {
-      sync = std::make_unique<dist::GradientSync>(*group, named, train::grad_sync_options(recipe.train));
+      sync = std::make_unique<dist::GradientSync>(*group, named, train::grad_sync_options(recipe.train),
+                                                  train::floating_buffers(*model));
     }
   }
 
