@@ -150,6 +150,24 @@ TEST_CASE("gradient accumulation across 2 ranks equals one process's bigger batc
   CHECK(relative_difference(final_weights(tmp.file("one")), final_weights(tmp.file("acc"))) < 1e-6);
 }
 
+TEST_CASE("gradient noise on 2 ranks gives one process's weights", "[integration][dist]") {
+  // The noise comes from (seed, step) alone: every rank adds the same noise to the reduced
+  // gradients, as one process does to its own.
+  need_janeausten();
+  ptm::test::TempDir tmp;
+  const std::string noisy = kSgd + "train.max_steps=3 train.grad_noise_eta=0.0001 ";
+  auto r = run_ptm(gpt_run(tmp.file("one"), 8, noisy));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("launch --nproc 2 -- " + gpt_run(tmp.file("dp"), 4, noisy));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(relative_difference(final_weights(tmp.file("one")), final_weights(tmp.file("dp"))) < 1e-6);
+  r = run_ptm(gpt_run(tmp.file("quiet"), 8, kSgd + "train.max_steps=3"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(relative_difference(final_weights(tmp.file("one")), final_weights(tmp.file("quiet"))) > 1e-4);
+}
+
 TEST_CASE("gradients reduced in bf16 stay near the fp32 reduction and differ from it", "[integration][dist]") {
   need_janeausten();
   ptm::test::TempDir tmp;

@@ -166,9 +166,6 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   const bool main_rank = !group || group->main();
   if (group && tc.cuda_graph)
     throw ConfigError(Origin{}, "train.cuda_graph", "is not supported in data-parallel runs yet (run with one process)");
-  if (group && tc.grad_noise_eta > 0)
-    throw ConfigError(Origin{}, "train.grad_noise_eta",
-                      "is not supported in data-parallel runs (each rank would add different noise)");
   data::StreamOptions train_opts;
   train_opts.batch_size = tc.batch_size;
   train_opts.seed = s.run.seed;
@@ -394,7 +391,9 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     lr.tensor = torch::zeros({}, fopts);  // refilled before each replay
   }
   // Gradient noise runs eagerly only: the recipe check keeps it out of graphed runs.
-  const auto noise = [&] { add_gradient_noise(params, tc.grad_noise_eta, tc.grad_noise_gamma, step); };
+  const auto noise = [&] {
+    add_gradient_noise(params, tc.grad_noise_eta, tc.grad_noise_gamma, step, static_cast<uint64_t>(s.run.seed));
+  };
   const StepBody step_body = [&](const std::vector<data::Batch>& mb) {
     return train_step(parts, mb, lr, {}, graph ? std::function<void()>() : noise);
   };
