@@ -155,7 +155,7 @@ TEST_CASE("gradient noise on 2 ranks gives one process's weights", "[integration
   // gradients, as one process does to its own.
   need_janeausten();
   ptm::test::TempDir tmp;
-  const std::string noisy = kSgd + "train.max_steps=3 train.grad_noise_eta=0.0001 ";
+  const std::string noisy = kSgd + "train.max_steps=3 train.eval_batches=2 train.grad_noise_eta=0.0001 ";
   auto r = run_ptm(gpt_run(tmp.file("one"), 8, noisy));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -163,7 +163,7 @@ TEST_CASE("gradient noise on 2 ranks gives one process's weights", "[integration
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(relative_difference(final_weights(tmp.file("one")), final_weights(tmp.file("dp"))) < 1e-6);
-  r = run_ptm(gpt_run(tmp.file("quiet"), 8, kSgd + "train.max_steps=3"));
+  r = run_ptm(gpt_run(tmp.file("quiet"), 8, kSgd + "train.max_steps=3 train.eval_batches=2"));
   REQUIRE(r.exit_code == 0);
   CHECK(relative_difference(final_weights(tmp.file("one")), final_weights(tmp.file("quiet"))) > 1e-4);
 }
