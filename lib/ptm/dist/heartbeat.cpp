@@ -107,7 +107,7 @@ void Heartbeat::report(const std::string& message) {
 
 std::string Heartbeat::store_lost() const {
   if (o_.store_on_rank0 && rank_ != 0)
-    return "rank " + of(0, world_) + " was lost: " + o_.store_name + ", which it served, no longer answers";
+    return "rank " + of(0, world_) + " was lost or stopped: " + o_.store_name + ", which it served, no longer answers";
   return o_.store_name + " no longer answers";
 }
 
