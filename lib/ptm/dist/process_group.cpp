@@ -159,6 +159,14 @@ c10::intrusive_ptr<c10d::ProcessGroup> Group::process_group() const { return imp
 
 std::string Group::lost_ranks() { return heartbeat_ ? heartbeat_->diagnose() : ""; }
 
+std::string Group::stopped_by(const std::exception& error) {
+  const std::string who = "rank " + std::to_string(rank()) + " of " + std::to_string(world()) + " stopped: ";
+  const std::string what = clean(error.what());
+  const std::string lost = lost_ranks();
+  if (lost.empty()) return who + what + " (every other rank still beats its heartbeat)";
+  return who + lost + " (" + what + ")";
+}
+
 void Group::all_reduce(at::Tensor& t, Reduce op) {
   std::vector<at::Tensor> ts{t};
   c10d::AllreduceOptions o;

@@ -9,6 +9,7 @@
 #include <c10/util/intrusive_ptr.h>
 
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ class Group {
   // After a collective failed: the lost rank(s), named from the heartbeats ("rank 1 of 2 was
   // lost: ..."), or "" when every other rank still beats. Takes a few seconds.
   std::string lost_ranks();
+  // The message for a run that stops on `error` (a failed collective): "rank 0 of 2 stopped:
+  // rank 1 of 2 was lost: ... (Gloo's words)".
+  std::string stopped_by(const std::exception& error);
 
  private:
   std::string next_key(const std::string& name);

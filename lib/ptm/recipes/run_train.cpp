@@ -310,13 +310,7 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
     if (!group) throw;
     // A collective failed (Gloo's "Connection reset by peer", NCCL's watchdog): usually
     // another rank stopped or was killed. The heartbeats name it.
-    std::string what = e.what();
-    what = what.substr(0, what.find("\nException raised from"));
-    const std::string who = "rank " + std::to_string(group->rank()) + " of " + std::to_string(group->world());
-    const std::string lost = group->lost_ranks();
-    if (lost.empty())
-      throw RuntimeError(who + " stopped: " + what + " (every other rank still beats its heartbeat)");
-    throw RuntimeError(who + " stopped: " + lost + " (" + what + ")");
+    throw RuntimeError(group->stopped_by(e));
   }
   nlohmann::json summary = {{"steps", r.step},
                             {r.unit, r.tokens},
