@@ -1,14 +1,11 @@
 // ptm: one binary, one subcommand per stage of a pretrained model's life.
-// This file is the only place that turns errors into messages and exit codes:
+// This file is the only place that turns errors into messages and exit codes (but for the
+// data-parallel heartbeat, which ends a process whose peer was lost: dist/heartbeat.h):
 //   0 ok, 1 runtime failure, 2 usage/config/input error, 128+signal after a clean stop.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
-#include <ctime>
-#include <fstream>
 #include <iostream>
-
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "ptm/core/environment.h"
@@ -16,6 +13,7 @@
 #include "ptm/core/signals.h"
 #include "ptm/core/text.h"
 #include "ptm/core/version.h"
+#include "ptm/dist/error_file.h"
 
 namespace {
 
@@ -25,22 +23,9 @@ std::string without_backtrace(const std::string& what) {
   return pos == std::string::npos ? what : what.substr(0, pos);
 }
 
-// Under torchrun each worker has TORCHELASTIC_ERROR_FILE: the error written there is what
-// torchrun prints as the root cause of a failed job.
-void write_torchelastic_error(const std::string& message) {
-  const char* path = std::getenv("TORCHELASTIC_ERROR_FILE");
-  if (!path || !*path) return;
-  const nlohmann::json record = {
-      {"message",
-       {{"message", "ptm: " + message},
-        // No py_callstack: torchrun then shows the message itself as the traceback.
-        {"extraInfo", {{"timestamp", std::to_string(static_cast<long long>(std::time(nullptr)))}}}}}};
-  std::ofstream(path) << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-}
-
 int report(const std::string& message, int code) {
   std::cerr << "ptm: error: " << message << "\n";
-  write_torchelastic_error(message);
+  ptm::dist::write_torchelastic_error(message);
   return code;
 }
 

@@ -214,7 +214,8 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
     for (const auto& [k, v] : named) params.push_back(v);
     optimizer = std::make_unique<optim::Optimizer>(named, recipe.optimizer);
     if (group) {
-      sync = std::make_unique<dist::GradientSync>(*group, named, train::grad_sync_options(recipe.train));
+      sync = std::make_unique<dist::GradientSync>(*group, named, train::grad_sync_options(recipe.train),
+                                                  train::floating_buffers(*model));
     }
   }
 
@@ -290,7 +291,11 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
       try {
         m = measure(w);
       } catch (const std::exception& e) {
-        if (!is_out_of_memory(e)) throw;
+        if (!is_out_of_memory(e)) {
+          // A failed collective: the heartbeats name a lost rank (ptm's own errors pass as they are).
+          if (group && !dynamic_cast<const Error*>(&e)) throw RuntimeError(group->stopped_by(e));
+          throw;
+        }
         if (optimizer) optimizer->zero_grad();
         release_cached_memory(device);
         log::warn("batch " + std::to_string(batch) + ", seq " + std::to_string(seq) + ": out of memory");

@@ -3,8 +3,8 @@
 # whether or not the headers those backends need are here, so ptm checks for itself:
 # Gloo's code is inside libtorch_cpu.so and its headers come from Debian's libgloo-dev (never
 # link -lgloo); NCCL's header comes with the nvidia-nccl wheel.
-set(PTM_DIST_BASE_SOURCES ptm/dist/rank_layout.cpp ptm/dist/launcher.cpp)
-set(PTM_DIST_SOURCES ptm/dist/process_group.cpp ptm/dist/grad_sync.cpp ptm/dist/zero.cpp)
+set(PTM_DIST_BASE_SOURCES ptm/dist/rank_layout.cpp ptm/dist/launcher.cpp ptm/dist/error_file.cpp)
+set(PTM_DIST_SOURCES ptm/dist/process_group.cpp ptm/dist/grad_sync.cpp ptm/dist/zero.cpp ptm/dist/heartbeat.cpp)
 set(_ptm_dist_defs "")
 set(_ptm_dist_includes "")
 find_path(PTM_GLOO_INCLUDE_DIR gloo/config.h)

@@ -35,7 +35,8 @@ class Bf16ReduceHook : public c10d::CppCommHookInterface<c10::intrusive_ptr<c10d
 }  // namespace
 
 GradientSync::GradientSync(Group& group, const std::vector<std::pair<std::string, at::Tensor>>& named,
-                           const GradSyncOptions& o) {
+                           const GradSyncOptions& o, std::vector<at::Tensor> buffers)
+    : pg_(group.process_group()), buffers_(std::move(buffers)) {
   std::vector<at::Tensor> params;
   std::unordered_map<size_t, std::string> names;
   for (const auto& [name, t] : named) {
@@ -68,5 +69,11 @@ GradientSync::~GradientSync() = default;
 void GradientSync::before_forward() { reducer_->prepare_for_forward(); }
 
 void GradientSync::before_backward(const at::Tensor& loss) { reducer_->prepare_for_backward({loss}); }
+
+void GradientSync::broadcast_buffers() {
+  if (buffers_.empty()) return;
+  // DDP's broadcast_bucket_size (250 MB): one collective for every BatchNorm of a ResNet.
+  c10d::broadcast_coalesced(pg_, buffers_, 250 * 1024 * 1024, 0);
+}
 
 }  // namespace ptm::dist

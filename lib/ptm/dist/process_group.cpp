@@ -13,9 +13,13 @@
 #endif
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <iostream>
 
 #include "ptm/core/errors.h"
+#include "ptm/dist/error_file.h"
+#include "ptm/dist/heartbeat.h"
 
 namespace ptm::dist {
 
@@ -30,6 +34,39 @@ namespace {
 std::string clean(const std::string& what) {
   const auto cut = what.find("\nException raised from");
   return cut == std::string::npos ? what : what.substr(0, cut);
+}
+
+// The heartbeat's own store connection, a client even on rank 0 (the store's main connection
+// belongs to the training thread).
+c10::intrusive_ptr<c10d::Store> heartbeat_store(const RankLayout& layout) {
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<uint16_t>(layout.master_port);
+  so.isServer = false;
+  so.waitWorkers = false;
+  so.timeout = std::chrono::seconds(5);  // also how long stopping can wait for a store that went silent
+  auto tcp = c10::make_intrusive<c10d::TCPStore>(layout.master_addr, so);
+  return c10::make_intrusive<c10d::PrefixStore>("ptm/" + std::to_string(layout.restart_count), tcp);
+}
+
+HeartbeatOptions heartbeat_options(const RankLayout& layout, std::chrono::seconds timeout) {
+  HeartbeatOptions o;
+  o.period = std::chrono::seconds(2);
+  // Half the collective timeout, at most 30 s: a silent rank ends the run long before a
+  // collective waiting for it would (600 s by default), and the survivors stop within 60 s.
+  o.silence = std::max<std::chrono::milliseconds>(
+      3 * o.period, std::min<std::chrono::milliseconds>(timeout / 2, std::chrono::seconds(30)));
+  o.store_name = "the store at " + layout.master_addr + ":" + std::to_string(layout.master_port);
+  o.store_on_rank0 = !layout.agent_store;
+  const std::string who = "rank " + std::to_string(layout.rank) + " of " + std::to_string(layout.world);
+  // The main thread is stuck in a collective that cannot be interrupted (Gloo has no abort):
+  // report as main() would and end the process.
+  o.on_lost = [who](const std::string& lost) {
+    const std::string message = who + " stopped: " + lost;
+    std::cerr << "ptm: error: " << message << std::endl;
+    write_torchelastic_error(message);
+    std::_Exit(1);
+  };
+  return o;
 }
 
 c10d::ReduceOp op_of(Reduce op) {
@@ -103,6 +140,8 @@ Group::Group(const RankLayout& layout, const std::string& device, std::chrono::s
                         "this ptm was built without Gloo (Debian's libgloo-dev): data-parallel runs on the CPU need it");
 #endif
     }
+    heartbeat_ = std::make_unique<Heartbeat>(heartbeat_store(layout), layout.rank, layout.world,
+                                             heartbeat_options(layout, timeout));
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -117,6 +156,16 @@ Group::~Group() = default;
 std::string Group::backend() const { return impl_->backend; }
 
 c10::intrusive_ptr<c10d::ProcessGroup> Group::process_group() const { return impl_->pg; }
+
+std::string Group::lost_ranks() { return heartbeat_ ? heartbeat_->diagnose() : ""; }
+
+std::string Group::stopped_by(const std::exception& error) {
+  const std::string who = "rank " + std::to_string(rank()) + " of " + std::to_string(world()) + " stopped: ";
+  const std::string what = clean(error.what());
+  const std::string lost = lost_ranks();
+  if (lost.empty()) return who + what + " (every other rank still beats its heartbeat)";
+  return who + lost + " (" + what + ")";
+}
 
 void Group::all_reduce(at::Tensor& t, Reduce op) {
   std::vector<at::Tensor> ts{t};

@@ -2,12 +2,14 @@
 // torchrun's agent does), Gloo for CPU tensors and NCCL for CUDA tensors, with one timeout
 // for connecting, the store and every collective. Small host values (recipes, data cursors,
 // RNG states) travel through the store. Every rank must call the collectives and exchanges in
-// the same order.
+// the same order. Every rank beats a heartbeat through the store (heartbeat.h), so a lost
+// rank is named, and a silent one ends the run instead of a long collective timeout.
 #pragma once
 #include <ATen/core/Tensor.h>
 #include <c10/util/intrusive_ptr.h>
 
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +22,8 @@ class Store;
 }  // namespace c10d
 
 namespace ptm::dist {
+
+class Heartbeat;
 
 enum class Reduce { Sum, Max, Min };
 
@@ -54,6 +58,13 @@ class Group {
 
   c10::intrusive_ptr<c10d::ProcessGroup> process_group() const;
 
+  // After a collective failed: the lost rank(s), named from the heartbeats ("rank 1 of 2 was
+  // lost: ..."), or "" when every other rank still beats. Takes a few seconds.
+  std::string lost_ranks();
+  // The message for a run that stops on `error` (a failed collective): "rank 0 of 2 stopped:
+  // rank 1 of 2 was lost: ... (Gloo's words)".
+  std::string stopped_by(const std::exception& error);
+
  private:
   std::string next_key(const std::string& name);
 
@@ -63,6 +74,7 @@ class Group {
   int64_t exchanges_ = 0;
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Heartbeat> heartbeat_;  // declared after impl_: stops before the store goes
 };
 
 // The layout this process runs under, connected when distributed (null for one process).

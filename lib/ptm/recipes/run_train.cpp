@@ -309,11 +309,8 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   } catch (const std::exception& e) {
     if (!group) throw;
     // A collective failed (Gloo's "Connection reset by peer", NCCL's watchdog): usually
-    // another rank stopped or was killed, and its own log or the launcher says why.
-    std::string what = e.what();
-    what = what.substr(0, what.find("\nException raised from"));
-    throw RuntimeError("rank " + std::to_string(group->rank()) + " of " + std::to_string(group->world()) +
-                       " stopped: " + what + " (when another rank was lost, its log or the launcher names it)");
+    // another rank stopped or was killed. The heartbeats name it.
+    throw RuntimeError(group->stopped_by(e));
   }
   nlohmann::json summary = {{"steps", r.step},
                             {r.unit, r.tokens},

@@ -2,6 +2,7 @@
 #include "ptm/train/train_extras.h"
 
 #include <cmath>
+#include <optional>
 
 #include "ptm/core/errors.h"
 
@@ -59,12 +60,20 @@ torch::Tensor clip_gradients(const std::vector<torch::Tensor>& params, double ma
   return total;
 }
 
-void add_gradient_noise(const std::vector<torch::Tensor>& params, double eta, double gamma, int64_t step) {
+void add_gradient_noise(const std::vector<torch::Tensor>& params, double eta, double gamma, int64_t step,
+                        uint64_t seed) {
   if (eta <= 0) return;
   const double stddev = std::sqrt(eta / std::pow(1.0 + static_cast<double>(step), gamma));
   torch::NoGradGuard no_grad;
-  for (const auto& p : params)
-    if (p.grad().defined()) p.mutable_grad().add_(torch::randn_like(p.grad()), stddev);
+  std::optional<at::Generator> gen;  // on the gradients' device, made with the first one
+  for (const auto& p : params) {
+    if (!p.grad().defined()) continue;
+    if (!gen) {
+      gen = at::globalContext().defaultGenerator(p.grad().device()).clone();
+      gen->set_current_seed(seed ^ (0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(step + 1)));
+    }
+    p.mutable_grad().add_(at::randn(p.grad().sizes(), *gen, p.grad().options()), stddev);
+  }
 }
 
 std::string sample_text(models::ModelImpl& model, const data::Tokenizer& tokenizer, const std::string& prompt,

@@ -45,9 +45,11 @@ class WeightEma {
 // `ptm bench`, so both time the same step.
 torch::Tensor clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
 
-// Adds N(0, eta / (1 + step)^gamma) to every gradient (Neelakantan et al., 2015), drawn from
-// the global generator so that resumed runs draw the same noise.
-void add_gradient_noise(const std::vector<torch::Tensor>& params, double eta, double gamma, int64_t step);
+// Adds N(0, eta / (1 + step)^gamma) to every gradient (Neelakantan et al., 2015), drawn from a
+// generator seeded by (seed, step) alone: a resumed run draws the same noise, and so does every
+// data-parallel rank, whose replicas stay equal (and equal to one process's).
+void add_gradient_noise(const std::vector<torch::Tensor>& params, double eta, double gamma, int64_t step,
+                        uint64_t seed);
 
 // Continues `prompt` by `tokens` tokens with temperature and top-k sampling (temperature 0:
 // greedy), the context cropped to the last `context` tokens. Uses its own generator seeded

@@ -17,6 +17,13 @@ dist::GradSyncOptions grad_sync_options(const TrainConfig& tc) {
   return o;
 }
 
+std::vector<torch::Tensor> floating_buffers(models::ModelImpl& model) {
+  std::vector<torch::Tensor> out;
+  for (const auto& b : model.buffers())
+    if (b.is_floating_point()) out.push_back(b);
+  return out;
+}
+
 StepTensors train_step(const StepParts& p, const std::vector<data::Batch>& micro, const StepLr& lr,
                        const std::function<void(int)>& mark, const std::function<void()>& after_clip) {
   const auto fopts = torch::TensorOptions().device(p.device);
@@ -34,6 +41,8 @@ StepTensors train_step(const StepParts& p, const std::vector<data::Batch>& micro
   out.loss_sum = torch::zeros({}, fopts);
   for (size_t i = 0; i < micro.size(); ++i) {
     const bool reduce = p.sync && i + 1 == micro.size();  // accumulation micro-batches stay local
+    // DDP's broadcast_buffers: once per step, before its first forward (under no_sync too).
+    if (p.sync && i == 0) p.sync->broadcast_buffers();
     if (reduce) p.sync->before_forward();
     torch::Tensor loss;
     {

@@ -32,7 +32,8 @@ struct StepParts {
   bool skip_nonfinite = false;     // nan_policy skip: StepTensors::skipped is set
   // Data parallel (null: one process): the loss is normalised by the targets of every rank's
   // micro-batches and the last micro-batch's backward averages the gradients across ranks, so
-  // the step equals one process's step on the union of the ranks' batches.
+  // the step equals one process's step on the union of the ranks' batches. Before the first
+  // micro-batch, rank 0's buffers are broadcast (GradientSync::broadcast_buffers).
   dist::Group* group = nullptr;
   dist::GradientSync* sync = nullptr;
   // ZeRO-1: the optimizer holds this rank's tensors only; the step frees every gradient and
@@ -49,6 +50,10 @@ struct StepLr {
 
 // The train.ddp_* settings as the gradient reducer takes them (trainer and bench alike).
 dist::GradSyncOptions grad_sync_options(const TrainConfig& tc);
+
+// The model's floating-point buffers (BatchNorm's running statistics), which every rank's
+// forward changes and data parallelism keeps equal to rank 0's; index buffers never differ.
+std::vector<torch::Tensor> floating_buffers(models::ModelImpl& model);
 
 // `mark(b)`, when given, is called at boundary 2 (each micro-batch's forward done), 3 (its
 // backward done) and 4 (optimizer done); `after_clip`, when given, runs between clipping and

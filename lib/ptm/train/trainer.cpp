@@ -112,8 +112,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> state;
     for (const auto& p : model.parameters()) state.push_back(p.detach());
-    for (const auto& b : model.buffers())
-      if (b.is_floating_point()) state.push_back(b);  // running statistics; index buffers are equal anyway
+    for (const auto& b : floating_buffers(model)) state.push_back(b);  // running statistics
     for (const auto& [k, v] : objective_params) state.push_back(v.detach());
     s.group->broadcast(state);
     if (!s.group->main())
@@ -167,9 +166,6 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   const bool main_rank = !group || group->main();
   if (group && tc.cuda_graph)
     throw ConfigError(Origin{}, "train.cuda_graph", "is not supported in data-parallel runs yet (run with one process)");
-  if (group && tc.grad_noise_eta > 0)
-    throw ConfigError(Origin{}, "train.grad_noise_eta",
-                      "is not supported in data-parallel runs (each rank would add different noise)");
   data::StreamOptions train_opts;
   train_opts.batch_size = tc.batch_size;
   train_opts.seed = s.run.seed;
@@ -246,7 +242,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   };
   std::unique_ptr<dist::GradientSync> sync;
   if (group) {
-    sync = std::make_unique<dist::GradientSync>(*group, named_params, grad_sync_options(tc));
+    sync = std::make_unique<dist::GradientSync>(*group, named_params, grad_sync_options(tc), floating_buffers(model));
     log::info("gradients all-reduced in " + tc.ddp_reduce_dtype + ", " + std::to_string(sync->buckets()) +
               " bucket(s) of up to " + std::to_string(tc.ddp_bucket_mb) + " MB");
   }
@@ -310,6 +306,9 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     last_eval_final = final;
     auto es = eval_stream();
     std::vector<nlohmann::json> rows;
+    // Every rank evaluates its share with rank 0's running statistics, as DDP's first forward
+    // after training broadcasts them: the result is that of rank 0's checkpoint.
+    if (sync) sync->broadcast_buffers();
     if (ema) ema->swap();
     r.eval = evaluate(model, *s.objective, *es, device, eval_batches_per_rank(tc.eval_batches, group), tc.precision,
                       final && tc.write_predictions ? &rows : nullptr, group);
@@ -392,7 +391,9 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
     lr.tensor = torch::zeros({}, fopts);  // refilled before each replay
   }
   // Gradient noise runs eagerly only: the recipe check keeps it out of graphed runs.
-  const auto noise = [&] { add_gradient_noise(params, tc.grad_noise_eta, tc.grad_noise_gamma, step); };
+  const auto noise = [&] {
+    add_gradient_noise(params, tc.grad_noise_eta, tc.grad_noise_gamma, step, static_cast<uint64_t>(s.run.seed));
+  };
   const StepBody step_body = [&](const std::vector<data::Batch>& mb) {
     return train_step(parts, mb, lr, {}, graph ? std::function<void()>() : noise);
   };

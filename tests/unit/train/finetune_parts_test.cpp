@@ -87,13 +87,26 @@ TEST_CASE("the weight EMA is the exponential average and swaps in and out", "[un
 }
 
 TEST_CASE("gradient noise has variance eta over (1 + t) to the gamma", "[unit][train]") {
-  torch::manual_seed(0);
   auto w = torch::zeros({1000, 1000}).requires_grad_(true);
   w.mutable_grad() = torch::zeros({1000, 1000});
-  train::add_gradient_noise({w}, 4.0, 0.55, 3);
+  train::add_gradient_noise({w}, 4.0, 0.55, 3, 7);
   const double expected = std::sqrt(4.0 / std::pow(4.0, 0.55));
   CHECK(w.grad().std().item<double>() == Approx(expected).epsilon(0.01));
   CHECK(std::abs(w.grad().mean().item<double>()) < 0.01);
+}
+
+TEST_CASE("gradient noise depends on the seed and the step only, not on the global generator", "[unit][train]") {
+  // Every data-parallel rank draws the same noise (their global generators differ).
+  const auto draw = [](uint64_t global, int64_t step, uint64_t seed) {
+    torch::manual_seed(global);
+    auto w = torch::zeros({64}).requires_grad_(true);
+    w.mutable_grad() = torch::zeros({64});
+    train::add_gradient_noise({w}, 1.0, 0.55, step, seed);
+    return w.grad().clone();
+  };
+  CHECK(torch::equal(draw(1, 5, 7), draw(2, 5, 7)));
+  CHECK(!torch::equal(draw(1, 5, 7), draw(1, 6, 7)));
+  CHECK(!torch::equal(draw(1, 5, 7), draw(1, 5, 8)));
 }
 
 TEST_CASE("freezing finds heads layers and embeddings by name", "[unit][train]") {
