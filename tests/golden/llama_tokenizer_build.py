@@ -4,7 +4,7 @@ with Hugging Face `tokenizers` itself, trained on real text, for ptm's parity te
     python tests/golden/llama_tokenizer_build.py KIND OUT_JSON TEXT_FILE...
 
 KIND:
-  llama3            BPE(ignore_merges) behind Sequence[Split(Llama 3 regex, isolated),
+  llama3            BPE(ignore_merges, 64 whole-piece tokens no merge makes) behind Sequence[Split(Llama 3 regex, isolated),
                     ByteLevel(use_regex=False)], ByteLevel decoder, 256 special tokens after the
                     vocabulary and TemplateProcessing "<|begin_of_text|> $A".
   llama2            Llama 2 / Mistral 7B v0.1 as converted from SentencePiece: normalizer
@@ -13,8 +13,8 @@ KIND:
                     Sequence[Replace("▁", " "), ByteFallback, Fuse, Strip(" ", 1, 0)], "<s> $A".
   metaspace_first   the same model behind Metaspace(prepend_scheme="first", split=False) and no
                     normalizer (transformers' legacy=False conversion).
-  metaspace_split   Metaspace(prepend_scheme="always", split=True) with the Metaspace decoder, and
-                    the byte tokens of 0xE0..0xFF missing, so characters of 3 and 4 bytes that
+  metaspace_split   Metaspace(prepend_scheme="always", split=True) with the Metaspace decoder,
+                    100 two-word tokens, and the byte tokens of 0xE0..0xFF missing, so characters of 3 and 4 bytes that
                     the vocabulary lacks become <unk> (fused).
 The vocabulary is trained on TEXT_FILEs (one training text per line). Nothing is downloaded.
 """
@@ -45,6 +45,20 @@ def llama3(lines):
     trainer = trainers.BpeTrainer(vocab_size=3000, min_frequency=2, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(lines, trainer)
+    # As in Llama 3's vocabulary (converted from tiktoken), some tokens are whole pieces that no
+    # merge makes: with ignore_merges a piece found in the vocabulary is taken whole.
+    trained = json.loads(tok.to_str())["model"]
+    vocab, counts = dict(trained["vocab"]), {}
+    for line in lines[::7]:
+        for piece, _ in tok.pre_tokenizer.pre_tokenize_str(line):
+            counts[piece] = counts.get(piece, 0) + 1
+    for piece, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(vocab) == 3000 + 64:
+            break
+        if len(piece) > 1 and piece not in vocab:
+            vocab[piece] = len(vocab)
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in trained["merges"]]
+    tok.model = models.BPE(vocab=vocab, merges=merges, ignore_merges=True)
     specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
     specials += ["<|reserved_special_token_%d|>" % i for i in range(256 - len(specials))]
     tok.add_special_tokens([AddedToken(s, normalized=False, special=True) for s in specials])
@@ -74,6 +88,11 @@ def sentencepiece_like(lines, kind):
     for t, _ in sorted(trained["vocab"].items(), key=lambda kv: kv[1]):
         if t not in tokens:
             tokens.append(t)
+    if kind == "metaspace_split":
+        # Tokens of two words (no merge makes them; decoding meets them): the Metaspace decoder
+        # drops every "▁" of the first token, not only the leading one.
+        words = [t for t in tokens if t.startswith("▁") and len(t) > 2][:200]
+        tokens += [a + b for a, b in zip(words[::2], words[1::2]) if a + b not in tokens]
     vocab = {t: i for i, t in enumerate(tokens)}
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in trained["merges"]]
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))

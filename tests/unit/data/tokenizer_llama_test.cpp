@@ -110,7 +110,9 @@ const std::vector<std::string>& real_texts() {
     std::sort(docs.begin(), docs.end());
     for (size_t i = 0; i < docs.size() && i < 4000; i += 7) {
       const std::string text = test::read_text(docs[i]);
-      out.push_back(text.substr(0, 1500));
+      size_t cut = std::min<size_t>(text.size(), 1500);  // on a character boundary
+      while (cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+      out.push_back(text.substr(0, cut));
     }
     const auto reviews = split_on(test::read_text(data_path("reviews/train.tsv")), "\n");
     for (size_t i = 1; i < reviews.size(); i += 4) out.push_back(reviews[i]);
@@ -231,23 +233,23 @@ std::vector<std::string> code_point_lines(Chunk chunk) {
 
 }  // namespace
 
-TEST_CASE("Llama 3 tokenizer.json (Split regex, ByteLevel, ignore_merges) equals tokenizers",
+TEST_CASE("Llama 3 tokenizer.json (Split regex with ByteLevel and ignore_merges) equals tokenizers",
           "[tokenizer][integration]") {
   const std::string json = built("llama3");
   const auto j = nlohmann::json::parse(test::read_text(json));
   REQUIRE(j["model"]["ignore_merges"] == true);
   REQUIRE(j["pre_tokenizer"]["pretokenizers"][0]["type"] == "Split");
   const auto texts = all_texts();
-  REQUIRE(texts.size() > 5000);
+  REQUIRE(texts.size() > 4000);
   expect_parity(json, texts);
   const auto tok = load_tokenizer(json);
-  CHECK(tok->vocab_size() == 3000 + 256);
+  CHECK(tok->vocab_size() == 3000 + 64 + 256);
   const auto bos = tok->token_to_id("<|begin_of_text|>");
   REQUIRE(bos);
   CHECK(encode_for_model(*tok, "Emma", std::nullopt, {}).ids.front() == *bos);
 }
 
-TEST_CASE("SentencePiece-converted tokenizer.json kinds (byte fallback, Metaspace) equal tokenizers",
+TEST_CASE("SentencePiece-converted tokenizer.json kinds (byte fallback and Metaspace) equal tokenizers",
           "[tokenizer][integration]") {
   const auto texts = all_texts();
   for (const char* kind : {"llama2", "metaspace_first", "metaspace_split"}) {
@@ -329,7 +331,7 @@ TEST_CASE("byte-fallback BPE ids equal tokenizers on every code point", "[tokeni
   }
 }
 
-TEST_CASE("tokenizer.json parts ptm does not run are refused, naming the key", "[tokenizer]") {
+TEST_CASE("tokenizer.json parts ptm does not run are refused naming the key", "[tokenizer]") {
   const auto base = nlohmann::json::parse(test::read_text(built("llama3")));
   const auto sp = nlohmann::json::parse(test::read_text(built("llama2")));
   test::TempDir dir;
