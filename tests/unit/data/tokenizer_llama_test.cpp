@@ -199,6 +199,18 @@ void expect_parity(const std::string& json, const std::vector<std::string>& text
   CHECK(differ == 0);
   CHECK(differ_special == 0);
 
+  // ptm's own tokenizer.json (what `ptm data prepare` and exports write) gives `tokenizers` the
+  // same ids, and loads back into ptm.
+  test::TempDir dir;
+  const std::string again = dir.write("tokenizer.json", tok->to_hf_json());
+  const auto again_ref = reference(again, texts, "--special");
+  const auto reloaded = load_tokenizer(again);
+  size_t differ_again = 0;
+  for (size_t i = 0; i < texts.size(); ++i)
+    if (again_ref[i] != special[i] || join_ids(encode_for_model(*reloaded, texts[i], std::nullopt, {}).ids) != special[i])
+      ++differ_again;
+  CHECK(differ_again == 0);
+
   for (const bool keep : {false, true}) {
     const auto decoded = reference(json, special, keep ? "--decode --keep-special" : "--decode");
     size_t wrong = 0;
