@@ -82,7 +82,12 @@ class Parser {
     while (more() && peek() != '|' && peek() != ')') {
       const size_t at = i_;
       Node a;
-      if (!atom(a)) continue;  // a flag group such as (?i) that matches nothing
+      if (!atom(a)) {  // a flag group such as (?i) that matches nothing
+        // Oniguruma reads a(?i)b|c as a(?i:b|c), Perl as (?:a(?i)b)|c: only at a branch's start
+        // do they agree.
+        if (!cat.kids.empty()) throw RegexError(at, "(?i) after the start of a branch is not supported");
+        continue;
+      }
       quantifier(a, at);
       cat.kids.push_back(std::move(a));
     }
@@ -405,7 +410,7 @@ Regex::Regex(std::string_view pattern) {
   prog_.push_back({Op::kMatch});
 }
 
-bool Regex::run(int32_t pc, std::string_view text, size_t sp, size_t& end) const {
+bool Regex::run(int32_t pc, std::string_view text, size_t sp, size_t& end, Memo& memo) const {
   thread_local std::vector<std::pair<int32_t, size_t>> stack;
   const size_t base = stack.size();
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
@@ -413,7 +418,15 @@ bool Regex::run(int32_t pc, std::string_view text, size_t sp, size_t& end) const
   for (;;) {
     const Inst& in = prog_[static_cast<size_t>(pc)];
     bool ok = true;
-    switch (in.op) {
+    if (in.op == Op::kSplit || in.op == Op::kLook) {
+      if (memo.seen.empty() && ++memo.steps > 10000 + 64 * n) memo.seen.assign((prog_.size() * (n + 1) + 63) / 64, 0);
+      if (!memo.seen.empty()) {
+        const size_t k = static_cast<size_t>(pc) * (n + 1) + sp;
+        if (memo.seen[k / 64] >> (k % 64) & 1) ok = false;
+        memo.seen[k / 64] |= uint64_t{1} << (k % 64);
+      }
+    }
+    if (ok) switch (in.op) {
       case Op::kClass: {
         size_t len = 0;
         if (sp < n && classes_[static_cast<size_t>(in.cls)].matches(unicode::decode_utf8(s + sp, n - sp, len))) {
@@ -433,7 +446,8 @@ bool Regex::run(int32_t pc, std::string_view text, size_t sp, size_t& end) const
         break;
       case Op::kLook: {
         size_t unused = 0;
-        if (run(in.x, text, sp, unused) != in.negative)
+        Memo own;  // a lookahead's states may succeed, so they are not the outer run's failures
+        if (run(in.x, text, sp, unused, own) != in.negative)
           pc = in.y;
         else
           ok = false;
@@ -455,9 +469,10 @@ bool Regex::run(int32_t pc, std::string_view text, size_t sp, size_t& end) const
 
 bool Regex::search(std::string_view text, size_t from, size_t& begin, size_t& end) const {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  Memo memo;  // shared by the start positions: a state's failure does not depend on where the match began
   for (size_t i = from, len = 0; i < text.size(); i += len) {
     unicode::decode_utf8(s + i, text.size() - i, len);
-    if (run(0, text, i, end)) {
+    if (run(0, text, i, end, memo)) {
       begin = i;
       return true;
     }

@@ -53,7 +53,14 @@ class Regex {
   };
 
  private:
-  bool run(int32_t pc, std::string_view text, size_t sp, size_t& end) const;
+  // Backtracking spends more than a budget of steps on patterns like (a+)+b: then states
+  // (branch, position) already explored are remembered (all failed: no backreferences, and a
+  // lookahead runs with its own memo), which bounds the work by program size x text length.
+  struct Memo {
+    size_t steps = 0;
+    std::vector<uint64_t> seen;  // empty until the budget is spent
+  };
+  bool run(int32_t pc, std::string_view text, size_t sp, size_t& end, Memo& memo) const;
 
   std::vector<Inst> prog_;
   std::vector<Class> classes_;

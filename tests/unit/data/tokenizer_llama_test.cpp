@@ -15,6 +15,7 @@
 #include "catch.h"
 #include "helpers.h"
 #include "ptm/core/errors.h"
+#include "ptm/data/regex.h"
 #include "ptm/data/text_pipeline.h"
 #include "ptm/data/tokenizer.h"
 #include "ptm/data/unicode.h"
@@ -396,4 +397,96 @@ TEST_CASE("tokenizer.json parts ptm does not run are refused naming the key", "[
   CHECK(r.exit_code == 2);
   CHECK(test::contains(r.err, bad));
   CHECK(test::contains(r.err, "pre_tokenizer.pretokenizers[0].pattern.Regex"));
+}
+
+namespace {
+
+// A tokenizer.json around `pre_tokenizer` (and `normalizer`) with a one-token BPE model: enough
+// for `tokenizers` to run the pre-tokenizer.
+std::string pre_tokenizer_file(const test::TempDir& dir, const std::string& name, const nlohmann::json& pre,
+                               const nlohmann::json& normalizer = nullptr) {
+  const nlohmann::json j = {
+      {"version", "1.0"},         {"truncation", nullptr},   {"padding", nullptr}, {"added_tokens", nlohmann::json::array()},
+      {"normalizer", normalizer}, {"pre_tokenizer", pre},    {"post_processor", nullptr}, {"decoder", nullptr},
+      {"model",
+       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
+        {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
+        {"vocab", {{"a", 0}}}, {"merges", nlohmann::json::array()}}}};
+  return dir.write(name + ".json", j.dump());
+}
+
+nlohmann::json split(const std::string& regex, const std::string& behavior = "Isolated", bool invert = false) {
+  return {{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", behavior}, {"invert", invert}};
+}
+
+}  // namespace
+
+// The regex engine beyond Llama 3's pattern (Qwen2's and GPT-2's written out, lazy and bounded
+// quantifiers, alternation order, lookahead, escapes, ranges, case-insensitive groups), every
+// Split behavior with and without invert, a String pattern, and Split/ByteLevel/Metaspace
+// sequences behind a normalizer: pieces equal `tokenizers`' on real and generated text.
+TEST_CASE("Split patterns and behaviors equal tokenizers", "[tokenizer][integration]") {
+  std::vector<nlohmann::json> configs;
+  for (const char* re : {
+           R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+           R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)",
+           R"(\p{L}{2,3}?|\p{N}{2}|[a-f0-9]+?x|.)", R"(ab|abc|a|(?:x|xy)z)", R"(\p{L}+(?=\p{N})|\p{L}+(?!\s)|\S)",
+           R"([\x{4E00}-\x{9FFF}]+|[\u3040-\u30FF]+|[^\s])", R"([\-\]\\.,]+|\t+|\r\n|\.|\P{L}\P{N})",
+           R"((?i)the|(?i:[a-c]+)|E+)", R"(\S+\s*?|\s{2,4})"})
+    configs.push_back(split(re));
+  for (const char* behavior : {"Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"})
+    for (const bool invert : {false, true}) configs.push_back(split(R"(\s+|\p{N})", behavior, invert));
+  configs.push_back({{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "MergedWithNext"}, {"invert", false}});
+  configs.push_back({{"type", "Sequence"},
+                     {"pretokenizers",
+                      {split(R"(\p{N}{1,3})"), {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}}}});
+  configs.push_back({{"type", "Sequence"},
+                     {"pretokenizers",
+                      {split(R"([.,;!?]+)"), {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "first"},
+                                             {"split", true}}}}});
+  configs.push_back({{"type", "Metaspace"}, {"replacement", "_"}, {"prepend_scheme", "never"}, {"split", true}});
+  const nlohmann::json normalizer = {{"type", "Sequence"},
+                                     {"normalizers",
+                                      {{{"type", "Replace"}, {"pattern", {{"String", "e"}}}, {"content", " E "}},
+                                       {{"type", "Prepend"}, {"prepend", "_"}}}}};
+
+  auto texts = multilingual_texts(400, 5);
+  for (size_t i = 0; i < real_texts().size(); i += 10) texts.push_back(real_texts()[i]);
+  for (const char* t : {"abc xyz xz axyz", "aBc THE The tHe eee", "12345 1 22 333", "a.b-c]d\\e,,f\t\t\r\n.",
+                        "  two  spaces   three", "\u4e2d\u6587\u3042\u30a2 mixed", "deadbeefx 0fx"})
+    texts.push_back(t);
+  test::TempDir dir;
+  for (size_t c = 0; c < configs.size(); ++c) {
+    const bool with_normalizer = c + 1 == configs.size();
+    INFO("config " << c << ": " << configs[c].dump() << (with_normalizer ? " behind " + normalizer.dump() : ""));
+    const std::string file =
+        pre_tokenizer_file(dir, "c" + std::to_string(c), configs[c], with_normalizer ? normalizer : nlohmann::json());
+    TextPipeline pipeline;
+    pipeline.normalizers = parse_normalizers(with_normalizer ? normalizer : nlohmann::json(), file, "normalizer");
+    pipeline.pre_tokenizers = parse_pre_tokenizers(configs[c], file, "pre_tokenizer");
+    const auto ref = reference(file, texts, "--pre-pieces");
+    size_t differ = 0;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      std::vector<std::string> mine;
+      pipeline.run(texts[i], true, mine);
+      const auto expected = nlohmann::json::parse(ref[i]).get<std::vector<std::string>>();
+      if (mine != expected && ++differ <= 2) {
+        INFO("text " << show(texts[i]));
+        CHECK(nlohmann::json(mine).dump() == nlohmann::json(expected).dump());
+      }
+    }
+    CHECK(differ == 0);
+  }
+}
+
+TEST_CASE("Split regex with nested quantifiers stays fast on a long non-match", "[tokenizer]") {
+  const Regex re("(a+)+b|(\\s+)+x");
+  const std::string text = std::string(20000, 'a') + "c" + std::string(20000, ' ') + "y";
+  size_t b = 0, e = 0;
+  CHECK_FALSE(re.search(text, 0, b, e));
+  const std::string hit = std::string(20000, 'a') + "b";
+  REQUIRE(re.search(hit, 0, b, e));
+  CHECK(b == 0);
+  CHECK(e == hit.size());
+  CHECK(test::contains(test::error_of([] { Regex("a(?i)b|c"); }), "start of a branch"));
 }
