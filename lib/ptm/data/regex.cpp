@@ -99,6 +99,7 @@ class Parser {
     const size_t at = i_;
     const uint32_t c = p_[i_++];
     if (c == '(') {
+      if (++depth_ > 100) throw RegexError(at, "groups nested more than 100 deep");
       const bool saved = icase_;
       Node::Kind kind = Node::Kind::kCat;
       bool negative = false;
@@ -120,6 +121,7 @@ class Parser {
       }
       Node inner = alternation();
       if (!eat(')')) throw RegexError(at, "unclosed '('");
+      --depth_;
       icase_ = saved;
       if (kind == Node::Kind::kLook) {
         out = make(Node::Kind::kLook);
@@ -312,6 +314,7 @@ class Parser {
   std::u32string p_;
   size_t i_ = 0;
   bool icase_ = false;
+  int depth_ = 0;
   std::vector<Regex::Class>& classes_;
 };
 
@@ -408,6 +411,8 @@ Regex::Regex(std::string_view pattern) {
   if (nullable(root)) throw RegexError(0, "the pattern can match the empty string");
   Compiler(prog_).emit(root);
   prog_.push_back({Op::kMatch});
+  for (auto& in : prog_)
+    if (in.op == Op::kSplit || in.op == Op::kLook) in.cls = static_cast<int32_t>(branch_points_++);
 }
 
 bool Regex::run(int32_t pc, std::string_view text, size_t sp, size_t& end, Memo& memo) const {
@@ -419,9 +424,10 @@ bool Regex::run(int32_t pc, std::string_view text, size_t sp, size_t& end, Memo&
     const Inst& in = prog_[static_cast<size_t>(pc)];
     bool ok = true;
     if (in.op == Op::kSplit || in.op == Op::kLook) {
-      if (memo.seen.empty() && ++memo.steps > 10000 + 64 * n) memo.seen.assign((prog_.size() * (n + 1) + 63) / 64, 0);
+      if (memo.seen.empty() && ++memo.steps > 10000 + 64 * n && branch_points_ * (n + 1) < (size_t{1} << 32))
+        memo.seen.assign((branch_points_ * (n + 1) + 63) / 64, 0);
       if (!memo.seen.empty()) {
-        const size_t k = static_cast<size_t>(pc) * (n + 1) + sp;
+        const size_t k = static_cast<size_t>(in.cls) * (n + 1) + sp;
         if (memo.seen[k / 64] >> (k % 64) & 1) ok = false;
         memo.seen[k / 64] |= uint64_t{1} << (k % 64);
       }

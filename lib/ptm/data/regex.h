@@ -48,14 +48,15 @@ class Regex {
         : op(op), x(x), y(y), cls(cls), negative(negative) {}
     Op op;
     int32_t x = 0, y = 0;  // kSplit: preferred x, then y; kJmp: x; kLook: sub-program at x, continue at y
-    int32_t cls = -1;      // kClass
+    int32_t cls = -1;      // kClass; kSplit and kLook: their index among the branch points
     bool negative = false;  // kLook: (?!...)
   };
 
  private:
   // Backtracking spends more than a budget of steps on patterns like (a+)+b: then states
-  // (branch, position) already explored are remembered (all failed: no backreferences, and a
-  // lookahead runs with its own memo), which bounds the work by program size x text length.
+  // (branch point, position) already explored are remembered (all failed: no backreferences,
+  // and a lookahead runs with its own memo), which bounds the work by branch points x text
+  // length (unless that table would pass 512 MB).
   struct Memo {
     size_t steps = 0;
     std::vector<uint64_t> seen;  // empty until the budget is spent
@@ -64,6 +65,7 @@ class Regex {
 
   std::vector<Inst> prog_;
   std::vector<Class> classes_;
+  size_t branch_points_ = 0;
 };
 
 }  // namespace ptm::data
