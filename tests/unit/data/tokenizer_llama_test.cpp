@@ -200,6 +200,24 @@ void expect_parity(const std::string& json, const std::vector<std::string>& text
   CHECK(differ == 0);
   CHECK(differ_special == 0);
 
+  // Pairs with the template's pair form, truncated longest-first to 48 tokens.
+  std::vector<std::string> pairs;
+  for (size_t i = 0; i + 1 < texts.size() && pairs.size() < 400; i += 9)
+    if (texts[i].find('\t') == std::string::npos && texts[i + 1].find('\t') == std::string::npos)
+      pairs.push_back(texts[i] + "\t" + texts[i + 1]);
+  const auto pair_ref = reference(json, pairs, "--pairs --max-length 48");
+  size_t differ_pairs = 0;
+  EncodeOptions truncated;
+  truncated.max_length = 48;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const size_t tab = pairs[i].find('\t');
+    const Encoding e = encode_for_model(*tok, std::string_view(pairs[i]).substr(0, tab),
+                                        std::string_view(pairs[i]).substr(tab + 1), truncated);
+    const std::string mine = join_ids(e.ids) + "|" + join_ids(e.type_ids) + "|" + join_ids(e.attention_mask);
+    if (mine != pair_ref[i] && ++differ_pairs <= 2) CHECK(mine == pair_ref[i]);
+  }
+  CHECK(differ_pairs == 0);
+
   // ptm's own tokenizer.json (what `ptm data prepare` and exports write) gives `tokenizers` the
   // same ids, and loads back into ptm.
   test::TempDir dir;
