@@ -11,6 +11,8 @@ KIND:
                     Sequence[Prepend("▁"), Replace(" ", "▁")], no pre-tokenizer, BPE with
                     byte_fallback (<0x00>..<0xFF> at ids 3..258) and fuse_unk, decoder
                     Sequence[Replace("▁", " "), ByteFallback, Fuse, Strip(" ", 1, 0)], "<s> $A".
+  llama2_normalized the same with its added tokens marked normalized (matched after the
+                    normalizer, as "▁<s>") and two more: "Emma" and "Knightley".
   metaspace_first   the same model behind Metaspace(prepend_scheme="first", split=False) and no
                     normalizer (transformers' legacy=False conversion).
   metaspace_split   Metaspace(prepend_scheme="always", split=True) with the Metaspace decoder,
@@ -98,7 +100,7 @@ def sentencepiece_like(lines, kind):
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))
     sp_decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
                                     decoders.Strip(content=" ", left=1, right=0)])
-    if kind == "llama2":
+    if kind.startswith("llama2"):
         tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
         tok.decoder = sp_decoder
     elif kind == "metaspace_first":
@@ -107,7 +109,10 @@ def sentencepiece_like(lines, kind):
     else:
         tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
         tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    tok.add_special_tokens([AddedToken(s, normalized=False, special=True) for s in ["<unk>", "<s>", "</s>"]])
+    normalized = kind == "llama2_normalized"
+    tok.add_special_tokens([AddedToken(s, normalized=normalized, special=True) for s in ["<unk>", "<s>", "</s>"]])
+    if normalized:
+        tok.add_tokens([AddedToken("Emma", normalized=True), AddedToken("Knightley", normalized=True)])
     tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s>:1 $B:1",
                                                        special_tokens=[("<s>", 1)])
     return json.loads(tok.to_str())

@@ -54,6 +54,8 @@ class BpeTokenizer final : public BaseTokenizer {
         const auto it = vocab_.find(name);
         fallback_ids_[b] = it == vocab_.end() ? -1 : it->second;
       }
+    for (const auto& t : spec_.raw_added) raw_added_.add(t);
+    for (const auto& t : spec_.normalized_added) normalized_added_.add(t);
     decoded_.resize(spec_.vocab.size());
     for (size_t id = 0; id < spec_.vocab.size(); ++id) byte_level::from_symbols(spec_.vocab[id], decoded_[id]);
   }
@@ -96,6 +98,31 @@ class BpeTokenizer final : public BaseTokenizer {
     return j.dump(2);
   }
 
+  std::vector<int32_t> encode(std::string_view text) const override {
+    if (spec_.normalized_added.empty()) return BaseTokenizer::encode(text);
+    // AddedVocabulary::extract_and_normalize's two passes.
+    std::vector<int32_t> out;
+    auto token = [&](int32_t id) { out.push_back(id); };
+    auto stretch = [&](std::string_view part) {
+      const bool at_start = part.data() == text.data();
+      const std::string normalized = spec_.pipeline->normalize(part);
+      normalized_added_.split(
+          normalized,
+          [&](std::string_view rest) {
+            thread_local std::vector<std::string> pieces;
+            pieces.clear();
+            spec_.pipeline->pre_tokenize(std::string(rest), at_start && rest.data() == normalized.data(), pieces);
+            for (const auto& piece : pieces) encode_piece(piece, out);
+          },
+          token);
+    };
+    if (raw_added_.empty())
+      stretch(text);
+    else
+      raw_added_.split(text, stretch, token);
+    return out;
+  }
+
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true) const override {
     if (!spec_.decoders) return BaseTokenizer::decode(ids, skip_special_tokens);
     // The file's decoders run on the whole token list (ByteFallback joins byte runs, Strip
@@ -103,7 +130,12 @@ class BpeTokenizer final : public BaseTokenizer {
     std::vector<std::string> tokens;
     tokens.reserve(ids.size());
     for (const int32_t id : ids) {
-      if (const AddedToken* a = added().by_id(id)) {
+      if (const AddedToken* n = normalized_added_.by_id(id)) {
+        // `tokenizers` decodes such a token as its normalized text ("▁<s>"), which is no
+        // special token's text, so it stays even when specials are skipped.
+        const AddedToken* same = added().by_content(n->content);
+        if (!(skip_special_tokens && same && same->special)) tokens.push_back(n->content);
+      } else if (const AddedToken* a = added().by_id(id)) {
         if (!(skip_special_tokens && a->special)) tokens.push_back(a->content);
       } else if (id >= 0 && static_cast<size_t>(id) < spec_.vocab.size() && !spec_.vocab[id].empty()) {
         tokens.push_back(spec_.vocab[id]);
@@ -280,6 +312,7 @@ class BpeTokenizer final : public BaseTokenizer {
   std::array<int32_t, 256> byte_ids_{};
   std::optional<int32_t> unk_id_;
   std::array<int32_t, 256> fallback_ids_{};  // <0xNN> token ids, -1 where absent
+  AddedVocab raw_added_, normalized_added_;   // the two passes (BpeSpec::normalized_added)
   std::vector<std::string> decoded_;
   WordCache cache_;
 };

@@ -28,6 +28,10 @@ struct BpeSpec {
   bool byte_level = true;      // pieces start as byte symbols (a ByteLevel pre-tokenizer), else as characters
   bool byte_fallback = false;  // a character not in the vocabulary becomes its <0xNN> byte tokens
   std::optional<std::vector<DecoderStep>> decoders;  // set: decode with these (else GPT-2's ByteLevel)
+  // Added tokens marked "normalized" behind a normalizer: `tokenizers` first splits the raw text
+  // at the others (raw_added), normalizes each stretch between them, then splits that at these
+  // (normalized_added, their content normalized too). Empty: every added token on the raw text.
+  std::vector<AddedToken> raw_added, normalized_added;
   // The file's own normalizer, pre_tokenizer and decoder, written back by to_hf_json.
   nlohmann::ordered_json normalizer_json, pre_tokenizer_json, decoder_json;
 };

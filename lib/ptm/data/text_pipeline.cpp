@@ -101,7 +101,7 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.com
 
 }  // namespace
 
-void TextPipeline::run(std::string_view text, bool at_start, std::vector<std::string>& pieces) const {
+std::string TextPipeline::normalize(std::string_view text) const {
   std::string normalized(text);
   for (const auto& n : normalizers) {
     if (n.kind == NormalizerStep::Kind::kPrepend) {
@@ -110,6 +110,10 @@ void TextPipeline::run(std::string_view text, bool at_start, std::vector<std::st
       replace_all(normalized, n.text, n.content);
     }
   }
+  return normalized;
+}
+
+void TextPipeline::pre_tokenize(std::string normalized, bool at_start, std::vector<std::string>& pieces) const {
   std::vector<Piece> cur, next;
   if (!normalized.empty()) cur.push_back({std::move(normalized), at_start});
   for (const auto& step : pre_tokenizers) {

@@ -41,7 +41,11 @@ struct TextPipeline {
   std::vector<NormalizerStep> normalizers;
   std::vector<PreTokenizerStep> pre_tokenizers;
   // `at_start`: the text starts the input (Metaspace's prepend_scheme "first").
-  void run(std::string_view text, bool at_start, std::vector<std::string>& pieces) const;
+  void run(std::string_view text, bool at_start, std::vector<std::string>& pieces) const {
+    pre_tokenize(normalize(text), at_start, pieces);
+  }
+  std::string normalize(std::string_view text) const;
+  void pre_tokenize(std::string normalized, bool at_start, std::vector<std::string>& pieces) const;
 };
 
 struct DecoderStep {

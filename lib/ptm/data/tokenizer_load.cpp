@@ -175,15 +175,20 @@ void set_pipeline(BpeSpec& spec, const json& j, const std::string& file) {
   spec.pipeline = std::move(pipeline);
 }
 
-// Added tokens marked "normalized" are matched after the normalizer in `tokenizers` (with their
-// own text normalized too); ptm matches added tokens on the raw text, the same only without one.
-void check_added_normalized(const std::vector<AddedToken>& added, const json& norm, const std::string& file) {
-  if (norm.is_null()) return;
-  for (size_t k = 0; k < added.size(); ++k)
-    if (added[k].normalized)
-      throw bad(file, "added_tokens[" + std::to_string(k) + "].normalized",
-                "\"" + added[k].content +
-                    "\" is matched after the normalizer, which ptm does not do (expected false with a normalizer)");
+// Added tokens marked "normalized" are matched after the normalizer in `tokenizers`, with their
+// own text normalized too: behind a normalizer they go to the model's second pass.
+void split_added_normalized(BpeSpec& spec, const std::vector<AddedToken>& added) {
+  if (spec.pipeline->normalizers.empty()) return;
+  if (std::none_of(added.begin(), added.end(), [](const AddedToken& t) { return t.normalized; })) return;
+  for (const auto& t : added) {
+    if (!t.normalized) {
+      spec.raw_added.push_back(t);
+      continue;
+    }
+    AddedToken n = t;
+    n.content = spec.pipeline->normalize(t.content);
+    spec.normalized_added.push_back(n);
+  }
 }
 
 std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
@@ -244,7 +249,7 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
       spec.use_regex = bl->value("use_regex", true);
     } else {
       set_pipeline(spec, j, file);
-      check_added_normalized(added, norm, file);
+      split_added_normalized(spec, added);
     }
     tok = make_bpe_tokenizer(std::move(spec), file);
   } else if (type == "WordPiece") {

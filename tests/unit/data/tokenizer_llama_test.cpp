@@ -283,7 +283,7 @@ TEST_CASE("Llama 3 tokenizer.json (Split regex with ByteLevel and ignore_merges)
 TEST_CASE("SentencePiece-converted tokenizer.json kinds (byte fallback and Metaspace) equal tokenizers",
           "[tokenizer][integration]") {
   const auto texts = all_texts();
-  for (const char* kind : {"llama2", "metaspace_first", "metaspace_split"}) {
+  for (const char* kind : {"llama2", "llama2_normalized", "metaspace_first", "metaspace_split"}) {
     INFO(kind);
     const std::string json = built(kind);
     expect_parity(json, texts);
@@ -400,8 +400,8 @@ TEST_CASE("tokenizer.json parts ptm does not run are refused naming the key", "[
   j["model"]["continuing_subword_prefix"] = "##";
   CHECK(test::contains(error_for(j), "model.continuing_subword_prefix"));
   j = sp;
-  j["added_tokens"][1]["normalized"] = true;
-  CHECK(test::contains(error_for(j), "added_tokens[1].normalized"));
+  j["normalizer"]["normalizers"][1]["pattern"] = {{"Regex", " +"}};
+  CHECK(test::contains(error_for(j), "normalizer.normalizers[1].pattern.Regex"));
 
   // The binary: exit 2 with the file and the key.
   j = base;
