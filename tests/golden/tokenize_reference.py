@@ -14,6 +14,9 @@ OUT_FILE gets one line per input line:
                      mapped back to raw text), as a JSON list of strings per line
   --decode           LINES_FILE holds space-separated ids; prints json.dumps(decode(ids))
                      (skip_special_tokens=True; --keep-special for False)
+  --json-lines       each line of LINES_FILE is a JSON string (texts with '\n')
+  --pre-pieces       the tokenizer's own normalizer and pre-tokenizer: the pieces as a JSON list
+                     per line (mapped back from byte symbols when the last pre-tokenizer is ByteLevel)
   --bert-words MODE  BertNormalizer (MODE uncased: lowercase and strip accents; cased: neither)
                      then BertPreTokenizer; the words as a JSON list per line (TOKENIZER is "-")
 The tokenizer.json's own truncation and padding are switched off unless asked for.
@@ -52,6 +55,8 @@ def main():
     ap.add_argument("--decode", action="store_true")
     ap.add_argument("--keep-special", action="store_true")
     ap.add_argument("--bert-words", choices=["uncased", "cased"])
+    ap.add_argument("--json-lines", action="store_true")
+    ap.add_argument("--pre-pieces", action="store_true")
     a = ap.parse_args()
 
     with open(a.lines, "rb") as f:
@@ -59,6 +64,8 @@ def main():
     lines = [b.decode("utf-8") for b in raw.split(b"\n")]
     if lines and lines[-1] == "" and raw.endswith(b"\n"):
         lines.pop()
+    if a.json_lines:
+        lines = [json.loads(line) for line in lines]
 
     out = []
     if a.bert_words:
@@ -69,6 +76,18 @@ def main():
         for line in lines:
             words = [w for w, _ in split.pre_tokenize_str(norm.normalize_str(line))]
             out.append(json.dumps(words, ensure_ascii=False))
+    elif a.pre_pieces:
+        tok = Tokenizer.from_file(a.tokenizer)
+        steps = json.loads(tok.to_str())["pre_tokenizer"]
+        steps = steps.get("pretokenizers", [steps]) if steps else []
+        byte_level = bool(steps) and steps[-1]["type"] == "ByteLevel"
+        to_bytes = str.maketrans({c: chr(b) for c, b in byte_decoder().items()})
+        for line in lines:
+            text = tok.normalizer.normalize_str(line) if tok.normalizer else line
+            pieces = [p for p, _ in tok.pre_tokenizer.pre_tokenize_str(text)] if tok.pre_tokenizer else [text]
+            if byte_level:
+                pieces = [p.translate(to_bytes).encode("latin-1").decode("utf-8") for p in pieces]
+            out.append(json.dumps(pieces, ensure_ascii=False))
     elif a.pieces:
         pt = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
         to_bytes = str.maketrans({c: chr(b) for c, b in byte_decoder().items()})  # then latin-1 gives the bytes

@@ -108,3 +108,29 @@ TEST_CASE("ptm generate refuses bad input with exit 2", "[integration][generate]
     CHECK(contains(r.err, c.message));
   }
 }
+
+// Text prompts through the folder's tokenizer.json as transformers encodes them (the template's
+// BOS for Llama 3 and SentencePiece-style files), and the continuation decoded as it decodes it.
+TEST_CASE("ptm generate text prompts equal transformers on Llama 3 and Llama 2 tokenizers", "[integration][generate]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  ptm::test::TempDir d;
+  const std::string prompt = "Emma Woodhouse, handsome, clever, and rich, with a comfortable home";
+  for (const std::string kind : {"llama3", "llama2"}) {
+    INFO(kind);
+    REQUIRE(python("llama_tokenizer_build.py",
+                   kind + " '" + d.file(kind + ".json") + "' '" + ptm::test::data_dir() + "/corpus/janeausten/emma.txt'",
+                   d) == 0);
+    REQUIRE(python("llama_text_generate.py", "'" + d.file(kind + ".json") + "' '" + d.file(kind) + "' '" + prompt +
+                                                 "' 12 '" + d.file(kind + "_out.json") + "'",
+                   d) == 0);
+    INFO(read_text(d.file("py_err.txt")));
+    const auto expected = nlohmann::json::parse(read_text(d.file(kind + "_out.json")));
+    const auto r = run_ptm("generate --hf '" + d.file(kind) + "' --prompt '" + prompt +
+                           "' --max-new-tokens 12 --eos-id -1 --json");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto mine = nlohmann::json::parse(r.out);
+    CHECK(mine["ids"] == expected["ids"]);
+    CHECK(mine["text"] == expected["text"]);
+  }
+}

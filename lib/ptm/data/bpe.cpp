@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstdio>
 #include <queue>
 #include <unordered_map>
 
@@ -12,6 +13,7 @@
 #include "ptm/data/byte_level.h"
 #include "ptm/data/pretokenize.h"
 #include "ptm/data/tokenizer_cache.h"
+#include "ptm/data/unicode.h"
 
 namespace ptm::data {
 namespace {
@@ -45,6 +47,15 @@ class BpeTokenizer final : public BaseTokenizer {
         throw ConfigError(Origin{source}, "model.unk_token", "\"" + *spec_.unk_token + "\" is not in the vocabulary");
       unk_id_ = it->second;
     }
+    if (spec_.byte_fallback)
+      for (int b = 0; b < 256; ++b) {
+        char name[8];
+        std::snprintf(name, sizeof name, "<0x%02X>", b);
+        const auto it = vocab_.find(name);
+        fallback_ids_[b] = it == vocab_.end() ? -1 : it->second;
+      }
+    for (const auto& t : spec_.raw_added) raw_added_.add(t);
+    for (const auto& t : spec_.normalized_added) normalized_added_.add(t);
     decoded_.resize(spec_.vocab.size());
     for (size_t id = 0; id < spec_.vocab.size(); ++id) byte_level::from_symbols(spec_.vocab[id], decoded_[id]);
   }
@@ -57,12 +68,18 @@ class BpeTokenizer final : public BaseTokenizer {
                                                {"add_prefix_space", spec_.add_prefix_space},
                                                {"trim_offsets", true},
                                                {"use_regex", spec_.use_regex}};
-    j["pre_tokenizer"] = byte_level;
-    if (j["post_processor"].is_null()) {
-      j["post_processor"] = byte_level;
-      j["post_processor"]["trim_offsets"] = false;
+    if (spec_.pipeline) {
+      j["normalizer"] = spec_.normalizer_json;
+      j["pre_tokenizer"] = spec_.pre_tokenizer_json;
+      j["decoder"] = spec_.decoder_json;
+    } else {
+      j["pre_tokenizer"] = byte_level;
+      if (j["post_processor"].is_null()) {
+        j["post_processor"] = byte_level;
+        j["post_processor"]["trim_offsets"] = false;
+      }
+      j["decoder"] = byte_level;
     }
-    j["decoder"] = byte_level;
     nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
     for (size_t id = 0; id < spec_.vocab.size(); ++id)
       if (!spec_.vocab[id].empty()) vocab[spec_.vocab[id]] = id;
@@ -74,14 +91,71 @@ class BpeTokenizer final : public BaseTokenizer {
                   {"continuing_subword_prefix", nullptr},
                   {"end_of_word_suffix", nullptr},
                   {"fuse_unk", spec_.fuse_unk},
-                  {"byte_fallback", false},
+                  {"byte_fallback", spec_.byte_fallback},
                   {"ignore_merges", spec_.ignore_merges},
                   {"vocab", vocab},
                   {"merges", merges}};
     return j.dump(2);
   }
 
+  std::vector<int32_t> encode(std::string_view text) const override {
+    if (spec_.normalized_added.empty()) return BaseTokenizer::encode(text);
+    // AddedVocabulary::extract_and_normalize's two passes.
+    std::vector<int32_t> out;
+    auto token = [&](int32_t id) { out.push_back(id); };
+    auto stretch = [&](std::string_view part) {
+      const bool at_start = part.data() == text.data();
+      const std::string normalized = spec_.pipeline->normalize(part);
+      normalized_added_.split(
+          normalized,
+          [&](std::string_view rest) {
+            thread_local std::vector<std::string> pieces;
+            pieces.clear();
+            spec_.pipeline->pre_tokenize(std::string(rest), at_start && rest.data() == normalized.data(), pieces);
+            for (const auto& piece : pieces) encode_piece(piece, out);
+          },
+          token);
+    };
+    if (raw_added_.empty())
+      stretch(text);
+    else
+      raw_added_.split(text, stretch, token);
+    return out;
+  }
+
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true) const override {
+    if (!spec_.decoders) return BaseTokenizer::decode(ids, skip_special_tokens);
+    // The file's decoders run on the whole token list (ByteFallback joins byte runs, Strip
+    // and Metaspace look at the first token), added tokens included, as in `tokenizers`.
+    std::vector<std::string> tokens;
+    tokens.reserve(ids.size());
+    for (const int32_t id : ids) {
+      if (const AddedToken* n = normalized_added_.by_id(id)) {
+        // `tokenizers` decodes such a token as its normalized text ("▁<s>"), which is no
+        // special token's text, so it stays even when specials are skipped.
+        const AddedToken* same = added().by_content(n->content);
+        if (!(skip_special_tokens && same && same->special)) tokens.push_back(n->content);
+      } else if (const AddedToken* a = added().by_id(id)) {
+        if (!(skip_special_tokens && a->special)) tokens.push_back(a->content);
+      } else if (id >= 0 && static_cast<size_t>(id) < spec_.vocab.size() && !spec_.vocab[id].empty()) {
+        tokens.push_back(spec_.vocab[id]);
+      }
+    }
+    return run_decoders(*spec_.decoders, std::move(tokens));
+  }
+
  protected:
+  void encode_text_at(std::string_view text, bool at_start, std::vector<int32_t>& out) const override {
+    if (!spec_.pipeline) {
+      encode_text(text, out);
+      return;
+    }
+    thread_local std::vector<std::string> pieces;
+    pieces.clear();
+    spec_.pipeline->run(text, at_start, pieces);
+    for (const auto& piece : pieces) encode_piece(piece, out);
+  }
+
   void encode_text(std::string_view text, std::vector<int32_t>& out) const override {
     std::string prefixed;
     if (spec_.add_prefix_space && text.front() != ' ') {
@@ -140,9 +214,38 @@ class BpeTokenizer final : public BaseTokenizer {
     return it == merges_.end() ? nullptr : &it->second;
   }
 
+  // BPE::merge_word's start for a model without ByteLevel: one symbol per character, else its
+  // <0xNN> byte tokens (byte_fallback), else the unknown token (runs fused with fuse_unk).
+  void char_symbols(std::string_view piece, std::vector<int32_t>& ids) const {
+    const auto* s = reinterpret_cast<const unsigned char*>(piece.data());
+    std::optional<int32_t> unk;
+    thread_local std::string ch;
+    for (size_t i = 0, len = 0; i < piece.size(); i += len) {
+      unicode::decode_utf8(s + i, piece.size() - i, len);  // a byte that is not UTF-8: alone
+      ch.assign(piece.substr(i, len));
+      if (const auto it = vocab_.find(ch); it != vocab_.end()) {
+        if (unk) ids.push_back(*unk), unk.reset();
+        ids.push_back(it->second);
+        continue;
+      }
+      if (spec_.byte_fallback) {
+        bool all = true;
+        for (size_t k = 0; k < len; ++k) all &= fallback_ids_[s[i + k]] >= 0;
+        if (all) {  // (a pending unknown token waits, as in `tokenizers`)
+          for (size_t k = 0; k < len; ++k) ids.push_back(fallback_ids_[s[i + k]]);
+          continue;
+        }
+      }
+      if (!unk_id_) continue;  // no symbol, no unk: dropped, as Hugging Face does
+      if (unk && !spec_.fuse_unk) ids.push_back(*unk);
+      unk = unk_id_;
+    }
+    if (unk) ids.push_back(*unk);
+  }
+
   void merge_word(std::string_view piece, std::vector<int32_t>& out) const {
     if (spec_.ignore_merges) {
-      const auto it = vocab_.find(byte_level::to_symbols(piece));
+      const auto it = vocab_.find(spec_.byte_level ? byte_level::to_symbols(piece) : std::string(piece));
       if (it != vocab_.end()) {
         out.push_back(it->second);
         return;
@@ -153,14 +256,24 @@ class BpeTokenizer final : public BaseTokenizer {
     };
     std::vector<Sym> syms;
     syms.reserve(piece.size());
-    bool last_unk = false;
-    for (const char c : piece) {
-      const int32_t id = byte_ids_[static_cast<unsigned char>(c)];
-      if (id < 0 && !unk_id_) continue;  // no symbol, no unk: dropped, as Hugging Face does
-      if (id < 0 && last_unk && spec_.fuse_unk) continue;
-      last_unk = id < 0;
-      const auto n = static_cast<int32_t>(syms.size());
-      syms.push_back({id < 0 ? *unk_id_ : id, n - 1, n + 1});
+    if (spec_.byte_level) {
+      bool last_unk = false;
+      for (const char c : piece) {
+        const int32_t id = byte_ids_[static_cast<unsigned char>(c)];
+        if (id < 0 && !unk_id_) continue;  // no symbol, no unk: dropped, as Hugging Face does
+        if (id < 0 && last_unk && spec_.fuse_unk) continue;
+        last_unk = id < 0;
+        const auto n = static_cast<int32_t>(syms.size());
+        syms.push_back({id < 0 ? *unk_id_ : id, n - 1, n + 1});
+      }
+    } else {
+      thread_local std::vector<int32_t> ids;
+      ids.clear();
+      char_symbols(piece, ids);
+      for (const int32_t id : ids) {
+        const auto n = static_cast<int32_t>(syms.size());
+        syms.push_back({id, n - 1, n + 1});
+      }
     }
     if (syms.empty()) return;
     syms.back().next = -1;
@@ -198,6 +311,8 @@ class BpeTokenizer final : public BaseTokenizer {
   std::unordered_map<uint64_t, Merge> merges_;
   std::array<int32_t, 256> byte_ids_{};
   std::optional<int32_t> unk_id_;
+  std::array<int32_t, 256> fallback_ids_{};  // <0xNN> token ids, -1 where absent
+  AddedVocab raw_added_, normalized_added_;   // the two passes (BpeSpec::normalized_added)
   std::vector<std::string> decoded_;
   WordCache cache_;
 };

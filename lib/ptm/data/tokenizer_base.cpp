@@ -105,11 +105,11 @@ std::vector<int32_t> BaseTokenizer::encode(std::string_view text) const {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
   if (added_.empty()) {
-    if (!text.empty()) encode_text(text, out);
+    if (!text.empty()) encode_text_at(text, true, out);
     return out;
   }
   added_.split(
-      text, [&](std::string_view part) { encode_text(part, out); }, [&](int32_t id) { out.push_back(id); });
+      text, [&](std::string_view part) { encode_text_at(part, part.data() == text.data(), out); }, [&](int32_t id) { out.push_back(id); });
   return out;
 }
 

@@ -82,6 +82,11 @@ class BaseTokenizer : public Tokenizer {
  protected:
   // The model's part of encoding: text between added tokens.
   virtual void encode_text(std::string_view text, std::vector<int32_t>& out) const = 0;
+  // The same, told whether the text starts the input (Metaspace's prepend_scheme "first"
+  // prepends only there; `tokenizers` checks the text's original offset).
+  virtual void encode_text_at(std::string_view text, bool /*at_start*/, std::vector<int32_t>& out) const {
+    encode_text(text, out);
+  }
   // Appends the decoded form of the index-th kept token (the model's decoder, token by token);
   // `added` is the content when the id is an added token. False (nothing appended) for an
   // unknown id, which decoding skips as Hugging Face does.

@@ -9,6 +9,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/data/bpe.h"
+#include "ptm/data/text_pipeline.h"
 #include "ptm/data/tokenizer.h"
 #include "ptm/data/wordpiece.h"
 
@@ -155,6 +156,41 @@ std::pair<std::string, std::string> split_merge(const std::string& line, const s
   return {line.substr(0, sp), line.substr(sp + 1)};
 }
 
+// A BPE model behind another pipeline than GPT-2's lone ByteLevel: Llama 3's Sequence of Split
+// and ByteLevel, or SentencePiece's Metaspace or Prepend/Replace normalizers with byte_fallback.
+void set_pipeline(BpeSpec& spec, const json& j, const std::string& file) {
+  const json null_json;
+  auto part = [&](const char* key) -> const json& { return j.contains(key) ? j[key] : null_json; };
+  auto pipeline = std::make_shared<TextPipeline>();
+  pipeline->normalizers = parse_normalizers(part("normalizer"), file, "normalizer");
+  pipeline->pre_tokenizers = parse_pre_tokenizers(part("pre_tokenizer"), file, "pre_tokenizer");
+  spec.byte_level = !pipeline->pre_tokenizers.empty() &&
+                    pipeline->pre_tokenizers.back().kind == PreTokenizerStep::Kind::kByteLevel;
+  if (spec.byte_level && spec.byte_fallback)
+    throw bad(file, "model.byte_fallback", "unsupported with a ByteLevel pre-tokenizer (expected false)");
+  spec.decoders = parse_decoders(part("decoder"), file, "decoder");
+  spec.normalizer_json = part("normalizer");
+  spec.pre_tokenizer_json = part("pre_tokenizer");
+  spec.decoder_json = part("decoder");
+  spec.pipeline = std::move(pipeline);
+}
+
+// Added tokens marked "normalized" are matched after the normalizer in `tokenizers`, with their
+// own text normalized too: behind a normalizer they go to the model's second pass.
+void split_added_normalized(BpeSpec& spec, const std::vector<AddedToken>& added) {
+  if (spec.pipeline->normalizers.empty()) return;
+  if (std::none_of(added.begin(), added.end(), [](const AddedToken& t) { return t.normalized; })) return;
+  for (const auto& t : added) {
+    if (!t.normalized) {
+      spec.raw_added.push_back(t);
+      continue;
+    }
+    AddedToken n = t;
+    n.content = spec.pipeline->normalize(t.content);
+    spec.normalized_added.push_back(n);
+  }
+}
+
 std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
   const std::string text = fs_util::read_file(file);
   json j;
@@ -201,19 +237,20 @@ std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& file) {
       spec.unk_token = model["unk_token"].get<std::string>();
     spec.fuse_unk = model.value("fuse_unk", false);
     spec.ignore_merges = model.value("ignore_merges", false);
-    if (model.value("byte_fallback", false)) throw bad(file, "model.byte_fallback", "unsupported (expected false)");
+    spec.byte_fallback = model.value("byte_fallback", false);
     for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix", "dropout"})
       if (model.contains(k) && !model[k].is_null() && !(model[k].is_string() && model[k].get<std::string>().empty()))
-        throw bad(file, std::string("model.") + k, "unsupported (expected null): ptm's BPE is GPT-2 byte-level");
+        throw bad(file, std::string("model.") + k, "unsupported (expected null)");
     const json* bl = &pre;
     if (type_of(pre) == "Sequence" && pre.value("pretokenizers", json::array()).size() == 1)
       bl = &pre["pretokenizers"][0];
-    if (type_of(*bl) != "ByteLevel")
-      throw bad(file, "pre_tokenizer", "unsupported \"" + type_of(pre) + "\" for a BPE model (expected ByteLevel)");
-    spec.add_prefix_space = bl->value("add_prefix_space", false);
-    spec.use_regex = bl->value("use_regex", true);
-    if (!norm.is_null())
-      throw bad(file, "normalizer", "unsupported \"" + type_of(norm) + "\" for a byte-level BPE (expected null)");
+    if (type_of(*bl) == "ByteLevel" && norm.is_null() && !spec.byte_fallback) {  // GPT-2's own path
+      spec.add_prefix_space = bl->value("add_prefix_space", false);
+      spec.use_regex = bl->value("use_regex", true);
+    } else {
+      set_pipeline(spec, j, file);
+      split_added_normalized(spec, added);
+    }
     tok = make_bpe_tokenizer(std::move(spec), file);
   } else if (type == "WordPiece") {
     WordPieceSpec spec;

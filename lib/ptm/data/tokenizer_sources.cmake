@@ -3,6 +3,8 @@ set(PTM_TOKENIZER_SOURCES
   ptm/data/unicode.cpp
   ptm/data/unicode_tables.cpp
   ptm/data/pretokenize.cpp
+  ptm/data/regex.cpp
+  ptm/data/text_pipeline.cpp
   ptm/data/byte_level.cpp
   ptm/data/bpe.cpp
   ptm/data/bpe_train.cpp

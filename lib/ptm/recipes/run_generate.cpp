@@ -92,7 +92,8 @@ std::vector<nlohmann::json> run_generate(const GenerateRequest& r) {
                             std::string(r.hf.empty() ? " in the run's data.path" : " in " + r.hf) +
                             "); give --prompt-ids instead");
     for (const auto& text : r.prompts) {
-      const auto ids = s.tokenizer->encode(text);
+      // With the template's specials, as transformers' tokenizer(text) (Llama's BOS; none for GPT-2).
+      const auto ids = data::encode_for_model(*s.tokenizer, text, std::nullopt, {}).ids;
       if (ids.empty()) throw ConfigError(kCli, "--prompt", "'" + text + "' encodes to no tokens");
       prompts.emplace_back(ids.begin(), ids.end());
     }

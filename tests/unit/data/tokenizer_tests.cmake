@@ -2,4 +2,5 @@
 set(PTM_TOKENIZER_TEST_SOURCES
   unit/data/tokenizer_test.cpp
   unit/data/tokenizer_parity_test.cpp
+  unit/data/tokenizer_llama_test.cpp
 )
