@@ -10,6 +10,9 @@
 # Hours on 2 CPU cores: run it on a quiet machine. Every step is skipped when its summary.json
 # exists, so a killed run continues with the same command (searches resume from their state).
 #   bash scripts/results_nas_minilm.sh [RUNS_DIR] [extra overrides for every run...]
+# A smoke run of the whole chain in minutes:
+#   SEARCH_ARGS="nas.population=2 nas.generations=1" bash scripts/results_nas_minilm.sh /tmp/smoke \
+#     train.max_steps=2 train.eval_batches=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ptm=${PTM_BIN:-build/bin/ptm}
@@ -40,7 +43,7 @@ search() {  # search(from, out, args...)
   shift 2
   done_ "$out" ||
     $ptm nas search --config recipes/nas/minilm_reviews_search.yaml \
-      init_from.checkpoint="$from/checkpoints/latest" "$@" "${extra[@]}" --run-dir "$out"
+      init_from.checkpoint="$from/checkpoints/latest" "$@" "${extra[@]}" ${SEARCH_ARGS:-} --run-dir "$out"
 }
 for seed in 1 2 3; do search "$runs/supernet_sandwich" "$runs/search_s$seed" run.seed=$seed; done
 search "$runs/sorted_only" "$runs/search_sorted_only" nas.population=2 nas.generations=1 nas.baseline=none
