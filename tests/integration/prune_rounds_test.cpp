@@ -28,7 +28,7 @@ const std::string kRun =
     "pretrain --config recipes/prune/gpt_tiny_lottery.yaml model.n_layer=2 model.n_embd=32 model.n_head=2"
     " data.seq_len=32 train.batch_size=2 train.max_steps=16 train.save_every=2 train.keep_last=0 train.log_every=1"
     " train.eval_every=0 train.eval_batches=1 prune.round_steps=4 prune.rewind.to_step=2 schedule.type=constant"
-    " schedule.warmup_steps=4";
+    " schedule.warmup_steps=4 ~schedule.final_lr_fraction";
 
 void need_data() {
   REQUIRE(ptm::test::prepare_data("janeausten_bpe8k", "recipes/data/janeausten_bpe.yaml") == "");

@@ -164,11 +164,11 @@ TEST_CASE("ptm prune removes whole layers: the smaller model is the trained one 
                            "/checkpoints/latest model.n_layer=4 prune.granularity=layers ~prune.sparsity --run-dir " +
                            out + " ";
   for (const auto& [args, key] : std::vector<std::pair<std::string, std::string>>{
-           {"prune.remove_layers=4", "prune.remove_layers"},
-           {"prune.remove_layers=0", "prune.remove_layers"},
-           {"", "prune.remove_layers"},  // required
-           {"prune.remove_layers=1 prune.criterion=wanda", "prune.criterion"},
-           {"prune.remove_layers=1 prune.sparsity=0.5", "prune.sparsity"},
+           {"prune.remove_layers=4 prune.criterion=random", "prune.remove_layers"},
+           {"prune.remove_layers=0 prune.criterion=random", "prune.remove_layers"},
+           {"prune.criterion=random", "prune.remove_layers"},  // required
+           {"prune.remove_layers=1", "prune.criterion"},  // the recipe's magnitude scores weights
+           {"prune.remove_layers=1 prune.criterion=random prune.sparsity=0.5", "prune.sparsity"},
            {"prune.remove_layers=1 prune.criterion=angular ~data", "data"}}) {
     INFO(args);
     const auto r = run_ptm(base + args);

@@ -65,7 +65,12 @@ models::Bert tiny_bert(int64_t layers) {
   o.max_position_embeddings = 16;
   o.head.type = "classification";
   o.head.num_labels = 3;
-  return models::Bert(o);
+  models::Bert bert(o);
+  // Weights larger than BERT's initial 0.02, so that every layer changes the stream visibly.
+  torch::NoGradGuard no_grad;
+  for (auto& p : bert->parameters())
+    if (p.dim() == 2) p.normal_(0.0, 0.3);
+  return bert;
 }
 
 models::Gpt tiny_gpt(int64_t layers) {

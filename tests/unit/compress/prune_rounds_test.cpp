@@ -156,7 +156,7 @@ TEST_CASE("lottery-ticket rounds rewind the surviving weights to step k and rest
   // weights trained since step 2 went back to their step-2 values; pruned ones are zero.
   CHECK(pruner.sparsity() == Approx(0.875));
   CHECK(pruner.round() == 3);
-  CHECK_FALSE(torch::equal(before.at(4).at("h.0.mlp.c_fc.weight"), at2.at("h.0.mlp.c_fc.weight")));
+  CHECK_FALSE(torch::equal(before.at(4).at("transformer.h.0.mlp.c_fc.weight"), at2.at("transformer.h.0.mlp.c_fc.weight")));
 
   // Again, stopping just after each pruning: every parameter is its step-2 value (times the mask).
   torch::manual_seed(5);
@@ -230,7 +230,7 @@ TEST_CASE("rewind weights come back from a checkpoint's state", "[unit][compress
 
 TEST_CASE("prune-recover rounds keep training; learning-rate rewinding keeps the weights", "[unit][compress]") {
   for (const bool lr_only : {false, true}) {
-    INFO(lr_only ? "rewind: {to_step: 2, weights: false}" : "rewind: none");
+    INFO((lr_only ? "rewind: {to_step: 2, weights: false}" : "rewind: none"));
     torch::manual_seed(7);
     auto gpt = tiny_gpt();
     const auto targets = compress::select_targets(*gpt, {});
@@ -302,7 +302,7 @@ TEST_CASE("Optimizer::reset_state is a fresh optimizer", "[unit][compress]") {
     optim::OptimizerConfig oc;
     oc.type = type;
     optim::Optimizer trained({{"w", w}}, oc);
-    w.grad() = torch::full({3, 2}, 0.5);
+    w.mutable_grad() = torch::full({3, 2}, 0.5);
     trained.step(0.1);
     CHECK_FALSE(all_zero(trained));
     trained.reset_state();
@@ -310,8 +310,8 @@ TEST_CASE("Optimizer::reset_state is a fresh optimizer", "[unit][compress]") {
     // From the same weights and gradient, its next step is a fresh optimizer's first.
     auto v = w.detach().clone().requires_grad_(true);
     optim::Optimizer fresh({{"w", v}}, oc);
-    w.grad() = torch::full({3, 2}, 0.25);
-    v.grad() = torch::full({3, 2}, 0.25);
+    w.mutable_grad() = torch::full({3, 2}, 0.25);
+    v.mutable_grad() = torch::full({3, 2}, 0.25);
     trained.step(0.1);
     fresh.step(0.1);
     CHECK(torch::equal(w, v));
