@@ -3,6 +3,7 @@
 // and bad recipes refused with exit 2 before anything is written.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -10,6 +11,7 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "ptm/models/elastic.h"
 #include "ptm/models/safetensors.h"
 #include "ptm/recipes/run_model.h"
 
@@ -100,6 +102,82 @@ TEST_CASE("ptm prune removes heads and neurons into a smaller model that ptm eva
   CHECK_FALSE(fs::exists(tmp.file("hf")));
 }
 
+TEST_CASE("ptm prune removes whole layers: the smaller model is the trained one with them skipped",
+          "[integration][compress]") {
+  ptm::test::TempDir tmp;
+  const std::string trained_run = tmp.file("trained4");
+  REQUIRE(run_ptm("pretrain --config tests/fixtures/recipes/pretrain_gpt_small.yaml model.n_layer=4 --run-dir " +
+                  trained_run)
+              .exit_code == 0);
+  const auto original = ptm::recipes::load_run_model(trained_run);
+  const auto ids = torch::randint(300, {2, 32}, torch::kInt64);
+  for (const std::string criterion : {"block_influence", "angular", "random"}) {
+    INFO(criterion);
+    const std::string out = tmp.file("l_" + criterion);
+    const auto r = run_ptm(std::string(kRecipe) + " init_from.checkpoint=" + trained_run +
+                           "/checkpoints/latest model.n_layer=4 prune.granularity=layers ~prune.sparsity"
+                           " prune.remove_layers=2 prune.criterion=" + criterion + " --run-dir " + out);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto summary = nlohmann::json::parse(read_text(out + "/summary.json"));
+    const auto removed = summary["layers"]["removed"].get<std::vector<int64_t>>();
+    const auto scores = summary["layers"]["scores"].get<std::vector<double>>();
+    REQUIRE(removed.size() == 2);
+    if (criterion == "block_influence") {  // the two lowest of the four layers' scores
+      REQUIRE(scores.size() == 4);
+      for (int64_t l = 0; l < 4; ++l)
+        if (l != removed[0] && l != removed[1]) CHECK(scores[l] >= std::max(scores[removed[0]], scores[removed[1]]));
+    }
+    if (criterion == "angular") {  // one block of two consecutive layers, the closest of three
+      REQUIRE(scores.size() == 3);
+      CHECK(removed[1] == removed[0] + 1);
+      CHECK(scores[removed[0]] == *std::min_element(scores.begin(), scores.end()));
+    }
+    CHECK(summary["calibration_batches"].get<int64_t>() == (criterion == "random" ? 0 : 2));
+    // Two blocks of 4 x 32 x 32 attention + 8 x 32 x 32 MLP weights, their biases and 2 layer norms.
+    const int64_t block = 12 * 32 * 32 + (3 * 32 + 32 + 4 * 32 + 32) + 4 * 32;
+    CHECK(summary["parameters_before"].get<int64_t>() - summary["parameters"].get<int64_t>() == 2 * block);
+    CHECK(contains(read_text(out + "/config.yaml"), "n_layer: 2"));
+    // The pruned model of the run against the trained one with those layers skipped.
+    const auto pruned = ptm::recipes::load_run_model(out);
+    ptm::models::Subnet skip(4, ptm::models::SubnetLayer{2, 128});
+    for (const auto l : removed) skip[static_cast<size_t>(l)] = {0, 0};
+    ptm::models::set_subnet(*original.model, skip);
+    torch::NoGradGuard no_grad;
+    ptm::data::Batch b;
+    b.input_ids = ids;
+    original.model->eval();
+    pruned.model->eval();
+    const auto expected = original.model->forward(b).logits, got = pruned.model->forward(b).logits;
+    REQUIRE(got.sizes() == expected.sizes());
+    CHECK((got - expected).abs().max().item<double>() <= 1e-5);
+    ptm::models::set_subnet(*original.model, {});
+    const auto e = run_ptm("eval --from " + out + " --batches 2");
+    INFO(e.err);
+    REQUIRE(e.exit_code == 0);
+    CHECK(nlohmann::json::parse(e.out)["loss"].get<double>() ==
+          Approx(summary["after"]["loss"].get<double>()).epsilon(1e-6));
+  }
+  // Bad layer removals: exit 2 naming the key, nothing written.
+  const std::string out = tmp.file("bad_layers");
+  const std::string base = std::string(kRecipe) + " init_from.checkpoint=" + trained_run +
+                           "/checkpoints/latest model.n_layer=4 prune.granularity=layers ~prune.sparsity --run-dir " +
+                           out + " ";
+  for (const auto& [args, key] : std::vector<std::pair<std::string, std::string>>{
+           {"prune.remove_layers=4 prune.criterion=random", "prune.remove_layers"},
+           {"prune.remove_layers=0 prune.criterion=random", "prune.remove_layers"},
+           {"prune.criterion=random", "prune.remove_layers"},  // required
+           {"prune.remove_layers=1", "prune.criterion"},  // the recipe's magnitude scores weights
+           {"prune.remove_layers=1 prune.criterion=random prune.sparsity=0.5", "prune.sparsity"},
+           {"prune.remove_layers=1 prune.criterion=angular ~data", "data"}}) {
+    INFO(args);
+    const auto r = run_ptm(base + args);
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, key));
+    CHECK_FALSE(fs::exists(out));
+  }
+}
+
 TEST_CASE("a GPT with FFN neurons pruned alike in every layer exports to a folder transformers loads",
           "[integration][compress]") {
   REQUIRE(std::string(ptm::test::python_exe()) != "");
@@ -180,6 +258,7 @@ TEST_CASE("ptm prune refuses bad recipes with exit 2, naming the key, writing no
       {"prune.recover=true ~data", "prune.recover"},
       {"prune.start_step=3", "prune.start_step"},  // ptm prune prunes once: no schedule
       {"prune.every=5", "prune.every"},
+      {"prune.rounds=2 prune.round_steps=5", "prune.rounds"},  // nor rounds
   };
   for (const auto& [args, key] : cases) {
     INFO(args);

@@ -11,5 +11,7 @@ set(PTM_COMPRESS_SOURCES
   ptm/compress/reorder.cpp
   ptm/compress/sparsity_report.cpp
   ptm/compress/keep_masked.cpp
+  ptm/compress/weight_snapshot.cpp
   ptm/compress/gradual_pruner.cpp
+  ptm/compress/layer_prune.cpp
 )

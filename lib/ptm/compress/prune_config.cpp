@@ -2,17 +2,37 @@
 #include "ptm/compress/prune_config.h"
 
 #include "ptm/compress/criteria.h"
+#include "ptm/compress/layer_prune.h"
 
 namespace ptm::compress {
 namespace {
 
 // Keys that belong to one granularity only.
 const char* granularity_of(const std::string& key) {
-  if (key == "sparsity" || key == "initial_sparsity" || key == "end_step" || key == "every") return "unstructured";
+  if (key == "sparsity" || key == "initial_sparsity" || key == "end_step" || key == "every" || key == "rounds" ||
+      key == "round_steps" || key == "rewind")
+    return "unstructured";
   if (key == "n" || key == "m") return "nm";
   if (key == "structured") return "structured";
+  if (key == "remove_layers") return "layers";
   if (key == "targets") return "unstructured | nm";
   return nullptr;
+}
+
+// rewind: none | init | {to_step: k, weights: true|false}.
+void bind_rewind(config::Section& s, PruneConfig& c) {
+  const config::Node* n = s.node()->find("rewind");
+  if (!n->is_map()) {
+    std::string kind;
+    if (s.opt("rewind", kind, "none | init | {to_step: k}").one_of({"none", "init"}).ok() && kind == "init")
+      c.rewind_step = 0;
+    return;
+  }
+  config::Section r = s.sub("rewind");
+  r.req("to_step", c.rewind_step, "the step whose weights each round starts from (0: the initial weights)").min(0);
+  r.opt("weights", c.rewind_weights,
+        "rewind the weights (false: keep them, restart only the optimizer and the LR schedule)");
+  r.finish();
 }
 
 // The gradual schedule of pruning during training. Its keys are read only when given, so the
@@ -44,17 +64,45 @@ void bind_schedule(config::Section& s, PruneConfig& c, const Mine& mine) {
     s.problem("end_step", "must be after prune.start_step (" + std::to_string(c.start_step) + "), got " +
                               std::to_string(c.end_step));
   if (given("every")) s.opt("every", c.every, "steps between pruning steps").min(1);
+  // Iterative rounds instead of the cubic schedule.
+  const auto present = [&](const char* key) { return s.node() && s.node()->find(key); };
+  if (given("rounds")) s.opt("rounds", c.rounds, "pruning rounds, each ending with a pruning step").min(1);
+  if (given("round_steps")) s.opt("round_steps", c.round_steps, "optimizer steps of each round").min(1);
+  if (given("rewind")) bind_rewind(s, c);
+  if (c.granularity != "unstructured") return;  // mine() named the keys
+  if (present("rounds")) {
+    for (const char* key : {"initial_sparsity", "start_step", "end_step", "every"})
+      if (present(key))
+        s.problem(key, "belongs to the gradual (cubic) schedule; with prune.rounds the pruning steps are the ends "
+                       "of the rounds (prune.round_steps, 2 x prune.round_steps, ...)");
+    if (!present("round_steps")) s.problem("rounds", "needs prune.round_steps, the optimizer steps of each round");
+    if (c.round_steps > 0 && c.rewind_step >= c.round_steps)
+      s.problem("rewind", "to_step " + std::to_string(c.rewind_step) +
+                              " must be before the first round ends (prune.round_steps: " +
+                              std::to_string(c.round_steps) + ")");
+  } else {
+    for (const char* key : {"round_steps", "rewind"})
+      if (present(key)) s.problem(key, "only used with prune.rounds (iterative pruning in rounds)");
+  }
 }
 
 }  // namespace
 
 void bind(config::Section& s, PruneConfig& c) {
   c.origin = s.where("criterion");
-  s.opt("criterion", c.criterion, "how weights are scored (ptm list criteria)").one_of(criteria().names());
-  s.opt("granularity", c.granularity, "unstructured | nm | structured").one_of({"unstructured", "nm", "structured"});
+  s.opt("granularity", c.granularity, "unstructured | nm | structured | layers")
+      .one_of({"unstructured", "nm", "structured", "layers"});
+  if (c.granularity == "layers") {
+    c.criterion = "block_influence";
+    s.opt("criterion", c.criterion, "how layers are scored (ptm list layer_criteria)").one_of(layer_criteria().names());
+  } else {
+    s.opt("criterion", c.criterion, "how weights are scored (ptm list criteria)").one_of(criteria().names());
+  }
   const auto mine = [&](const std::string& key) {
     const char* owner = granularity_of(key);
-    if (!owner || c.granularity == owner || (key == "targets" && c.granularity != "structured")) return true;
+    if (!owner || c.granularity == owner ||
+        (key == "targets" && c.granularity != "structured" && c.granularity != "layers"))
+      return true;
     s.allow(key);
     if (s.node() && s.node()->find(key))
       s.problem(key, std::string("only used with granularity: ") + owner +
@@ -91,6 +139,8 @@ void bind(config::Section& s, PruneConfig& c) {
       s.problem("structured", "needs at least one axis and the share of its units removed, e.g. {heads: 0.25}");
     axes.finish();
   }
+  if (mine("remove_layers"))
+    s.req("remove_layers", c.remove_layers, "how many whole layers are removed").min(1);
   if (mine("targets"))
     s.opt("targets", c.targets, "module-name patterns of the Linear layers pruned (default: all inside the layers)");
   s.opt("calibration_batches", c.calibration_batches, "train-split batches read by data-driven criteria").min(1);

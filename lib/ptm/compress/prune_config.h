@@ -1,13 +1,15 @@
 // The `prune:` recipe section (ptm prune): which weights go, chosen how. Torch-free (recipe.h
 // includes it).
 //   prune:
-//     criterion: wanda          # magnitude | magnitude_l2 | random | wanda | taylor (ptm list criteria)
-//     granularity: unstructured # unstructured | nm | structured
+//     criterion: wanda          # magnitude | magnitude_l2 | random | wanda | taylor (ptm list criteria);
+//                               # layers: block_influence | angular | random (ptm list layer_criteria)
+//     granularity: unstructured # unstructured | nm | structured | layers
 //     sparsity: 0.5             # unstructured: share of the target weights set to zero
 //     scope: row                # unstructured: layer | row | global; structured: layer | global
 //     n: 2                      # nm: keep n of every m consecutive weights along the input dimension
 //     m: 4
 //     structured: {heads: 0.25, neurons: 0.5}   # structured: share of each axis's units removed
+//     remove_layers: 2          # layers: whole layers removed (layer_prune.h)
 //     targets: [c_fc]           # module-name patterns (peft's); default: every Linear inside the layers
 //     calibration_batches: 8    # train-split batches read by data-driven criteria (wanda, taylor)
 //     eval_batches: 0           # validation batches evaluated before and after (0: all)
@@ -20,6 +22,17 @@
 //     start_step: 0             # the first pruning step (nm: the one step the N:M mask is set)
 //     end_step: 1000            # unstructured: the last (default train.max_steps)
 //     every: 100                # unstructured: steps between pruning steps
+// or by iterative rounds (gradual_pruner.h): at the end of each round of `round_steps` steps a
+// further share of what is left goes, the same share each round (Frankle & Carbin's iterative
+// magnitude pruning), so that the last round reaches `sparsity`; after it the sparse model
+// trains until train.max_steps. Between rounds the weights either train on (prune, then
+// recover) or are rewound (lottery tickets):
+//     rounds: 3                 # sparsity after round r: 1 - (1 - sparsity)^(r / rounds)
+//     round_steps: 300          # optimizer steps of each round
+//     rewind: init              # none (default) | init | {to_step: k, weights: true}: surviving
+//                               # weights back to their values at step k (init: step 0), the
+//                               # optimizer state reset and the LR schedule restarted at step k;
+//                               # weights: false keeps the weights (learning-rate rewinding)
 #pragma once
 #include <cstdint>
 #include <string>
@@ -43,6 +56,7 @@ struct PruneConfig {
   std::string scope = "layer";
   int64_t n = 2, m = 4;
   std::vector<AxisAmount> structured;
+  int64_t remove_layers = 0;
   std::vector<std::string> targets;
   int64_t calibration_batches = 8;
   int64_t eval_batches = 0;
@@ -52,6 +66,10 @@ struct PruneConfig {
   int64_t start_step = 0;
   int64_t end_step = -1;  // -1: train.max_steps
   int64_t every = 100;
+  int64_t rounds = 0;  // 0: the gradual schedule
+  int64_t round_steps = 0;
+  int64_t rewind_step = -1;  // -1: no rewinding
+  bool rewind_weights = true;
   std::string schedule_key;  // the first of these keys the section gives ("": none)
   Origin schedule_origin;
   Origin origin;  // the section, for messages raised once the model is known

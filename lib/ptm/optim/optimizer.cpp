@@ -91,6 +91,13 @@ void Optimizer::zero_grad() {
     for (auto& p : g->params) p.mutable_grad() = torch::Tensor();
 }
 
+void Optimizer::reset_state() {
+  torch::NoGradGuard no_grad;
+  for (auto* g : {&decay_, &no_decay_})
+    for (auto* list : {&g->exp_avg, &g->exp_avg_sq, &g->steps, &g->momentum})
+      for (auto& t : *list) t.zero_();
+}
+
 models::NamedTensors Optimizer::state() const {
   models::NamedTensors out;
   auto add = [&](const std::vector<std::string>& names, const Group& g) {

@@ -37,6 +37,9 @@ class Optimizer {
   // step captured in a CUDA graph follows the schedule when the tensor is refilled each step.
   void step(const torch::Tensor& lr, const torch::Tensor& found_inf = {});
   void zero_grad();
+  // Every moment and step count back to zero, as when constructed (in place: a captured CUDA
+  // graph keeps reading the same tensors).
+  void reset_state();
   models::NamedTensors state() const;
   void load_state(const models::NamedTensors& state);  // IoError naming a missing/mismatched tensor
 

@@ -2,6 +2,7 @@
 #include "ptm/recipes/catalog.h"
 
 #include "ptm/compress/criteria.h"
+#include "ptm/compress/layer_prune.h"
 #include "ptm/data/dataset.h"
 #include "ptm/data/tokenizer_registry.h"
 #include "ptm/models/model.h"
@@ -31,6 +32,8 @@ std::vector<CatalogArea> catalog() {
   areas.push_back(from_registry("objectives", "training objectives (objective.type)", objectives::objectives()));
   areas.push_back(from_registry("models", "model architectures (model.type)", models::model_registry()));
   areas.push_back(from_registry("criteria", "pruning criteria (prune.criterion)", compress::criteria()));
+  areas.push_back(from_registry("layer_criteria", "layer criteria (prune.criterion with prune.granularity: layers)",
+                                compress::layer_criteria()));
   areas.push_back(from_registry("tokenizers", "tokenizers (prepare.tokenizer.type)", data::tokenizers()));
   return areas;
 }

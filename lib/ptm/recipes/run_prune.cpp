@@ -9,6 +9,7 @@
 #include "ptm/compress/calibration.h"
 #include "ptm/compress/criteria.h"
 #include "ptm/compress/keep_masked.h"
+#include "ptm/compress/layer_prune.h"
 #include "ptm/compress/sparsity_report.h"
 #include "ptm/compress/structured.h"
 #include "ptm/compress/unstructured.h"
@@ -31,6 +32,13 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// Whether the criterion scores on calibration batches.
+bool needs_data(const compress::PruneConfig& c) {
+  if (c.granularity != "layers") return compress::data_driven(c.criterion);
+  const auto* e = compress::layer_criteria().find(c.criterion);
+  return e && e->factory(0)->needs_data();
+}
+
 // The sections ptm prune cannot do without, all named at once.
 void check_sections(const Recipe& r) {
   std::vector<Diagnostic> missing;
@@ -40,7 +48,7 @@ void check_sections(const Recipe& r) {
   if (r.init_from.empty())
     missing.push_back({Origin{}, "init_from",
                        "missing: ptm prune needs the weights to prune (init_from.checkpoint or init_from.hf)"});
-  if (r.prune && !r.data && compress::data_driven(r.prune->criterion))
+  if (r.prune && !r.data && needs_data(*r.prune))
     missing.push_back(
         {r.prune->origin, "data",
          "missing: criterion " + r.prune->criterion + " scores on calibration batches from a data: section"});
@@ -55,6 +63,18 @@ void check_sections(const Recipe& r) {
 
 // The checks that need the built model: the layers pruned, N:M widths, the axes asked for.
 compress::Targets prune_targets(const compress::PruneConfig& c, models::ModelImpl& model) {
+  if (c.granularity == "layers") {
+    const auto axes = compress::prunable_axes(model);
+    if (axes.empty())
+      throw ConfigError(c.origin, "prune.granularity",
+                        "layers: the " + model.arch() + " model cannot be rebuilt without layers (gpt and bert can)");
+    const auto n_layer = static_cast<int64_t>(axes.front().layers.size());
+    if (c.remove_layers >= n_layer)
+      throw ConfigError(c.origin, "prune.remove_layers",
+                        std::to_string(c.remove_layers) + " would leave no layer of the model's " +
+                            std::to_string(n_layer) + " (at most " + std::to_string(n_layer - 1) + ")");
+    return compress::select_targets(model, {});  // for the report
+  }
   if (c.granularity == "structured") {
     std::vector<std::string> names;
     for (const auto& a : compress::prunable_axes(model)) names.push_back(a.name);
@@ -103,6 +123,26 @@ nlohmann::json recover(const Recipe& recipe, std::shared_ptr<models::ModelImpl> 
   return {{"steps", r.step}, {"train_loss", r.train_loss}, {"stopped_by_signal", r.stopped}};
 }
 
+// prune.granularity layers: the layer criterion's choice, and the calibration batches it read.
+std::pair<compress::LayerChoice, int64_t> choose_layers(const Recipe& recipe, models::ModelImpl& model,
+                                                        const std::string& device) {
+  const auto& pc = *recipe.prune;
+  auto criterion = compress::layer_criteria().find(pc.criterion)->factory(static_cast<uint64_t>(recipe.run.seed));
+  compress::HiddenSimilarity similarity;
+  if (criterion->needs_data()) {
+    data::StreamOptions o;
+    o.batch_size = recipe.train.batch_size;
+    o.seed = recipe.run.seed;
+    auto stream = recipe.data(o);
+    similarity = compress::hidden_similarity(model, *stream, pc.calibration_batches, torch::Device(device));
+  }
+  const auto n_layer = static_cast<int64_t>(compress::prunable_axes(model).front().layers.size());
+  if (similarity.cosine.defined() && similarity.cosine.size(0) != n_layer + 1)
+    throw RuntimeError("prune: the " + model.arch() + " model gave " + std::to_string(similarity.cosine.size(0)) +
+                       " hidden states for " + std::to_string(n_layer) + " layers");
+  return {criterion->choose(similarity, n_layer, pc.remove_layers), similarity.batches};
+}
+
 }  // namespace
 
 nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
@@ -130,10 +170,11 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
 
   // Scoring: calibration batches for the criteria that read data.
   const auto scoring = std::chrono::steady_clock::now();
-  auto criterion = compress::criteria().find(pc.criterion)->factory(static_cast<uint64_t>(recipe.run.seed));
+  const bool layers = pc.granularity == "layers";
+  auto criterion = layers ? nullptr : compress::criteria().find(pc.criterion)->factory(static_cast<uint64_t>(recipe.run.seed));
   std::map<std::string, compress::LayerStats> stats;
   int64_t calibration_batches = 0;
-  if (criterion->needs_activations() || criterion->needs_gradients()) {
+  if (criterion && (criterion->needs_activations() || criterion->needs_gradients())) {
     auto objective = recipe.objective();
     objective->attach(*model, torch::Device(device));
     data::StreamOptions o;
@@ -148,11 +189,25 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
   }
 
   // Pruning: masks applied in place, or units removed into a smaller model.
-  nlohmann::json units = nullptr;
+  nlohmann::json units = nullptr, chosen_layers = nullptr;
   std::map<std::string, torch::Tensor> masks;
   config::Node resolved = recipe.resolved;
-  if (pc.granularity == "structured") {
-    const auto kept = compress::select_units(pc, *model, *criterion, stats);
+  if (layers || pc.granularity == "structured") {
+    compress::KeptUnits kept;
+    if (layers) {
+      const auto choice = choose_layers(recipe, *model, device);
+      calibration_batches = choice.second;
+      chosen_layers = {{"removed", choice.first.removed}, {"scores", choice.first.scores}};
+      const auto n_layer = static_cast<int64_t>(compress::prunable_axes(*model).front().layers.size());
+      std::vector<int64_t> stay;
+      for (int64_t l = 0; l < n_layer; ++l)
+        if (!std::binary_search(choice.first.removed.begin(), choice.first.removed.end(), l)) stay.push_back(l);
+      kept["layers"] = {stay};
+      log::info("removing layers " + chosen_layers["removed"].dump() + " (" + pc.criterion +
+                " scores " + chosen_layers["scores"].dump() + ")");
+    } else {
+      kept = compress::select_units(pc, *model, *criterion, stats);
+    }
     auto shrunk = compress::shrink(*model, kept);
     model = shrunk.model;
     model->to(torch::Device(device));
@@ -164,7 +219,7 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
       units[axis] = nlohmann::json::array();
       for (const auto& l : layers) units[axis].push_back(l.size());
     }
-    targets = compress::scored_modules(pc, *model);
+    targets = layers ? compress::select_targets(*model, {}) : compress::scored_modules(pc, *model);
   } else {
     masks = compress::prune_unstructured(pc, *criterion, targets, stats);
   }
@@ -202,6 +257,7 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
                             {"seconds", seconds_since(start)},
                             {"checkpoint", checkpoint}};
   if (!units.is_null()) summary["units"] = units;
+  if (!chosen_layers.is_null()) summary["layers"] = chosen_layers;
   if (pc.recover) {
     summary["recovered"] = recover(recipe, model, device, targets, masks, run, prov);
     // On the batches of `before` and `after` (the trainer's own evaluation reads train.eval_batches).

@@ -281,7 +281,8 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   std::shared_ptr<compress::GradualPruner> pruner;
   if (recipe.prune) {
     pruner = std::make_shared<compress::GradualPruner>(*recipe.prune, compress::checked_targets(*recipe.prune, *setup.model),
-                                                       recipe.train.max_steps, static_cast<uint64_t>(recipe.run.seed));
+                                                       recipe.train.max_steps, static_cast<uint64_t>(recipe.run.seed),
+                                                       setup.model.get());
     setup.hook = pruner;
   }
   setup.objective = recipe.objective();

@@ -146,7 +146,9 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
   optim::Optimizer optimizer(optimized, s.optimizer);
   log::info("optimizer " + s.optimizer.type + ": " + std::to_string(optimizer.decay_names().size()) +
             " tensors with weight decay, " + std::to_string(optimizer.no_decay_names().size()) + " without");
-  const auto schedule = s.schedule(tc.max_steps);
+  // Rebuilt for another length when a prune: round restarts it (StepHook::lr_position).
+  auto schedule = s.schedule(tc.max_steps);
+  int64_t schedule_total = tc.max_steps;
   if (!tc.best_metric.empty() && tc.best_metric != "loss" && tc.best_metric != "perplexity") {
     const auto known = s.objective->metric_names();
     if (!known.empty() && std::find(known.begin(), known.end(), tc.best_metric) == known.end()) {
@@ -425,6 +427,10 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       r.stopped = true;
       break;
     }
+    if (s.hook) {
+      s.hook->before_step(step);
+      if (s.hook->resets_optimizer(step)) optimizer.reset_state();
+    }
 
     auto t0 = Clock::now();
     std::vector<data::Batch> micro;
@@ -442,7 +448,12 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       write_input_images(*tboard, micro.front().images, step);  // a look at what the model reads
     t_data += seconds_since(t0);
     t0 = Clock::now();
-    lr.value = s.optimizer.lr * schedule->factor(step);
+    const auto at = s.hook ? s.hook->lr_position(step, tc.max_steps) : StepHook::LrPosition{step, tc.max_steps};
+    if (at.total != schedule_total) {
+      schedule = s.schedule(at.total);
+      schedule_total = at.total;
+    }
+    lr.value = s.optimizer.lr * schedule->factor(at.step);
     StepTensors out;
     if (graph) {
       lr.tensor.fill_(lr.value);
