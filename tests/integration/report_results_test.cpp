@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -85,6 +86,9 @@ TEST_CASE("ptm report draws prunings' sparsity profiles and a search's front wit
   INFO(out);
   CHECK(rc == 0);
   CHECK(contains(out, "\"screenshot\""));
+  std::tie(rc, out) = golden("check_print.py", tmp.file("r.html") + " " + tmp.file("r.pdf"), tmp);
+  INFO(out);
+  CHECK(rc == 0);
 }
 
 TEST_CASE("ptm report puts a merged model's evaluation beside the runs it was made of", "[integration][report][peft]") {

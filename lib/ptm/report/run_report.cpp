@@ -115,7 +115,8 @@ svg .grid{stroke:#ececec;stroke-width:1}svg .frame{fill:none;stroke:#999;stroke-
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f5f5f5}
 td.num{text-align:right;font-variant-numeric:tabular-nums}td.same{color:#999}
 pre{background:#f7f7f7;padding:8px;font-size:12px;overflow-x:auto}
-@media print{body{max-width:none;padding:0}.plots{grid-template-columns:1fr 1fr}h2{break-after:avoid}}
+@media print{body{max-width:none;padding:0}.plots{grid-template-columns:1fr 1fr}h2{break-after:avoid}
+.scroll{overflow:visible}th,td{overflow-wrap:anywhere}pre{white-space:pre-wrap;overflow-wrap:anywhere}}
 )";
 
 struct PlotSpec {
