@@ -445,7 +445,8 @@ std::string html_report(const ReportInputs& inputs) {
              escape(runs[i].name) + "</b> <span class=\"meta\">" + escape(runs[i].dir) +
              (runs[i].summary.is_null() ? " (unfinished)" : "") +
              (runs[i].merge.is_null() ? "" : " (" + escape(merge_description(runs[i].merge)) + ")") + "</span></li>";
-    out += "</ul>\n<h2>Curves</h2>\n<div class=\"plots\">\n";
+    // The numbers first: a comparison is read from the table, the curves show how it came about.
+    out += "</ul>\n<h2>Final and best metrics</h2>\n" + metrics_table(runs) + "<h2>Curves</h2>\n<div class=\"plots\">\n";
     using S = LinePlot::YScale;
     std::vector<PlotSpec> specs = {{"training loss", "loss", false, "loss", S::Auto},
                                    {"evaluation loss", "loss", true, "eval_loss", S::Auto},
@@ -456,7 +457,7 @@ std::string html_report(const ReportInputs& inputs) {
     specs.push_back({"gradient norm (before clipping)", "L2 norm", false, "grad_norm", S::Auto});
     specs.push_back({"peak memory per log interval", "bytes", false, "peak_memory_bytes", S::Linear});
     for (const auto& spec : specs) out += figure(runs, spec, max_step);
-    out += "</div>\n<h2>Final and best metrics</h2>\n" + metrics_table(runs);
+    out += "</div>\n";
     out += recipe_section(runs);
     out += environment_section(runs);
   }
