@@ -64,8 +64,10 @@ if ! finished "$out/gpt_tiny"; then
 fi
 
 # The pages and their pictures (the top of each page at 1280 px).
-"$ptm" report "$out/gpt_tiny" --out "$out/report_gpt_tiny.html"
-"$ptm" report "$out/minilm_full" "$out/minilm_lora" "$out/minilm_full_s43" "$soup" --out "$out/report_minilm.html"
+# Folders named relative to the checkout, as the pages show them.
+r="$(realpath --relative-to="$PTM_ROOT" "$out")"
+"$ptm" report "$r/gpt_tiny" --out "$out/report_gpt_tiny.html"
+"$ptm" report "$r/minilm_full" "$r/minilm_lora" "$r/minilm_full_s43" "$r/minilm_soup" --out "$out/report_minilm.html"
 if command -v chromium >/dev/null 2>&1; then
   mkdir -p "$images"
   "$py" scripts/screenshot_report.py "$out/report_gpt_tiny.html" "$images/report_gpt_tiny.png" --height 1500
