@@ -11,10 +11,10 @@
 namespace ptm::cli {
 
 void add_report(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("report", "Curves and tables of training runs: an HTML page (--out) or a summary");
+  auto* cmd = app.add_subcommand("report", "Curves and tables of runs, prunings, searches and benchmarks: an HTML page (--out) or a summary");
   auto runs = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>();
-  cmd->add_option("runs", *runs, "run directories (one colour each) and `ptm bench --json` files")->required()->expected(1, -1);
+  cmd->add_option("runs", *runs, "run directories (one colour each), ptm merge/prune/nas search folders and `ptm bench --json` files")->required()->expected(1, -1);
   cmd->add_option("--out", *out, "write one self-contained HTML page here (inline SVG, no JavaScript)");
   cmd->callback([&action, runs, out] {
     action = [runs, out] {
@@ -25,6 +25,8 @@ void add_report(CLI::App& app, Action& action) {
       }
       fs_util::write_file_atomic(*out, report::html_report(data));
       std::cout << "report of " << data.runs.size() << " run" << (data.runs.size() == 1 ? "" : "s");
+      if (!data.prunes.empty()) std::cout << ", " << data.prunes.size() << " pruning(s)";
+      if (!data.searches.empty()) std::cout << ", " << data.searches.size() << " architecture search(es)";
       if (!data.benches.empty()) std::cout << " and " << data.benches.size() << " benchmark(s)";
       std::cout << " -> " << *out << "\n";
       return 0;

@@ -179,7 +179,8 @@ TEST_CASE("ptm report shows a ptm bench report as a table and bar charts", "[int
   CHECK(contains(r.out, "ms p50"));  // ptm bench's own table
 }
 
-TEST_CASE("a ptm report page renders in headless Chromium with the plotted data", "[integration][report][browser]") {
+TEST_CASE("a ptm report page renders in headless Chromium with the plotted data and prints whole",
+          "[integration][report][browser]") {
   REQUIRE(std::string(ptm::test::python_exe()) != "");
   if (std::system("command -v chromium >/dev/null 2>&1") != 0)
     PTM_SKIP("chromium is not installed (Debian: apt-get install chromium)");
@@ -195,4 +196,9 @@ TEST_CASE("a ptm report page renders in headless Chromium with the plotted data"
   INFO(out);
   CHECK(rc == 0);
   CHECK(contains(out, "\"screenshot\""));
+  // Printed (print media at a page's width, then a PDF): every plot and table fits the page.
+  const auto [prc, pout] = golden("check_print.py", tmp.file("r.html") + " " + tmp.file("r.pdf"), tmp);
+  INFO(pout);
+  CHECK(prc == 0);
+  CHECK(contains(pout, "\"pages\""));
 }

@@ -25,7 +25,7 @@ void bind_space(config::Section& s, SpaceConfig& c) {
 
 }  // namespace
 
-bool is_cost_objective(const std::string& name) { return name == "params" || name == "macs" || name == "latency_ms"; }
+// is_cost_objective: nas/front_plot.cpp (torch-free, ptm report uses it too).
 
 void bind(config::Section& s, SupernetConfig& c) {
   s.opt("sampling", c.sampling, "sandwich | sortednet | uniform").one_of({"sandwich", "sortednet", "uniform"});

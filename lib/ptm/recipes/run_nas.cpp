@@ -90,23 +90,6 @@ double latency_ms(models::ModelImpl& model, const models::Subnet& subnet, const 
   return bench::summarize(ms).p50;
 }
 
-// The front in its cost (x) and metric (y) objectives, maximised metrics shown as they are,
-// against the random baseline when there is one.
-std::string front_svg(const std::vector<std::string>& objectives, const std::vector<std::string>& stored,
-                      const nas::SearchResult& search, const nas::SearchResult* baseline) {
-  nas::FrontPlotOptions o;
-  o.objective_names = objectives;
-  for (const auto& n : stored) o.negate.push_back(n.rfind("neg_", 0) == 0);
-  const auto cost = std::find_if(objectives.begin(), objectives.end(), is_cost);
-  const auto metric = std::find_if_not(objectives.begin(), objectives.end(), is_cost);
-  if (cost != objectives.end() && metric != objectives.end()) {
-    o.x = static_cast<size_t>(cost - objectives.begin());
-    o.y = static_cast<size_t>(metric - objectives.begin());
-  }
-  o.title = "Pareto front: " + objectives[o.y] + " vs " + objectives[o.x];
-  return nas::front_plot_svg(search, baseline, o);
-}
-
 class SubnetMeter {
  public:
   SubnetMeter(const Recipe& recipe, models::ModelImpl& model, objectives::Objective* objective, torch::Device device)
@@ -304,6 +287,7 @@ nlohmann::json run_nas_search(const Recipe& recipe, const RunOptions& options) {
   // The baseline: random search with the same budget, the same reference point and the same
   // measurements (a genome both draw is measured once).
   std::optional<nas::SearchResult> baseline;
+  nlohmann::json bpoints;
   if (c.baseline == "random") {
     for (const auto& p : result.evaluated) measured.emplace(p.genome, p.eval);
     auto bo = so;
@@ -312,7 +296,7 @@ nlohmann::json run_nas_search(const Recipe& recipe, const RunOptions& options) {
     bo.screen = {};
     bo.screen_settings.clear();
     baseline = nas::run_search(space, bo, measure, dir + "/baseline_state.json", progress("random baseline: "));
-    auto bpoints = nas::result_json(*baseline, names);
+    bpoints = nas::result_json(*baseline, names);
     bpoints["hv_reference"] = so.hv_reference;
     fs_util::write_file_atomic(run.file("baseline_points.json"), bpoints.dump(2) + "\n");
     summary["baseline"] = {{"algorithm", "random"},
@@ -323,7 +307,9 @@ nlohmann::json run_nas_search(const Recipe& recipe, const RunOptions& options) {
       log::info("nas: final hypervolume " + std::to_string(result.hypervolume_per_generation.back()) + " (" +
                 c.algorithm + ") vs " + std::to_string(baseline->hypervolume_per_generation.back()) + " (random search)");
   }
-  fs_util::write_file_atomic(run.file("front.svg"), front_svg(c.objectives, names, result, baseline ? &*baseline : nullptr));
+  // From the JSON just written, by the function ptm report draws a search folder with.
+  fs_util::write_file_atomic(run.file("front.svg"),
+                             nas::front_plot_svg(points, baseline ? &bpoints : nullptr, dir, c.algorithm));
   summary["seconds"] = seconds_since(start);
   run.write_summary(summary);
   log::close_files();

@@ -106,7 +106,7 @@ h1{font-size:22px;margin:4px 0}h2{font-size:17px;margin:24px 0 8px;border-bottom
 .meta{color:#666;font-size:13px}
 .runs span.swatch{display:inline-block;width:14px;height:14px;border-radius:2px;vertical-align:-2px;margin-right:6px}
 .runs li{list-style:none;margin:2px 0}.runs{padding:0}
-.plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px 20px}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:12px 20px}
 figure{margin:0;break-inside:avoid}svg.plot{width:100%;height:auto;display:block}
 svg .title{font:600 14px sans-serif;fill:#222}svg .tick{font:11px sans-serif;fill:#555}
 svg .label{font:12px sans-serif;fill:#333}svg .legend{font:12px sans-serif;fill:#222}
@@ -115,7 +115,8 @@ svg .grid{stroke:#ececec;stroke-width:1}svg .frame{fill:none;stroke:#999;stroke-
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f5f5f5}
 td.num{text-align:right;font-variant-numeric:tabular-nums}td.same{color:#999}
 pre{background:#f7f7f7;padding:8px;font-size:12px;overflow-x:auto}
-@media print{body{max-width:none;padding:0}.plots{grid-template-columns:1fr 1fr}h2{break-after:avoid}}
+@media print{body{max-width:none;padding:0}.plots{grid-template-columns:1fr 1fr}h2{break-after:avoid}
+.scroll{overflow:visible}th,td{overflow-wrap:anywhere}pre{white-space:pre-wrap;overflow-wrap:anywhere}}
 )";
 
 struct PlotSpec {
@@ -133,6 +134,7 @@ std::string figure(const std::vector<RunData>& runs, const PlotSpec& spec, doubl
   p.x_range = std::make_pair(0.0, max_step);
   bool any = false;
   for (size_t i = 0; i < runs.size(); ++i) {
+    if (!runs[i].merge.is_null()) continue;  // a merged model: numbers in the table only
     Series s;
     s.name = runs[i].name;
     s.color = palette(i);
@@ -149,14 +151,37 @@ std::string figure(const std::vector<RunData>& runs, const PlotSpec& spec, doubl
   return "<figure>" + line_plot_svg(p) + "</figure>\n";
 }
 
+// "uniform_soup of a, b" from merge.json (its inputs' run folders).
+std::string merge_description(const json& merge) {
+  std::string out = merge.value("method", std::string("merge"));
+  std::string inputs;
+  for (const char* key : {"kept", "inputs"})
+    if (inputs.empty() && merge.contains(key) && merge[key].is_array())
+      for (const auto& in : merge[key])
+        if (in.is_string()) {
+          const fs::path p = fs::path(in.get<std::string>()).lexically_normal();
+          // <run>/checkpoints/step_N: name the run
+          const fs::path run = p.parent_path().filename() == "checkpoints" ? p.parent_path().parent_path() : p;
+          inputs += (inputs.empty() ? "" : ", ") + run.filename().string();
+        }
+  if (merge.contains("from") && merge["from"].is_string()) inputs = merge["from"].get<std::string>();
+  return inputs.empty() ? out : out + " of " + inputs;
+}
+
 // Values of the recipes that differ between the runs (run.name and run.dir left out).
-std::string recipe_section(const std::vector<RunData>& runs) {
+std::string recipe_section(std::vector<RunData> runs) {
   std::string out = "<h2>Recipes</h2>\n";
-  std::vector<config::Node> trees;
-  for (const auto& r : runs) {
-    if (r.config_yaml.empty()) return out + "<p>" + escape(r.name) + " has no config.yaml.</p>\n";
-    trees.push_back(config::parse_yaml(r.config_yaml, r.dir + "/config.yaml"));
+  std::vector<RunData> all = runs;
+  runs.clear();  // those with a recipe
+  for (const auto& r : all) {
+    if (!r.config_yaml.empty()) runs.push_back(r);
+    else if (!r.merge.is_null())
+      out += "<p><b>" + escape(r.name) + "</b> is a merged model: " + escape(merge_description(r.merge)) + ".</p>\n";
+    else
+      out += "<p>" + escape(r.name) + " has no config.yaml.</p>\n";
   }
+  std::vector<config::Node> trees;
+  for (const auto& r : runs) trees.push_back(config::parse_yaml(r.config_yaml, r.dir + "/config.yaml"));
   if (runs.size() > 1) {
     // Every path that differs from the first run in some run, with each run's value.
     std::vector<std::string> paths;
@@ -208,6 +233,7 @@ std::string metrics_table(const std::vector<RunData>& runs) {
     return r.summary.is_object() ? number(r.summary, key) : NAN;
   };
   row("steps", "steps", [](const RunData& r) {
+    if (!r.merge.is_null()) return td(NAN, " (merged)");
     return td(r.train.empty() ? NAN : r.train.back()["step"].get<double>(), r.summary.is_null() ? " (unfinished)" : "");
   });
   row("wall time (s)", "seconds", [&](const RunData& r) { return td(summary_num(r, "seconds")); });
@@ -277,18 +303,25 @@ std::string bench_section(const BenchData& b) {
   return out + "<pre>" + escape(bench::format_table(b.report)) + "</pre>\n";
 }
 
+// The folder's name ("runs/a/" -> "a").
+std::string folder_name(const std::string& dir) {
+  std::string name = fs::path(dir).lexically_normal().filename().string();
+  if (name.empty() || name == ".") name = fs::path(dir).lexically_normal().parent_path().filename().string();
+  return name;
+}
+
 }  // namespace
 
 RunData load_run(const std::string& dir) {
   RunData r;
   r.dir = dir;
-  r.name = fs::path(dir).lexically_normal().filename().string();
-  if (r.name.empty() || r.name == ".") r.name = fs::path(dir).lexically_normal().parent_path().filename().string();
+  r.name = folder_name(dir);
   const std::string metrics = dir + "/metrics.jsonl";
   if (!fs::is_directory(dir)) throw IoError("'" + dir + "' is not a folder (ptm report reads run directories)");
   if (!fs::exists(metrics))
     throw IoError("'" + dir + "' is not a run directory: it has no metrics.jsonl (ptm report reads the folders "
-                  "that ptm pretrain/finetune/distill write)");
+                  "that ptm pretrain/finetune/distill write, and ptm merge (merge.json), ptm prune (sparsity.json) "
+                  "and ptm nas search (points.json) folders)");
   std::map<int64_t, json> train, eval, test;
   std::istringstream in(fs_util::read_file(metrics));
   for (std::string line; std::getline(in, line);) {
@@ -325,9 +358,42 @@ RunData load_run(const std::string& dir) {
   return r;
 }
 
+RunData load_merged(const std::string& dir) {
+  RunData r;
+  r.dir = dir;
+  r.name = folder_name(dir);
+  r.merge = read_json_file(dir + "/merge.json");
+  // ptm eval's JSON ({"accuracy": ..., "loss": ...}) as an evaluation record at no step.
+  const auto record = [](const json& eval, const char* split) {
+    json rec = {{"step", -1}, {"split", split}};
+    for (const auto& [k, v] : eval.items())
+      if (v.is_number()) rec["eval_" + k] = v;
+    return rec;
+  };
+  if (fs::exists(dir + "/eval.json"))
+    r.eval.push_back(record(read_json_file(dir + "/eval.json"), "val"));
+  else if (r.merge.contains("soup_eval") && r.merge["soup_eval"].is_object())
+    r.eval.push_back(record(r.merge["soup_eval"], "val"));
+  if (fs::exists(dir + "/eval_test.json")) r.test.push_back(record(read_json_file(dir + "/eval_test.json"), "test"));
+  r.summary = r.merge;  // finished
+  return r;
+}
+
 ReportInputs load_inputs(const std::vector<std::string>& paths) {
   ReportInputs in;
   for (const auto& p : paths) {
+    if (fs::is_directory(p) && fs::exists(p + "/points.json")) {
+      in.searches.push_back(load_search(p, folder_name(p)));
+      continue;
+    }
+    if (fs::is_directory(p) && fs::exists(p + "/merge.json")) {
+      in.runs.push_back(load_merged(p));
+      continue;
+    }
+    if (fs::is_directory(p) && fs::exists(p + "/sparsity.json")) {
+      in.prunes.push_back(load_prune(p, folder_name(p)));
+      if (!fs::exists(p + "/metrics.jsonl")) continue;  // no recovery fine-tune
+    }
     if (fs::is_regular_file(p)) {
       json report;
       try {
@@ -359,8 +425,11 @@ std::string html_report(const ReportInputs& inputs) {
   }
   std::string title = "ptm report: ";
   for (size_t i = 0; i < runs.size(); ++i) title += (i ? ", " : "") + runs[i].name;
-  for (size_t i = 0; i < inputs.benches.size(); ++i)
-    title += (i || !runs.empty() ? ", " : "") + fs::path(inputs.benches[i].path).filename().string();
+  std::vector<std::string> others;
+  for (const auto& p : inputs.prunes) others.push_back(p.name);
+  for (const auto& s : inputs.searches) others.push_back(s.name);
+  for (const auto& b : inputs.benches) others.push_back(fs::path(b.path).filename().string());
+  for (size_t i = 0; i < others.size(); ++i) title += (i || !runs.empty() ? ", " : "") + others[i];
   char when[64];
   const std::time_t now = std::time(nullptr);
   std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
@@ -374,8 +443,10 @@ std::string html_report(const ReportInputs& inputs) {
     for (size_t i = 0; i < runs.size(); ++i)
       out += "<li><span class=\"swatch\" style=\"background:" + palette(i) + "\"></span><b>" +
              escape(runs[i].name) + "</b> <span class=\"meta\">" + escape(runs[i].dir) +
-             (runs[i].summary.is_null() ? " (unfinished)" : "") + "</span></li>";
-    out += "</ul>\n<h2>Curves</h2>\n<div class=\"plots\">\n";
+             (runs[i].summary.is_null() ? " (unfinished)" : "") +
+             (runs[i].merge.is_null() ? "" : " (" + escape(merge_description(runs[i].merge)) + ")") + "</span></li>";
+    // The numbers first: a comparison is read from the table, the curves show how it came about.
+    out += "</ul>\n<h2>Final and best metrics</h2>\n" + metrics_table(runs) + "<h2>Curves</h2>\n<div class=\"plots\">\n";
     using S = LinePlot::YScale;
     std::vector<PlotSpec> specs = {{"training loss", "loss", false, "loss", S::Auto},
                                    {"evaluation loss", "loss", true, "eval_loss", S::Auto},
@@ -386,10 +457,12 @@ std::string html_report(const ReportInputs& inputs) {
     specs.push_back({"gradient norm (before clipping)", "L2 norm", false, "grad_norm", S::Auto});
     specs.push_back({"peak memory per log interval", "bytes", false, "peak_memory_bytes", S::Linear});
     for (const auto& spec : specs) out += figure(runs, spec, max_step);
-    out += "</div>\n<h2>Final and best metrics</h2>\n" + metrics_table(runs);
+    out += "</div>\n";
     out += recipe_section(runs);
     out += environment_section(runs);
   }
+  for (const auto& p : inputs.prunes) out += prune_section(p);
+  for (const auto& s : inputs.searches) out += search_section(s);
   for (const auto& b : inputs.benches) out += bench_section(b);
   return out + "</body></html>\n";
 }
@@ -400,6 +473,16 @@ std::string text_summary(const ReportInputs& inputs) {
   for (const auto& r : runs) {
     const std::string tkey = throughput_key(r);
     out += r.name + " (" + r.dir + "): ";
+    if (!r.merge.is_null()) {
+      out += merge_description(r.merge) + "\n";
+      for (const auto& [records, label] : {std::make_pair(&r.eval, "eval"), std::make_pair(&r.test, "test")}) {
+        std::string line;
+        for (const auto& k : eval_keys({r}, records == &r.test))
+          line += (line.empty() ? "" : ", ") + k + " " + format_number(last_of(*records, "eval_" + k), 5);
+        if (!line.empty()) out += std::string("  ") + label + " " + line + "\n";
+      }
+      continue;
+    }
     out += r.train.empty() ? "no steps logged" : std::to_string(r.train.back()["step"].get<int64_t>()) + " steps";
     if (r.summary.is_object()) {
       out += ", " + format_number(number(r.summary, "seconds"), 4) + " s, " +
@@ -431,6 +514,8 @@ std::string text_summary(const ReportInputs& inputs) {
     for (const auto& k : differ) keys += (keys.empty() ? "" : ", ") + k;
     out += differ.empty() ? "recipes: the same\n" : "recipes differ in: " + keys + "\n";
   }
+  for (const auto& p : inputs.prunes) out += prune_text(p);
+  for (const auto& s : inputs.searches) out += search_text(s);
   for (const auto& b : inputs.benches) out += b.path + ":\n" + bench::format_table(b.report);
   return out;
 }

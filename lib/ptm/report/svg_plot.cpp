@@ -231,6 +231,7 @@ std::string bar_chart_svg(const BarChart& c) {
   double hi = 0;
   for (const auto& b : c.bars)
     if (std::isfinite(b.value)) hi = std::max(hi, b.value);
+  if (c.max_value && *c.max_value > 0) hi = std::max(hi, *c.max_value);
   if (!(hi > 0)) hi = 1;
   const double x0 = kLabel, x1 = c.width - kRight;
   std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" viewBox=\"0 0 " +

@@ -39,6 +39,7 @@ struct BarChart {
   std::string title;
   std::string value_label;
   std::vector<Bar> bars;
+  std::optional<double> max_value;  // the value of a full-width bar (1 for fractions); default: the largest
   int width = 600;
 };
 
