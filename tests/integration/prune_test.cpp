@@ -11,6 +11,7 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "skip.h"
 #include "ptm/models/elastic.h"
 #include "ptm/models/safetensors.h"
 #include "ptm/recipes/run_model.h"
@@ -176,6 +177,34 @@ TEST_CASE("ptm prune removes whole layers: the smaller model is the trained one 
     CHECK(contains(r.err, key));
     CHECK_FALSE(fs::exists(out));
   }
+}
+
+TEST_CASE("ptm prune removes ViT heads and neurons on images into a smaller ViT that ptm eval reloads",
+          "[integration][compress][vit]") {
+  if (!fs::exists(ptm::test::data_dir() + "/fashion-mnist/train-images-idx3-ubyte"))
+    PTM_SKIP("no Fashion-MNIST in data/ (bash scripts/get-data.sh fashion-mnist)");
+  ptm::test::TempDir tmp;
+  auto r = run_ptm("pretrain --config tests/fixtures/recipes/supernet_vit_small.yaml ~supernet --run-dir " +
+                   tmp.file("base"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string out = tmp.file("s");
+  r = run_ptm("prune --config tests/fixtures/recipes/prune_vit_small.yaml init_from.checkpoint=" +
+              tmp.file("base/checkpoints/latest") + " --run-dir " + out);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto summary = nlohmann::json::parse(read_text(out + "/summary.json"));
+  CHECK(summary["units"]["heads"] == nlohmann::json::array({2, 2, 2}));
+  CHECK(summary["units"]["neurons"] == nlohmann::json::array({32, 32, 32}));
+  // Per layer: q, k, v rows (+ biases) and output columns of two 8-wide heads, 32 neurons' rows and columns.
+  const int64_t removed = 3 * ((3 * (16 * 32 + 16) + 32 * 16) + (32 * 32 + 32 + 32 * 32));
+  CHECK(summary["parameters_before"].get<int64_t>() - summary["parameters"].get<int64_t>() == removed);
+  CHECK(contains(read_text(out + "/config.yaml"), "layer_heads: [2, 2, 2]"));
+  const auto e = run_ptm("eval --from " + out + " --batches 2");
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  CHECK(nlohmann::json::parse(e.out)["loss"].get<double>() ==
+        Approx(summary["after"]["loss"].get<double>()).epsilon(1e-6));
 }
 
 TEST_CASE("a GPT with FFN neurons pruned alike in every layer exports to a folder transformers loads",
