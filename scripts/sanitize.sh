@@ -20,7 +20,12 @@ if [[ "${1:-}" == "--base" ]]; then
 fi
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 # Set before building: test discovery runs the sanitized test binary.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
+#   detect_leaks=0: LibTorch (not instrumented) keeps allocations alive at exit, and libcuda's
+#     cuInit leaks by design; the reports would be theirs, not ptm's.
+#   protect_shadow_gap=0: the CUDA driver reserves addresses inside the gap that ASan protects,
+#     so on a GPU machine cuInit/cudaMalloc fail ("out of memory") unless the gap stays mapped
+#     (google/sanitizers#629). Harmless without a GPU.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:protect_shadow_gap=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 # -O1 -g1: quicker to build than Release's -O3, with line numbers in reports.
 PTM_BUILD_DIR="$build" PTM_BUILD_TYPE=Release PTM_BUILD_TARGET=$target bash "$PTM_ROOT/scripts/build.sh" \

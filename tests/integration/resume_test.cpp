@@ -3,6 +3,7 @@
 // checks that stop a run before it writes or trains on something wrong: non-finite weights,
 // data that does not fit the model, init_from weights that fit nothing.
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +34,23 @@ std::vector<std::string> steps_of(const std::string& path) {
   return out;
 }
 
+// The steps of log.txt's step lines ("step 15/20 ...") and, as "K:eval", its evaluation lines.
+std::vector<std::string> logged_steps(const std::string& path) {
+  std::vector<std::string> out;
+  std::istringstream in(read_text(path));
+  static const std::regex kStep(R"(\] (eval )?step (\d+)[/:])");
+  std::smatch m;
+  for (std::string line; std::getline(in, line);)
+    if (std::regex_search(line, m, kStep)) out.push_back(m[2].str() + (m[1].matched ? ":eval" : ""));
+  return out;
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 // A finished run turned into one killed after its step-10 checkpoint.
 void kill_after_step_10(const std::string& dir) {
   fs::remove_all(dir + "/checkpoints/step_00000020");
@@ -53,12 +71,22 @@ TEST_CASE("a resumed run logs each step once", "[integration][train][resume]") {
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(steps_of(tmp.file("b/metrics.jsonl")) == uninterrupted);
+  // The console log too: its lines of steps 15 and 20 go, the first session's start and the
+  // resume stay.
+  REQUIRE(logged_steps(tmp.file("a/log.txt")) == uninterrupted);
+  auto log = read_text(tmp.file("b/log.txt"));
+  CHECK(logged_steps(tmp.file("b/log.txt")) == uninterrupted);
+  CHECK(count_of(log, "] run directory ") == 2);
+  CHECK(count_of(log, "resumed from " + tmp.file("b/checkpoints/step_00000010") + " at step 10") == 1);
+  CHECK(count_of(log, "checkpoint " + tmp.file("b/checkpoints/step_00000020")) == 1);
   // Killed before its first checkpoint: the run starts over, and its log with it.
   fs::remove_all(tmp.file("b/checkpoints"));
   fs::remove(tmp.file("b/summary.json"));
   r = run_ptm(kRecipe + " --run-dir " + tmp.file("b"));
   REQUIRE(r.exit_code == 0);
   CHECK(steps_of(tmp.file("b/metrics.jsonl")) == uninterrupted);
+  CHECK(logged_steps(tmp.file("b/log.txt")) == uninterrupted);
+  CHECK(count_of(read_text(tmp.file("b/log.txt")), "resumed from") == 0);
 }
 
 TEST_CASE("resuming under a recipe changed in keys that alter the run is refused unless allowed",

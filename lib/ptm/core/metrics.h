@@ -34,4 +34,13 @@ class MetricsWriter {
 // does. Lines without a "step" stay. Atomic; nothing happens when the file does not exist.
 void truncate_jsonl_after_step(const std::string& path, int64_t step);
 
+// The step a line of log.txt reports the training loop at ("step 12/100 ...", "eval step 12:
+// ...", "sample at step 12: ...", "skipped 1 step(s) ... up to step 12 ..."; the messages the
+// trainer writes), or -1 for any other line.
+int64_t log_line_step(const std::string& line);
+// The same for log.txt, before a resumed run reopens it: everything from the first line of a
+// step after `step` on goes (those steps run again, and whatever was logged between them with
+// them), so each step is logged once. The lines of earlier sessions up to there stay. Atomic.
+void truncate_log_after_step(const std::string& path, int64_t step);
+
 }  // namespace ptm

@@ -35,7 +35,8 @@ class RunDir {
                      const std::vector<std::pair<std::string, std::string>>& provenance) const;
   // summary.json, written atomically; its presence marks the run as finished.
   void write_summary(const nlohmann::json& summary) const;
-  // Tee the console log into log.txt (appends, so a resumed run keeps its history).
+  // Tee the console log into log.txt (appends, so a resumed run keeps its history; its lines
+  // of the steps that run again are dropped first: truncate_log_after_step in metrics.h).
   void attach_log() const;
 
   // True when `path` holds a finished run (summary.json) or any run output.

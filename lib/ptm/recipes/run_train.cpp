@@ -16,6 +16,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
+#include "ptm/core/metrics.h"
 #include "ptm/core/run_dir.h"
 #include "ptm/dist/process_group.h"
 #include "ptm/dist/rank_layout.h"
@@ -120,11 +121,13 @@ void check_same_recipe(dist::Group& group, const config::Node& resolved) {
   if (!problems.empty()) throw ConfigError(problems);
 }
 
-// The number of ranks whose state a checkpoint holds (1 for a single-process run).
-int checkpoint_world(const std::string& checkpoint) {
+// An integer field of a checkpoint's trainer_state.json (`fallback` when it has none).
+int64_t checkpoint_field(const std::string& checkpoint, const char* key, int64_t fallback) {
   const auto state = nlohmann::json::parse(fs_util::read_file(checkpoint + "/trainer_state.json"), nullptr, false);
-  return state.is_object() && state.contains("world") && state["world"].is_number_integer() ? state["world"].get<int>() : 1;
+  return state.is_object() && state.contains(key) && state[key].is_number_integer() ? state[key].get<int64_t>() : fallback;
 }
+// The number of ranks whose state a checkpoint holds (1 for a single-process run).
+int checkpoint_world(const std::string& checkpoint) { return static_cast<int>(checkpoint_field(checkpoint, "world", 1)); }
 
 }  // namespace
 
@@ -259,6 +262,10 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
   const RunDir run = opened ? *opened : RunDir::follow(dir, decision["resumed"].get<bool>());
   auto prov = provenance(device);
   if (main_rank) {
+    // The steps after the checkpoint (all of them without one) run again: their log lines go,
+    // as their metrics.jsonl records do in the trainer.
+    if (run.resumed())
+      truncate_log_after_step(run.file("log.txt"), resume_from.empty() ? 0 : checkpoint_field(resume_from, "step", 0));
     run.attach_log();
     run.write_config(config::to_yaml(recipe.resolved));
     run.write_cmdline(options.argv, prov);

@@ -518,7 +518,7 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
       reset_peak_memory(device);
       write_metrics(rec);
       const double remaining = (tc.max_steps - step) * dt / interval_steps;
-      char line[256];
+      char line[256];  // a resumed run finds the step in it again: log_line_step, core/metrics.h
       std::snprintf(line, sizeof(line), "step %lld/%lld  loss %.4f  lr %.3g  %.0f %s/s  ETA %s",
                     static_cast<long long>(step), static_cast<long long>(tc.max_steps), mean, lr.value, tps,
                     r.unit == "tokens" ? "tok" : "samples", eta(remaining).c_str());
