@@ -228,7 +228,7 @@ TEST_CASE("rewind weights come back from a checkpoint's state", "[unit][compress
   CHECK_NOTHROW(early.start(1, true));  // before step 2 there is nothing to rewind to yet
 }
 
-TEST_CASE("prune-recover rounds keep training; learning-rate rewinding keeps the weights", "[unit][compress]") {
+TEST_CASE("prune-recover rounds keep training, and learning-rate rewinding keeps the weights", "[unit][compress]") {
   for (const bool lr_only : {false, true}) {
     INFO((lr_only ? "rewind: {to_step: 2, weights: false}" : "rewind: none"));
     torch::manual_seed(7);
