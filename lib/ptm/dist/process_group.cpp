@@ -14,6 +14,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -92,6 +93,10 @@ Group::Group(const RankLayout& layout, const std::string& device, std::chrono::s
   so.numWorkers = layout.world;
   so.waitWorkers = false;
   so.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  // A write to a lost peer's socket (the store, Gloo) must fail with EPIPE and reach the code
+  // that names the lost rank, not kill this rank with SIGPIPE (Python, torchrun's usual host,
+  // ignores SIGPIPE for the same reason).
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     auto tcp = c10::make_intrusive<c10d::TCPStore>(layout.master_addr, so);
     // A restarted torchrun attempt must not read the keys of the attempt before it.
