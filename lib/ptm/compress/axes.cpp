@@ -34,37 +34,18 @@ std::vector<PrunableAxis> gpt_axes(const models::GptImpl& gpt) {
   return axes;
 }
 
-std::vector<PrunableAxis> bert_axes(const models::BertImpl& bert) {
-  const auto& o = bert.options();
+// BERT and ViT encoder layers: q, k, v under `self_attention` ("attention.self." for BERT,
+// "attention.attention." for ViT), the rest named alike.
+template <class Options>
+std::vector<PrunableAxis> encoder_axes(const Options& o, const std::string& self_attention, bool qkv_bias) {
   PrunableAxis heads{"heads", "head", {}}, neurons{"neurons", "neuron", {}};
   const int64_t D = o.head_dim();
   for (int64_t l = 0; l < o.num_hidden_layers; ++l) {
     const std::string p = "encoder.layer." + std::to_string(l) + ".";
     AxisLayer hl{o.heads_of(l), {}};
     for (const char* proj : {"query", "key", "value"}) {
-      hl.tensors.push_back({p + "attention.self." + proj + ".weight", 0, {0}, D, true});
-      hl.tensors.push_back({p + "attention.self." + proj + ".bias", 0, {0}, D, false});
-    }
-    hl.tensors.push_back({p + "attention.output.dense.weight", 1, {0}, D, true});
-    heads.layers.push_back(hl);
-    neurons.layers.push_back({o.inner_of(l),
-                              {{p + "intermediate.dense.weight", 0, {0}, 1, true},
-                               {p + "intermediate.dense.bias", 0, {0}, 1, false},
-                               {p + "output.dense.weight", 1, {0}, 1, true}}});
-  }
-  return {heads, neurons};
-}
-
-std::vector<PrunableAxis> vit_axes(const models::ViTImpl& vit) {
-  const auto& o = vit.options();
-  PrunableAxis heads{"heads", "head", {}}, neurons{"neurons", "neuron", {}};
-  const int64_t D = o.head_dim();
-  for (int64_t l = 0; l < o.num_hidden_layers; ++l) {
-    const std::string p = "encoder.layer." + std::to_string(l) + ".";
-    AxisLayer hl{o.heads_of(l), {}};
-    for (const char* proj : {"query", "key", "value"}) {
-      hl.tensors.push_back({p + "attention.attention." + proj + ".weight", 0, {0}, D, true});
-      if (o.qkv_bias) hl.tensors.push_back({p + "attention.attention." + proj + ".bias", 0, {0}, D, false});
+      hl.tensors.push_back({p + self_attention + proj + ".weight", 0, {0}, D, true});
+      if (qkv_bias) hl.tensors.push_back({p + self_attention + proj + ".bias", 0, {0}, D, false});
     }
     hl.tensors.push_back({p + "attention.output.dense.weight", 1, {0}, D, true});
     heads.layers.push_back(hl);
@@ -120,8 +101,10 @@ Rebuilt rebuild_gpt(const models::GptImpl& gpt, const KeptUnits& kept, const std
   return r;
 }
 
-Rebuilt rebuild_bert(const models::BertImpl& bert, const KeptUnits& kept, const std::vector<int64_t>& layers) {
-  auto o = bert.options();
+// BERT and ViT: the same per-layer option names (num_hidden_layers, head_size, layer_heads,
+// layer_inner) and layer names.
+template <class Model, class Options>
+Rebuilt rebuild_encoder(Options o, const KeptUnits& kept, const std::vector<int64_t>& layers) {
   const auto [heads, inner] = kept_sizes(o, kept, layers);
   o.head_size = o.head_dim();
   o.num_hidden_layers = static_cast<int64_t>(heads.size());
@@ -130,21 +113,7 @@ Rebuilt rebuild_bert(const models::BertImpl& bert, const KeptUnits& kept, const 
   Rebuilt r{{}, "encoder.layer."};
   r.shrunk.int_options = {{"head_size", o.head_size}, {"num_hidden_layers", o.num_hidden_layers}};
   r.shrunk.list_options = {{"layer_heads", heads}, {"layer_inner", inner}};
-  r.shrunk.model = models::Bert(o).ptr();
-  return r;
-}
-
-Rebuilt rebuild_vit(const models::ViTImpl& vit, const KeptUnits& kept, const std::vector<int64_t>& layers) {
-  auto o = vit.options();
-  const auto [heads, inner] = kept_sizes(o, kept, layers);
-  o.head_size = o.head_dim();
-  o.num_hidden_layers = static_cast<int64_t>(heads.size());
-  o.layer_heads = heads;
-  o.layer_inner = inner;
-  Rebuilt r{{}, "encoder.layer."};
-  r.shrunk.int_options = {{"head_size", o.head_size}, {"num_hidden_layers", o.num_hidden_layers}};
-  r.shrunk.list_options = {{"layer_heads", heads}, {"layer_inner", inner}};
-  r.shrunk.model = models::ViT(o).ptr();
+  r.shrunk.model = Model(o).ptr();
   return r;
 }
 
@@ -152,8 +121,10 @@ Rebuilt rebuild_vit(const models::ViTImpl& vit, const KeptUnits& kept, const std
 
 std::vector<PrunableAxis> prunable_axes(const models::ModelImpl& model) {
   if (const auto* gpt = dynamic_cast<const models::GptImpl*>(&model)) return gpt_axes(*gpt);
-  if (const auto* bert = dynamic_cast<const models::BertImpl*>(&model)) return bert_axes(*bert);
-  if (const auto* vit = dynamic_cast<const models::ViTImpl*>(&model)) return vit_axes(*vit);
+  if (const auto* bert = dynamic_cast<const models::BertImpl*>(&model))
+    return encoder_axes(bert->options(), "attention.self.", true);
+  if (const auto* vit = dynamic_cast<const models::ViTImpl*>(&model))
+    return encoder_axes(vit->options(), "attention.attention.", vit->options().qkv_bias);
   return {};
 }
 
@@ -181,9 +152,9 @@ Shrunk shrink(models::ModelImpl& model, const KeptUnits& kept) {
   if (const auto* gpt = dynamic_cast<const models::GptImpl*>(&model))
     r = rebuild_gpt(*gpt, kept, layers);
   else if (const auto* bert = dynamic_cast<const models::BertImpl*>(&model))
-    r = rebuild_bert(*bert, kept, layers);
+    r = rebuild_encoder<models::Bert>(bert->options(), kept, layers);
   else if (const auto* vit = dynamic_cast<const models::ViTImpl*>(&model))
-    r = rebuild_vit(*vit, kept, layers);
+    r = rebuild_encoder<models::ViT>(vit->options(), kept, layers);
   else
     throw RuntimeError("structured pruning: the " + model.arch() + " model cannot be rebuilt smaller");
 

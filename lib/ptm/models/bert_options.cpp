@@ -143,27 +143,7 @@ BertOptions BertOptions::from_hf_config(const nlohmann::json& j, const std::stri
 }
 
 nlohmann::json BertOptions::to_hf_config() const {
-  // BertConfig has one head count and one FFN width for all layers, and heads hidden_size / heads wide.
-  const int64_t heads = heads_of(0), inner = inner_of(0);
-  const std::string use_ptm = "; keep the ptm run instead (ptm eval --from, init_from.checkpoint)";
-  for (int64_t l = 1; l < num_hidden_layers; ++l) {
-    if (heads_of(l) != heads)
-      throw ConfigError(Origin{}, "model.layer_heads",
-                        "the layers have different head counts (layer 0: " + value_text(heads) + ", layer " +
-                            value_text(l) + ": " + value_text(heads_of(l)) +
-                            "), which a Hugging Face BertConfig (one num_attention_heads) cannot express" + use_ptm);
-    if (inner_of(l) != inner)
-      throw ConfigError(Origin{}, "model.layer_inner",
-                        "the layers have different FFN widths (layer 0: " + value_text(inner) + ", layer " +
-                            value_text(l) + ": " + value_text(inner_of(l)) +
-                            "), which a Hugging Face BertConfig (one intermediate_size) cannot express" + use_ptm);
-  }
-  if (heads * head_dim() != hidden_size)
-    throw ConfigError(Origin{}, layer_heads.empty() ? "model.head_size" : "model.layer_heads",
-                      value_text(heads) + " heads of " + value_text(head_dim()) + " make attention " +
-                          value_text(heads * head_dim()) + " wide, but a Hugging Face BertConfig sizes heads as "
-                          "hidden_size / num_attention_heads, so its attention is always hidden_size (" +
-                          value_text(hidden_size) + ") wide: removed heads cannot be expressed" + use_ptm);
+  const auto [heads, inner] = uniform_encoder_sizes(*this, "BertConfig", "FFN");
   nlohmann::json j = {{"architectures", {hf_architecture()}},
                       {"model_type", "bert"},
                       {"vocab_size", vocab_size},
