@@ -6,6 +6,7 @@
 #include "ptm/config/binder.h"
 #include "ptm/core/errors.h"
 #include "ptm/models/config_json.h"
+#include "ptm/models/layer_sizes.h"
 #include "ptm/models/bert.h"
 
 namespace ptm::models {
@@ -68,14 +69,7 @@ std::vector<std::pair<std::string, std::string>> BertOptions::problems() const {
                                                 value_text(num_attention_heads));
   at_least("intermediate_size", intermediate_size, 1);
   at_least("head_size", head_size, 0);
-  for (const auto& [key, sizes] : {std::pair<std::string, const std::vector<int64_t>*>{"layer_heads", &layer_heads},
-                                   {"layer_inner", &layer_inner}}) {
-    if (!sizes->empty() && static_cast<int64_t>(sizes->size()) != num_hidden_layers)
-      out.emplace_back(key, "needs one entry per layer (num_hidden_layers " + value_text(num_hidden_layers) + "), got " +
-                                value_text(static_cast<int64_t>(sizes->size())));
-    for (const auto v : *sizes)
-      if (v < 1) out.emplace_back(key, "entries must be >= 1, got " + value_text(v));
-  }
+  add_layer_size_problems(layer_heads, layer_inner, num_hidden_layers, "num_hidden_layers", out);
   at_least("max_position_embeddings", max_position_embeddings, 1);
   at_least("type_vocab_size", type_vocab_size, 1);
   if (!(layer_norm_eps > 0.0)) out.emplace_back("layer_norm_eps", "must be > 0, got " + value_text(layer_norm_eps));

@@ -46,34 +46,4 @@ inline void check_buildable(const std::vector<std::pair<std::string, std::string
   throw IoError(msg);
 }
 
-// The one head count and MLP width an encoder config (BertConfig, ViTConfig) holds for every
-// layer, heads sized hidden_size / heads. ConfigError naming model.layer_heads, model.layer_inner
-// or model.head_size when the options' per-layer sizes (a pruned model) differ from that.
-//   config  the transformers class named in messages; mlp  what its MLP width is called
-template <class Options>
-std::pair<int64_t, int64_t> uniform_encoder_sizes(const Options& o, const std::string& config, const std::string& mlp) {
-  const int64_t heads = o.heads_of(0), inner = o.inner_of(0);
-  const auto n = [](int64_t v) { return std::to_string(v); };
-  const std::string use_ptm = "; keep the ptm run instead (ptm eval --from, init_from.checkpoint)";
-  for (int64_t l = 1; l < o.num_hidden_layers; ++l) {
-    if (o.heads_of(l) != heads)
-      throw ConfigError(Origin{}, "model.layer_heads",
-                        "the layers have different head counts (layer 0: " + n(heads) + ", layer " + n(l) + ": " +
-                            n(o.heads_of(l)) + "), which a Hugging Face " + config +
-                            " (one num_attention_heads) cannot express" + use_ptm);
-    if (o.inner_of(l) != inner)
-      throw ConfigError(Origin{}, "model.layer_inner",
-                        "the layers have different " + mlp + " widths (layer 0: " + n(inner) + ", layer " + n(l) +
-                            ": " + n(o.inner_of(l)) + "), which a Hugging Face " + config +
-                            " (one intermediate_size) cannot express" + use_ptm);
-  }
-  if (heads * o.head_dim() != o.hidden_size)
-    throw ConfigError(Origin{}, o.layer_heads.empty() ? "model.head_size" : "model.layer_heads",
-                      n(heads) + " heads of " + n(o.head_dim()) + " make attention " + n(heads * o.head_dim()) +
-                          " wide, but a Hugging Face " + config +
-                          " sizes heads as hidden_size / num_attention_heads, so its attention is always "
-                          "hidden_size (" + n(o.hidden_size) + ") wide: removed heads cannot be expressed" + use_ptm);
-  return {heads, inner};
-}
-
 }  // namespace ptm::models

@@ -6,6 +6,7 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/models/activation_checkpoint.h"
+#include "ptm/models/layer_sizes.h"
 
 namespace ptm::models {
 namespace {
@@ -76,13 +77,7 @@ std::vector<std::pair<std::string, std::string>> GptOptions::problems() const {
                                {"resid_pdrop", resid_pdrop}})
     if (!(v >= 0 && v <= 1)) p.emplace_back(key, "must lie in [0, 1], got " + num(v));
   at_least("head_size", head_size, 0);
-  for (const auto& [key, sizes] : {std::pair<const char*, const std::vector<int64_t>*>{"layer_heads", &layer_heads},
-                                   {"layer_inner", &layer_inner}}) {
-    if (!sizes->empty() && static_cast<int64_t>(sizes->size()) != n_layer)
-      p.emplace_back(key, "needs one entry per layer (n_layer " + num(n_layer) + "), got " + num(int64_t(sizes->size())));
-    for (const auto v : *sizes)
-      if (v < 1) p.emplace_back(key, "entries must be >= 1, got " + num(v));
-  }
+  add_layer_size_problems(layer_heads, layer_inner, n_layer, "n_layer", p);
   if (!layer_heads.empty() && kv_heads() != n_head)
     p.emplace_back("layer_heads", "per-layer head counts need n_kv_head = n_head (no grouped-query attention)");
   if (!p.empty()) return p;  // the relations below assume valid ranges

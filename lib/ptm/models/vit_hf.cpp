@@ -8,6 +8,7 @@
 #include "ptm/config/binder.h"
 #include "ptm/core/errors.h"
 #include "ptm/models/config_json.h"
+#include "ptm/models/layer_sizes.h"
 #include "ptm/models/vit.h"
 
 namespace ptm::models {
@@ -53,14 +54,7 @@ std::vector<std::pair<std::string, std::string>> ViTOptions::problems() const {
                                                 value_text(num_attention_heads));
   at_least("intermediate_size", intermediate_size, 1);
   at_least("head_size", head_size, 0);
-  for (const auto& [key, sizes] : {std::pair<std::string, const std::vector<int64_t>*>{"layer_heads", &layer_heads},
-                                   {"layer_inner", &layer_inner}}) {
-    if (!sizes->empty() && static_cast<int64_t>(sizes->size()) != num_hidden_layers)
-      out.emplace_back(key, "needs one entry per layer (num_hidden_layers " + value_text(num_hidden_layers) + "), got " +
-                                value_text(static_cast<int64_t>(sizes->size())));
-    for (const auto v : *sizes)
-      if (v < 1) out.emplace_back(key, "entries must be >= 1, got " + value_text(v));
-  }
+  add_layer_size_problems(layer_heads, layer_inner, num_hidden_layers, "num_hidden_layers", out);
   choice("hidden_act", hidden_act, kActs);
   probability("hidden_dropout_prob", hidden_dropout_prob);
   probability("attention_probs_dropout_prob", attention_probs_dropout_prob);
