@@ -16,7 +16,7 @@ set(PTM_MODELS_SOURCES
   ptm/models/elastic.cpp
   ptm/models/gpt.cpp
   ptm/models/electra.cpp
-  ptm/models/gpt_block.cpp
+  ptm/models/gpt_block.cpp ptm/models/gpt_kv_cache.cpp
   ptm/models/gpt_hf.cpp ptm/models/gpt_llama_hf.cpp
   ptm/models/model_summary.cpp
   ptm/models/mlp.cpp

@@ -3,7 +3,7 @@ set(PTM_MODELS_TEST_SOURCES
   unit/models/safetensors_test.cpp
   unit/models/bert_test.cpp unit/models/bert_model_test.cpp
   unit/models/gpt_test.cpp
-  unit/models/llama_test.cpp unit/models/hf_auto_test.cpp unit/models/generate_test.cpp
+  unit/models/llama_test.cpp unit/models/hf_auto_test.cpp unit/models/generate_test.cpp unit/models/gpt_kv_cache_test.cpp
   unit/models/gpt_options_test.cpp
   unit/models/elastic_test.cpp
   unit/models/supernet_objective_test.cpp
