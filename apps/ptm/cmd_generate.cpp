@@ -1,5 +1,6 @@
 // `ptm generate --from RUN|CHECKPOINT | --hf DIR --prompt TEXT | --prompts FILE | --prompt-ids 1,2,3
-//   [--max-new-tokens N --temperature T --top-k K --top-p P --seed S --eos-id E --json]`
+//   [--max-new-tokens N --temperature T --top-k K --top-p P --seed S --eos-id E --batch-size B
+//    --no-kv-cache --threads N --json]`
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -39,7 +40,12 @@ void add_generate(CLI::App& app, Action& action) {
   sub->add_option("--eos-id", r.eos_id,
                   "stop after this token (default: config.json's eos_token_id or the tokenizer's end-of-text; "
                   "-1: never)");
+  sub->add_option("--batch-size", r.batch_size, "prompts decoded together, left-padded (default 8)")
+      ->check(CLI::PositiveNumber);
+  sub->add_flag("!--no-kv-cache", r.options.kv_cache,
+                "rerun the whole sequence at each step, one prompt at a time (the reference path)");
   sub->add_option("--device", r.device, "auto, cpu, cuda or cuda:N");
+  sub->add_option("--threads", r.threads, "CPU threads (default: LibTorch's)")->check(CLI::PositiveNumber);
   sub->add_flag("--json", a->json, "one JSON line per prompt: ids, text, tokens/s");
   sub->callback([&action, a] {
     action = [a] {
@@ -48,8 +54,13 @@ void add_generate(CLI::App& app, Action& action) {
       if (!a->prompts_file.empty()) {
         std::ifstream in(a->prompts_file);
         if (!in) throw IoError(a->prompts_file + ": cannot be read (--prompts)");
-        for (std::string line; std::getline(in, line);)
-          if (!line.empty()) request.prompts.push_back(line);
+        int line_no = 0;
+        for (std::string line; std::getline(in, line);) {
+          ++line_no;
+          if (line.empty()) continue;
+          request.prompts.push_back(line);
+          request.prompt_origins.push_back(Origin{a->prompts_file, line_no, 0});
+        }
         if (request.prompts.empty()) throw ConfigError(Origin{a->prompts_file}, "--prompts", "holds no prompt");
       }
       for (const auto& result : recipes::run_generate(request)) {

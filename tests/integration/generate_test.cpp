@@ -1,11 +1,16 @@
 // `ptm generate`: greedy continuation equal token for token to transformers' greedy
 // generate() on random GPT-2, Llama (GQA) and Mistral (sliding window shorter than the
-// sequence) models; seeded sampling repeatable, top-k 1 and a tiny top-p equal to greedy;
-// bad input (a prompt longer than the context, ids outside the vocabulary, text without a
-// tokenizer, filters without a temperature) exit 2 naming the option.
+// sequence) models, with the key/value cache and without; several prompts batched (left
+// padding) equal to transformers' batched greedy generate and to each prompt alone, stopping
+// per sequence at the end-of-text token; seeded sampling repeatable, top-k 1 and a tiny top-p
+// equal to greedy; bad input (a prompt longer than the context, ids outside the vocabulary,
+// text without a tokenizer, filters without a temperature) exit 2 naming the option.
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +28,18 @@ int python(const std::string& script, const std::string& args, const ptm::test::
   const std::string cmd = std::string("'") + ptm::test::python_exe() + "' '" + ptm::test::source_dir() +
                           "/tests/golden/" + script + "' " + args + " >/dev/null 2>>'" + d.file("py_err.txt") + "'";
   return WEXITSTATUS(std::system(cmd.c_str()));
+}
+
+// Every JSON line of ptm generate's output, REQUIREd to succeed.
+std::vector<nlohmann::json> ptm_lines(const std::string& args) {
+  const auto r = run_ptm("generate " + args + " --json");
+  INFO(args << "\n" << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+  return lines;
 }
 
 std::string join(const std::vector<int64_t>& ids) {
@@ -62,8 +79,9 @@ TEST_CASE("ptm generate greedy equals transformers' greedy generate", "[integrat
     const auto theirs = ptm::models::SafetensorsFile(d.file("out.safetensors")).tensor("ids").squeeze(0);
     const std::vector<int64_t> expected(theirs.data_ptr<int64_t>(), theirs.data_ptr<int64_t>() + theirs.numel());
     REQUIRE(expected.size() == prompt.size() + 24);
-    const auto mine = ptm_ids("--hf " + d.file(name) + " --prompt-ids " + join(prompt) + " --max-new-tokens 24");
-    CHECK(mine == expected);
+    const std::string args = "--hf " + d.file(name) + " --prompt-ids " + join(prompt) + " --max-new-tokens 24";
+    CHECK(ptm_ids(args) == expected);
+    CHECK(ptm_ids(args + " --no-kv-cache") == expected);
   }
 
   // Sampling: the seed decides; top-k 1 and a tiny top-p leave only the greedy token.
@@ -78,6 +96,53 @@ TEST_CASE("ptm generate greedy equals transformers' greedy generate", "[integrat
   // A stop token ends the continuation right after it.
   const auto stopped = ptm_ids(base + " --eos-id " + std::to_string(greedy[prompt.size() + 2]));
   CHECK(stopped == std::vector<int64_t>(greedy.begin(), greedy.begin() + static_cast<long>(prompt.size()) + 3));
+}
+
+// Several prompts of different lengths (--prompts FILE) in one left-padded batch: the ids of
+// transformers' batched greedy generate (attention mask, position ids from it), each sequence
+// stopping at the end-of-text token of config.json on its own; and the same ids in batches of
+// one and with the cache off.
+TEST_CASE("ptm generate batches prompts as transformers' batched greedy generate", "[integration][generate]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  ptm::test::TempDir d;
+  REQUIRE(python("llama_tokenizer_build.py",
+                 "llama3 '" + d.file("tok.json") + "' '" + ptm::test::data_dir() + "/corpus/janeausten/emma.txt'",
+                 d) == 0);
+  {
+    std::ofstream f(d.file("prompts.txt"));
+    f << "Emma Woodhouse, handsome, clever, and rich, with a comfortable home\n"
+         "She was\n"
+         "\n"  // blank lines are skipped
+         "Mr. Knightley, a sensible man about seven or eight-and-thirty\n"
+         "It\n";
+  }
+  for (const std::string arch : {"gpt2", "llama", "mistral"}) {
+    INFO(arch);
+    REQUIRE(python("batch_generate_reference.py", arch + " '" + d.file("tok.json") + "' '" + d.file(arch) + "' '" +
+                                                      d.file("prompts.txt") + "' 16 '" + d.file(arch + ".json") + "'",
+                   d) == 0);
+    INFO(read_text(d.file("py_err.txt")));
+    const auto expected = nlohmann::json::parse(read_text(d.file(arch + ".json")));
+    REQUIRE(expected["ids"].size() == 4);
+    // The stop token ends some sequences early and not others.
+    size_t stopped = 0;
+    for (const auto& ids : expected["ids"]) stopped += ids.back() == expected["eos"] ? 1 : 0;
+    CHECK(stopped >= 1);
+    CHECK(stopped < 4);
+    const std::string base = "--hf '" + d.file(arch) + "' --prompts '" + d.file("prompts.txt") + "' --max-new-tokens 16";
+    for (const std::string extra : {"", " --batch-size 1", " --batch-size 3", " --no-kv-cache"}) {
+      INFO(extra);
+      const auto lines = ptm_lines(base + extra);
+      REQUIRE(lines.size() == 4);
+      for (size_t i = 0; i < 4; ++i) {
+        INFO("prompt " << i);
+        CHECK(lines[i]["ids"] == expected["ids"][i]);
+        CHECK(lines[i]["prompt_tokens"].get<size_t>() + lines[i]["new_tokens"].get<size_t>() ==
+              expected["ids"][i].size());
+        CHECK(lines[i]["decode_tokens_per_s"].get<double>() > 0);
+      }
+    }
+  }
 }
 
 TEST_CASE("ptm generate refuses bad input with exit 2", "[integration][generate]") {
@@ -107,6 +172,22 @@ TEST_CASE("ptm generate refuses bad input with exit 2", "[integration][generate]
     CHECK(r.exit_code == 2);
     CHECK(contains(r.err, c.message));
   }
+
+  // A prompt of a --prompts file too long for the context: named by its file, line and start.
+  REQUIRE(python("llama_tokenizer_build.py",
+                 "llama3 '" + d.file("tok.json") + "' '" + ptm::test::data_dir() + "/corpus/janeausten/emma.txt'",
+                 d) == 0);
+  std::filesystem::copy_file(d.file("tok.json"), d.file("m") + "/tokenizer.json");
+  std::string long_text;
+  for (int i = 0; i < 40; ++i) long_text += "Emma Woodhouse, handsome, clever, and rich. ";
+  {
+    std::ofstream f(d.file("prompts.txt"));
+    f << "She was\n\n" << long_text << "\n";
+  }
+  const auto r = run_ptm("generate" + hf + " --prompts " + d.file("prompts.txt"));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, d.file("prompts.txt") + ":3: --prompts: prompt 2 ('Emma Woodhouse, handsome, clever, and ri...') has "));
+  CHECK(contains(r.err, "tokens, longer than the model's context of 128 positions (" + d.file("m") + "/config.json"));
 }
 
 // Text prompts through the folder's tokenizer.json as transformers encodes them (the template's

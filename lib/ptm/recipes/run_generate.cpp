@@ -1,9 +1,11 @@
 // `ptm generate` (run_generate.h).
 #include "ptm/recipes/run_generate.h"
 
-#include <chrono>
+#include <algorithm>
 #include <filesystem>
+#include <iomanip>
 #include <memory>
+#include <sstream>
 
 #include "ptm/core/environment.h"
 #include "ptm/core/errors.h"
@@ -63,6 +65,22 @@ Source load_source(const GenerateRequest& r) {
   return s;
 }
 
+// The start of a prompt, for messages (cut at a UTF-8 character boundary).
+std::string excerpt(const std::string& text) {
+  if (text.size() <= 40) return text;
+  size_t cut = 40;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "...";
+}
+
+double rate(int64_t tokens, double seconds) { return seconds > 0 ? double(tokens) / seconds : 0.0; }
+
+std::string fixed(double v, int decimals) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(decimals) << v;
+  return o.str();
+}
+
 }  // namespace
 
 std::vector<nlohmann::json> run_generate(const GenerateRequest& r) {
@@ -102,40 +120,67 @@ std::vector<nlohmann::json> run_generate(const GenerateRequest& r) {
   // (n_positions, max_position_embeddings) bounds generation all the same.
   const auto* gpt = dynamic_cast<const models::GptImpl*>(s.model.get());
   const int64_t context = gpt ? gpt->options().n_positions : s.model->max_positions();
-  for (const auto& p : prompts) {
-    const int64_t n = static_cast<int64_t>(p.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const int64_t n = static_cast<int64_t>(prompts[i].size());
+    // The prompt by its line of --prompts FILE, its option otherwise.
+    const bool from_file = i < r.prompt_origins.size();
+    const Origin where = from_file ? r.prompt_origins[i] : kCli;
+    const std::string key = from_file ? "--prompts" : r.prompt_ids.empty() ? "--prompt" : "--prompt-ids";
+    const std::string which = from_file ? "prompt " + std::to_string(i + 1) + " ('" + excerpt(r.prompts[i]) + "')"
+                                        : "the prompt";
     if (context > 0 && n > context)
-      throw ConfigError(kCli, r.prompt_ids.empty() ? "--prompt" : "--prompt-ids",
-                        "the prompt has " + std::to_string(n) + " tokens, longer than the model's context of " +
+      throw ConfigError(where, key,
+                        which + " has " + std::to_string(n) + " tokens, longer than the model's context of " +
                             std::to_string(context) + " positions (" + s.context_key + ")");
     if (context > 0 && n + options.max_new_tokens > context)
-      throw ConfigError(kCli, "--max-new-tokens",
-                        std::to_string(options.max_new_tokens) + " new tokens after the prompt's " + std::to_string(n) +
+      throw ConfigError(where, "--max-new-tokens",
+                        std::to_string(options.max_new_tokens) + " new tokens after " +
+                            (from_file ? which + "'s " : std::string("the prompt's ")) + std::to_string(n) +
                             " exceed the model's context of " + std::to_string(context) + " positions (" +
                             s.context_key + ")");
   }
 
+  set_threads(r.threads);
   const torch::Device device(resolve_device(r.device));
   s.model->to(device);
   std::vector<nlohmann::json> out;
-  for (const auto& p : prompts) {
-    const auto start = std::chrono::steady_clock::now();
-    const auto ids = models::generate(*s.model, p, options, device);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const int64_t new_tokens = static_cast<int64_t>(ids.size() - p.size());
-    nlohmann::json j = {{"ids", ids},
-                        {"prompt_tokens", p.size()},
-                        {"new_tokens", new_tokens},
-                        {"seconds", seconds},
-                        {"tokens_per_s", seconds > 0 ? double(new_tokens) / seconds : 0.0}};
-    if (s.tokenizer) {
-      const std::vector<int32_t> generated(ids.begin() + static_cast<std::ptrdiff_t>(p.size()), ids.end());
-      j["text"] = s.tokenizer->decode(generated);
+  models::GenerateStats total;
+  const size_t batch = static_cast<size_t>(std::max<int64_t>(1, r.batch_size));
+  for (size_t first = 0; first < prompts.size(); first += batch) {
+    const std::vector<std::vector<int64_t>> group(
+        prompts.begin() + static_cast<std::ptrdiff_t>(first),
+        prompts.begin() + static_cast<std::ptrdiff_t>(std::min(prompts.size(), first + batch)));
+    models::GenerateStats stats;
+    const auto results = models::generate_batch(*s.model, group, options, device, &stats);
+    const double seconds = stats.prefill_seconds + stats.decode_seconds;
+    const int64_t batch_new = stats.decode_tokens + (options.max_new_tokens > 0 ? int64_t(group.size()) : 0);
+    for (size_t i = 0; i < group.size(); ++i) {
+      const auto& ids = results[i];
+      const auto& p = group[i];
+      nlohmann::json j = {{"ids", ids},
+                          {"prompt_tokens", p.size()},
+                          {"new_tokens", ids.size() - p.size()},
+                          {"seconds", seconds},
+                          {"tokens_per_s", rate(batch_new, seconds)},
+                          {"prefill_tokens_per_s", rate(stats.prefill_tokens, stats.prefill_seconds)},
+                          {"decode_tokens_per_s", rate(stats.decode_tokens, stats.decode_seconds)}};
+      if (s.tokenizer) {
+        const std::vector<int32_t> generated(ids.begin() + static_cast<std::ptrdiff_t>(p.size()), ids.end());
+        j["text"] = s.tokenizer->decode(generated);
+      }
+      out.push_back(std::move(j));
     }
-    log::info("generate: " + std::to_string(new_tokens) + " tokens in " + std::to_string(seconds) + " s (" +
-              std::to_string(j["tokens_per_s"].get<double>()) + " tokens/s)");
-    out.push_back(std::move(j));
+    total.prefill_tokens += stats.prefill_tokens;
+    total.prefill_seconds += stats.prefill_seconds;
+    total.decode_tokens += stats.decode_tokens;
+    total.decode_seconds += stats.decode_seconds;
   }
+  log::info("generate: " + std::to_string(prompts.size()) + " prompt(s), batches of up to " + std::to_string(batch) +
+            (options.kv_cache ? ", key/value cache" : ", no cache") + "; prefill " +
+            std::to_string(total.prefill_tokens) + " prompt tokens in " + fixed(total.prefill_seconds, 3) + " s (" +
+            fixed(rate(total.prefill_tokens, total.prefill_seconds), 1) + " tokens/s); decode " +
+            std::to_string(total.decode_tokens) + " tokens in " + fixed(total.decode_seconds, 3) + " s (" +
+            fixed(rate(total.decode_tokens, total.decode_seconds), 1) + " tokens/s)");
   return out;
 }
 
