@@ -3,7 +3,8 @@
 // per prompt, the logits of that prompt run alone, in the prefill, in chunks of several tokens
 // and one token at a time; GPT-2 layout, Llama options (rotary, GQA, RMSNorm, SwiGLU, untied
 // head, Llama 3 rope scaling) and a Mistral sliding window shorter than the sequence. Greedy
-// generation with the cache equals the path without it, batched and alone.
+// generation with the cache equals the path without it, batched and alone, and so does
+// seeded sampling.
 #include <algorithm>
 
 #include "catch.h"
@@ -126,5 +127,18 @@ TEST_CASE("greedy generation with the cache equals the full forward, batched and
     int64_t generated = 0;
     for (size_t i = 0; i < prompts.size(); ++i) generated += static_cast<int64_t>(stopped[i].size() - prompts[i].size());
     CHECK(stats.decode_tokens == generated - 3);  // the first new token of each comes from the prefill
+
+    // Sampling: one generator per prompt seeded alike, so a batch draws what each prompt draws alone.
+    GenerateOptions sampled;
+    sampled.max_new_tokens = 20;
+    sampled.temperature = 1.0;
+    sampled.top_k = 20;
+    sampled.seed = 3;
+    const auto drawn = generate_batch(*m, prompts, sampled, torch::kCPU);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      INFO("sampled, prompt " << i);
+      CHECK(drawn[i] == generate(*m, prompts[i], sampled, torch::kCPU));
+      CHECK(drawn[i] != batched[i]);
+    }
   }
 }
