@@ -145,6 +145,27 @@ TEST_CASE("ptm generate batches prompts as transformers' batched greedy generate
   }
 }
 
+// A continuation that ends inside a UTF-8 character (a GPT-2 byte-level tokenizer's lone lead
+// byte 0xE2, three times): text with U+FFFD as transformers decodes it, not bytes JSON cannot hold.
+TEST_CASE("ptm generate decodes a partial character as transformers does", "[integration][generate]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  ptm::test::TempDir d;
+  REQUIRE(python("byte_token_model.py", "'" + ptm::test::data_dir() + "/prepared/janeausten_bpe8k/tokenizer.json' '" +
+                                            d.file("m") + "' 3 '" + d.file("out.json") + "'",
+                 d) == 0);
+  INFO(read_text(d.file("py_err.txt")));
+  const auto expected = nlohmann::json::parse(read_text(d.file("out.json")));
+  const auto r = run_ptm("generate --hf '" + d.file("m") + "' --prompt 'She was' --max-new-tokens 3 --eos-id -1 --json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto mine = nlohmann::json::parse(r.out);
+  const int64_t id = expected["id"].get<int64_t>();
+  const auto ids = mine["ids"].get<std::vector<int64_t>>();
+  CHECK(std::vector<int64_t>(ids.end() - 3, ids.end()) == std::vector<int64_t>{id, id, id});
+  CHECK(mine["text"] == expected["text"]);
+  CHECK(expected["text"] == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
 TEST_CASE("ptm generate refuses bad input with exit 2", "[integration][generate]") {
   REQUIRE(std::string(ptm::test::python_exe()) != "");
   ptm::test::TempDir d;

@@ -10,6 +10,7 @@
 #include "ptm/core/environment.h"
 #include "ptm/core/errors.h"
 #include "ptm/core/log.h"
+#include "ptm/data/text_pipeline.h"
 #include "ptm/data/tokenizer.h"
 #include "ptm/models/gpt.h"
 #include "ptm/models/hf_auto.h"
@@ -166,7 +167,9 @@ std::vector<nlohmann::json> run_generate(const GenerateRequest& r) {
                           {"decode_tokens_per_s", rate(stats.decode_tokens, stats.decode_seconds)}};
       if (s.tokenizer) {
         const std::vector<int32_t> generated(ids.begin() + static_cast<std::ptrdiff_t>(p.size()), ids.end());
-        j["text"] = s.tokenizer->decode(generated);
+        // Bytes that end inside a character read as U+FFFD, as in transformers' decode (the
+        // GPT-2 byte-level decoder hands them over raw, which JSON cannot hold).
+        j["text"] = data::utf8_lossy(s.tokenizer->decode(generated));
       }
       out.push_back(std::move(j));
     }
