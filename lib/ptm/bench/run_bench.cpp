@@ -148,11 +148,9 @@ json run(const BenchOptions& o, const std::vector<std::string>& argv) {
   const auto layout = dist::detect_rank_layout();
   const std::string device_str = dist::device_for_rank(resolve_device(recipe.run.device), layout);
   const torch::Device device(device_str);
-  if (o.dtype == "bf16" && !device.is_cuda())
-    throw ConfigError(kCommandLine, "--dtype",
-                      "bf16 needs a CUDA device: ptm computes in fp32 on the CPU (autocast is CUDA-only)");
+  // "auto": bf16 on CUDA, fp32 on the CPU; an explicit bf16 autocasts on either (AutocastGuard).
   const std::string requested = o.dtype != "auto" ? o.dtype : (direct ? "auto" : recipe.train.precision);
-  const std::string precision = !device.is_cuda() ? "fp32" : (requested == "auto" ? "bf16" : requested);
+  const std::string precision = requested != "auto" ? requested : device.is_cuda() ? "bf16" : "fp32";
   set_threads(recipe.run.threads);
   std::unique_ptr<dist::Group> group;
   if (layout.distributed()) {
