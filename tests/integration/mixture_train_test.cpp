@@ -1,6 +1,7 @@
 // `ptm pretrain` on a mixture of two real prepared sets (Jane Austen and the Linux kernel
 // documentation, one BPE): per-source token counts in metrics.jsonl in the recipe's shares,
-// a run resumed after a crash bit-identical to an uninterrupted one, and the refusals of
+// a run resumed after a crash bit-identical to an uninterrupted one, 2 ranks drawing what one
+// process draws with the same global batch, and the refusals of
 // data sets with different tokenizers and of all-zero weights.
 #include <filesystem>
 #include <map>
@@ -79,6 +80,34 @@ TEST_CASE("a mixture pretrains in its shares, logs each source's tokens and resu
   for (const char* f : {"model.safetensors", "optimizer.safetensors"})
     CHECK(ptm::sha256_file(tmp.file(std::string("a/checkpoints/step_00000006/") + f)) ==
           ptm::sha256_file(tmp.file(std::string("b/checkpoints/step_00000006/") + f)));
+}
+
+TEST_CASE("2 Gloo ranks draw a mixture's windows as one process with the same global batch",
+          "[integration][dist][mixture]") {
+  need_data();
+  ptm::test::TempDir tmp;
+  // SGD: the weights of any two summation orders stay within float noise (data_parallel_test.cpp).
+  const auto run = [&](const std::string& dir, int batch) {
+    return kRecipe + " --run-dir " + tmp.file(dir) +
+           " optimizer.type=sgd optimizer.lr=0.3 train.max_steps=4 train.save_every=0 train.log_every=2"
+           " train.eval_every=0 train.eval_batches=2 data.seq_len=32 train.batch_size=" + std::to_string(batch);
+  };
+  auto r = run_ptm(run("one", 6));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("launch --nproc 2 -- " + run("dp", 3));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto one = train_records(tmp.file("one/metrics.jsonl")), dp = train_records(tmp.file("dp/metrics.jsonl"));
+  REQUIRE(one.size() == 2);
+  REQUIRE(dp.size() == 2);
+  for (const int64_t step : {2, 4}) {
+    INFO("step " << step);
+    // The counts are the whole run's (both ranks'), as one process draws them.
+    CHECK(dp.at(step)["tokens_seen_austen"] == one.at(step)["tokens_seen_austen"]);
+    CHECK(dp.at(step)["tokens_seen_linux_doc"] == one.at(step)["tokens_seen_linux_doc"]);
+    CHECK(dp.at(step)["loss"].get<double>() == Approx(one.at(step)["loss"].get<double>()).epsilon(1e-5));
+  }
 }
 
 TEST_CASE("a mixture of data sets with different tokenizers, or of zero weights, exits 2 naming them",
