@@ -24,7 +24,11 @@ int run_prepare(const RecipeArgs& args) {
             << r.val_tokens << " val tokens, vocab " << r.vocab_size << ", " << r.seconds << " s\n"
             << "documents: " << r.documents_read << " read, " << r.dropped_length << " outside the length filter, "
             << r.dropped_exact << " exact and " << r.dropped_near << " near duplicates, " << r.unused_by_mixture
-            << " unused by the mixture, " << r.documents << " written\n";
+            << " unused by the mixture, " << r.documents << " written\n"
+            << "invalid UTF-8 (" << recipe.prepare->invalid_utf8 << "): " << r.invalid_utf8_documents
+            << " documents, " << r.invalid_utf8_sequences << " sequences"
+            << (r.dropped_invalid_utf8 > 0 ? ", " + std::to_string(r.dropped_invalid_utf8) + " documents skipped" : "")
+            << "\n";
   for (const auto& m : r.mixture)
     std::cout << "mixture: " << m.source << " weight " << m.weight << ": " << m.documents << " documents, "
               << m.tokens << " tokens, share " << m.byte_share << " of text bytes, " << m.token_share

@@ -1,7 +1,7 @@
 // `ptm data prepare` at scale, run as a process: peak resident memory stays bounded on a
 // corpus much larger than the bound, and a run killed mid-way continues from its finished
 // shards to the same bytes as an uninterrupted run (one corpus and a weighted mixture), and bad
-// input exits 2 naming the file or key.
+// input exits 2 naming the file or key; a second prepare of the same output is refused.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,8 +25,8 @@ extern char** environ;
 
 namespace {
 
-// Starts `ptm data prepare` with `args`, stdout and stderr to files in `dir`.
-pid_t start_prepare(const ptm::test::TempDir& dir, const std::vector<std::string>& args) {
+// Starts `ptm data prepare` with `args`, stdout and stderr to files in `dir` (named with `tag`).
+pid_t start_prepare(const ptm::test::TempDir& dir, const std::vector<std::string>& args, const std::string& tag = "") {
   std::vector<std::string> argv_s{ptm::test::ptm_binary(), "data", "prepare"};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -34,8 +34,8 @@ pid_t start_prepare(const ptm::test::TempDir& dir, const std::vector<std::string
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, dir.file("stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, dir.file("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 1, dir.file("stdout" + tag).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, dir.file("stderr" + tag).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = -1;
   REQUIRE(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0);
   posix_spawn_file_actions_destroy(&fa);
@@ -169,6 +169,50 @@ TEST_CASE("a killed ptm data prepare continues from its finished shards to the s
     if (mixed) CHECK(b["mixture"].dump() == a["mixture"].dump());  // per-source token counts survive the resume
     CHECK_FALSE(fs::exists(out + ".partial"));
   }
+}
+
+// Waits until `lock` names `pid` (the process holds it).
+void wait_for_lock(const std::string& lock, pid_t pid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!(fs::exists(lock) && ptm::test::read_text(lock) == std::to_string(pid) + "\n")) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+TEST_CASE("a second ptm data prepare of the same out exits 2 naming the lock file and the process that holds it",
+          "[integration][data]") {
+  ptm::test::TempDir d;
+  write_corpus(d, "corpus", 4'000'000, 2);
+  const std::string out = d.file("out");
+  const auto args = recipe_args(d, d.file("corpus"), out, {"prepare.threads=1"});
+  const pid_t first = start_prepare(d, args, "_first");
+  wait_for_lock(out + ".lock", first);
+  ::kill(first, SIGSTOP);  // it holds the lock, wherever it is in its work, while the second one starts
+  const auto second = wait_for(start_prepare(d, args, "_second"));
+  const auto err = ptm::test::read_text(d.file("stderr_second"));
+  ::kill(first, SIGCONT);
+  INFO(err);
+  CHECK(second.exit_code == 2);
+  CHECK(ptm::test::contains(err, "'" + out + ".lock' is locked by another process (pid " + std::to_string(first) +
+                                     ") preparing '" + out + "'; wait for it to finish or stop it"));
+  const auto done = wait_for(first);
+  INFO(ptm::test::read_text(d.file("stderr_first")));
+  CHECK(done.exit_code == 0);
+  CHECK(fs::exists(out + "/manifest.json"));
+  CHECK_FALSE(fs::exists(out + ".lock"));  // removed by its holder
+  // A holder killed outright leaves its file but not the lock: the next run takes it and continues.
+  const std::string killed = d.file("killed");
+  const auto killed_args = recipe_args(d, d.file("corpus"), killed, {"prepare.threads=1"});
+  const pid_t victim = start_prepare(d, killed_args, "_victim");
+  wait_for_lock(killed + ".lock", victim);
+  ::kill(victim, SIGKILL);
+  REQUIRE(wait_for(victim).exit_code == 128 + SIGKILL);
+  const auto again = wait_for(start_prepare(d, killed_args, "_again"));
+  INFO(ptm::test::read_text(d.file("stderr_again")));
+  CHECK(again.exit_code == 0);
+  CHECK(fs::exists(killed + "/manifest.json"));
+  CHECK_FALSE(fs::exists(killed + ".lock"));
 }
 
 TEST_CASE("bad ptm data prepare input exits 2 naming the file or key and writes nothing", "[integration][data]") {

@@ -4,6 +4,7 @@
 #include "ptm/data/idx_images.h"
 #include "ptm/data/text_classification.h"
 #include "ptm/data/token_classification.h"
+#include "ptm/data/token_mixture.h"
 #include "ptm/data/token_windows.h"
 
 namespace ptm::data {
@@ -14,6 +15,8 @@ Registry<DataFactory>& datasets() {
   static Registry<DataFactory> registry = [] {
     Registry<DataFactory> r("data");
     r.add("tokens", "language-modelling windows from prepared token shards (ptm data prepare)", token_windows_factory);
+    r.add("mixture", "language-modelling windows from several prepared folders in given proportions (sources: [{path, weight}])",
+          token_mixture_factory);
     r.add("text_classification", "TSV/JSONL text (or pairs) with labels, encoded by a tokenizer",
           text_classification_factory);
     r.add("token_classification",

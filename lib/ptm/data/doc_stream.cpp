@@ -34,13 +34,25 @@ std::vector<std::string_view> chunks_of(const std::string& text, size_t target) 
   return out;
 }
 
-RecordParser::RecordParser(std::string path, std::string format, std::string field)
-    : path_(std::move(path)), format_(std::move(format)), field_(std::move(field)) {}
+RecordParser::RecordParser(std::string path, std::string format, std::string field, Utf8Policy policy)
+    : path_(std::move(path)), format_(std::move(format)), field_(std::move(field)), policy_(policy) {}
 
 bool RecordParser::line(std::string& line, std::string& out) {
   ++lineno_;
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.empty()) return false;
+  const bool header = format_ == "tsv" && column_ < 0;
+  Utf8Check check(header || policy_ == Utf8Policy::kReplace);
+  check.feed(line, true);
+  if (check.invalid() > 0 && !header) {
+    ++invalid_records_;
+    invalid_sequences_ += check.invalid();
+    if (policy_ == Utf8Policy::kError)
+      throw IoError(path_ + ":" + std::to_string(lineno_) + ": invalid UTF-8 at byte " +
+                    std::to_string(check.first_at() + 1) +
+                    " of the line (prepare.invalid_utf8 is error; replace or skip go on)");
+    if (policy_ == Utf8Policy::kSkip) return false;
+  }
   if (format_ == "jsonl") {
     nlohmann::json j;
     try {
@@ -70,8 +82,8 @@ bool RecordParser::line(std::string& line, std::string& out) {
   return true;
 }
 
-RecordReader::RecordReader(ByteSource& src, const std::string& format, const std::string& field)
-    : src_(src), parser_(src.path(), format, field) {}
+RecordReader::RecordReader(ByteSource& src, const std::string& format, const std::string& field, Utf8Policy policy)
+    : src_(src), parser_(src.path(), format, field, policy) {}
 
 bool RecordReader::next_line(std::string& line) {
   for (;;) {
@@ -102,8 +114,16 @@ bool RecordReader::next(std::string& text) {
 
 bool StreamChunker::more() {
   if (eof_) return false;
-  if (!src_.read_more(buf_, block_)) eof_ = true;
-  return !eof_;
+  if (!check_) {
+    if (!src_.read_more(buf_, block_)) eof_ = true;
+    return !eof_;
+  }
+  std::string block;
+  const bool got = src_.read_more(block, block_);
+  eof_ = !got;
+  check_->feed(block, eof_);  // at the end: a held-back incomplete sequence, replaced
+  buf_ += block;
+  return got || !block.empty();
 }
 
 // Follows chunks_of exactly: a cut needs the character after the newline, so the end of the

@@ -3,11 +3,13 @@
 // neither a big file nor a big corpus is ever held whole. Torch-free.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ptm/data/byte_source.h"
+#include "ptm/data/utf8_check.h"
 
 namespace ptm::data {
 
@@ -16,24 +18,31 @@ namespace ptm::data {
 std::vector<std::string_view> chunks_of(const std::string& text, size_t target);
 
 // The record parser of `ptm data prepare` (format "jsonl" or "tsv"), fed one line at a time.
+// A line with bytes that are not UTF-8 is a record with invalid UTF-8: `policy` says what
+// becomes of it (utf8_check.h); the TSV header is always read with replacement.
 class RecordParser {
  public:
-  RecordParser(std::string path, std::string format, std::string field);
+  RecordParser(std::string path, std::string format, std::string field, Utf8Policy policy = Utf8Policy::kReplace);
   // `line` without its '\n'. True with the record's text in `out`; false for a skipped line
-  // (empty, or the TSV header). IoError naming path:line.
+  // (empty, the TSV header, or invalid UTF-8 under skip). IoError naming path:line.
   bool line(std::string& line, std::string& out);
+  int64_t invalid_records() const { return invalid_records_; }      // lines with invalid UTF-8
+  int64_t invalid_sequences() const { return invalid_sequences_; }  // their invalid sequences
 
  private:
   std::string path_, format_, field_;
-  int64_t lineno_ = 0;
+  Utf8Policy policy_;
+  int64_t lineno_ = 0, invalid_records_ = 0, invalid_sequences_ = 0;
   int column_ = -1;
 };
 
 // The records of a JSONL/TSV source, one at a time.
 class RecordReader {
  public:
-  RecordReader(ByteSource& src, const std::string& format, const std::string& field);
+  RecordReader(ByteSource& src, const std::string& format, const std::string& field,
+               Utf8Policy policy = Utf8Policy::kReplace);
   bool next(std::string& text);  // false at the end
+  const RecordParser& parser() const { return parser_; }
 
  private:
   bool next_line(std::string& line);
@@ -45,11 +54,12 @@ class RecordReader {
 };
 
 // The pieces chunks_of(whole text of `src`, target) gives, without reading the text whole.
-// A stretch of text with no lone newline stays one piece however long it is.
+// A stretch of text with no lone newline stays one piece however long it is. `replace_invalid`:
+// the text with invalid UTF-8 replaced (Utf8Check).
 class StreamChunker {
  public:
-  StreamChunker(ByteSource& src, size_t target, size_t block = size_t{1} << 20)
-      : src_(src), target_(target), block_(block) {}
+  StreamChunker(ByteSource& src, size_t target, size_t block = size_t{1} << 20, bool replace_invalid = false)
+      : src_(src), target_(target), block_(block), check_(replace_invalid ? new Utf8Check(true) : nullptr) {}
   bool next(std::string& piece);  // false at the end
   bool done() const { return done_; }  // the last piece has been handed out
 
@@ -58,6 +68,7 @@ class StreamChunker {
   ByteSource& src_;
   size_t target_, block_;
   std::string buf_;
+  std::unique_ptr<Utf8Check> check_;
   bool eof_ = false, done_ = false;
 };
 

@@ -46,4 +46,34 @@ MixturePlan plan_mixture(const std::vector<double>& weights,
   return plan;
 }
 
+int next_source(const std::vector<double>& shares, std::vector<int64_t>& counts, const std::vector<bool>& open) {
+  int64_t total = 0;
+  size_t positive = 0;
+  for (size_t i = 0; i < shares.size(); ++i) {
+    total += counts[i];
+    positive += shares[i] > 0 ? 1 : 0;
+  }
+  const double d = positive > 1 ? 1.0 / static_cast<double>(2 * positive - 2) : 0.0;
+  int pick = -1, behind = -1;
+  double deadline = 0, deficit = 0;
+  for (size_t i = 0; i < shares.size(); ++i) {
+    if (!open[i] || !(shares[i] > 0)) continue;
+    const double due = shares[i] * static_cast<double>(total + 1) - static_cast<double>(counts[i]);
+    if (behind < 0 || due > deficit) {
+      behind = static_cast<int>(i);
+      deficit = due;
+    }
+    if (due < d - 1e-9) continue;
+    const double when = (static_cast<double>(counts[i]) + 1 - d) / shares[i];
+    if (pick < 0 || when < deadline) {
+      pick = static_cast<int>(i);
+      deadline = when;
+    }
+  }
+  // None eligible happens only with closed sources (or rounding): the one furthest behind.
+  if (pick < 0) pick = behind;
+  if (pick >= 0) ++counts[static_cast<size_t>(pick)];
+  return pick;
+}
+
 }  // namespace ptm::data

@@ -4,7 +4,10 @@
 // not ahead of their share so far (seeded); a source is never repeated, so the mixture ends
 // when a drawn source has no document left: the scarcest source (relative to its weight) is
 // used whole, the others as far as their share needs. Every source stays within about one
-// document of its share at every point. Torch-free.
+// document of its share at every point.
+// Training-time mixtures (data type "mixture") draw windows instead: next_source() gives the
+// source of each window of a seeded interleave that keeps every source within one window of
+// its share at every point. Torch-free.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -23,5 +26,15 @@ struct MixturePlan {
 // `weights` are >= 0 with a positive sum (at most 255 sources).
 MixturePlan plan_mixture(const std::vector<double>& weights,
                          const std::vector<std::function<bool(int64_t&)>>& next_size, uint64_t seed);
+
+// The source of the next window given each source's windows so far (`counts`, then
+// incremented), with `shares` >= 0 summing to 1. Tijdeman's rule for the chairman assignment
+// problem: among the sources at least d = 1/(2k-2) below their share of the next window, the
+// one that would fall behind first. After any n windows every source has p*n windows within
+// 1 - d (k sources with a positive share), so a block of windows holds each source's share
+// exactly up to that rounding, and the choice depends only on the counts (what a checkpoint
+// keeps). Sources with open[i] false are passed over (an evaluation split walked to its end);
+// -1 when none is open.
+int next_source(const std::vector<double>& shares, std::vector<int64_t>& counts, const std::vector<bool>& open);
 
 }  // namespace ptm::data

@@ -22,6 +22,7 @@
 #include "ptm/config/emit.h"
 #include "ptm/config/load.h"
 #include "ptm/core/errors.h"
+#include "ptm/core/file_lock.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
 #include "ptm/core/sha256.h"
@@ -275,6 +276,9 @@ void bind(config::Section& s, PrepareConfig& c) {
   s.opt("memory_mb", c.memory_mb, "bound on text and token ids in flight, in MB").min(8);
   s.opt("min_document_bytes", c.min_document_bytes, "shorter documents are dropped").min(1);
   s.opt("max_document_bytes", c.max_document_bytes, "longer documents are dropped (0 = no limit)").min(0);
+  s.opt("invalid_utf8", c.invalid_utf8,
+        "bytes that are not UTF-8: replace (by U+FFFD, as Python's errors=\"replace\") | skip (the document) | error")
+      .one_of({"replace", "skip", "error"});
   c.tokenizer = parse_tokenizer(s.sub("tokenizer"));
   auto dedup = s.sub("dedup");
   bind(dedup, c.dedup);
@@ -332,6 +336,9 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
   const auto t0 = Clock::now();
   if (fs::exists(c.out) && !overwrite)
     throw ConfigError(Origin{c.out}, "prepare.out", "already exists; pass --overwrite to replace it");
+  // One prepare per output at a time: a second one would delete the first one's <out>.partial files.
+  if (!fs::path(c.out).parent_path().empty()) fs::create_directories(fs::path(c.out).parent_path());
+  const FileLock lock(c.out + ".lock", "preparing '" + c.out + "'");
   const int threads = c.threads > 0 ? c.threads : std::max(1u, std::thread::hardware_concurrency());
   const auto sources = expand_sources(c);
   std::vector<std::string> files;
@@ -402,7 +409,12 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
         throw IoError("the sources hold no text (" + std::to_string(files.size()) + " files" +
                       (scan->dropped_length > 0
                            ? ", " + std::to_string(scan->dropped_length) + " documents outside the length filter"
-                           : std::string(scan->dropped_exact + scan->dropped_near > 0 ? "" : ", all empty")) +
+                           : std::string(scan->dropped_exact + scan->dropped_near + scan->dropped_invalid_utf8 > 0
+                                             ? ""
+                                             : ", all empty")) +
+                      (scan->dropped_invalid_utf8 > 0 ? ", " + std::to_string(scan->dropped_invalid_utf8) +
+                                                            " skipped for invalid UTF-8 (prepare.invalid_utf8)"
+                                                      : std::string()) +
                       ")");
       if (c.tokenizer.needs_corpus) {
         int64_t used = 0;
@@ -534,6 +546,9 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
     r.dropped_exact = scan->dropped_exact;
     r.dropped_near = scan->dropped_near;
     r.unused_by_mixture = kept - scan->documents;
+    r.invalid_utf8_documents = scan->invalid_utf8_documents;
+    r.invalid_utf8_sequences = scan->invalid_utf8_sequences;
+    r.dropped_invalid_utf8 = scan->dropped_invalid_utf8;
     nlohmann::json manifest;
     manifest["ptm_version"] = version();
     manifest["git_revision"] = git_revision();
@@ -544,7 +559,11 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
     manifest["documents_dropped"] = {{"length", scan->dropped_length},
                                      {"exact_duplicate", scan->dropped_exact},
                                      {"near_duplicate", scan->dropped_near},
-                                     {"unused_by_mixture", r.unused_by_mixture}};
+                                     {"unused_by_mixture", r.unused_by_mixture},
+                                     {"invalid_utf8", r.dropped_invalid_utf8}};
+    manifest["invalid_utf8"] = {{"policy", c.invalid_utf8},
+                                {"documents", r.invalid_utf8_documents},
+                                {"sequences", r.invalid_utf8_sequences}};
     if (!c.weights.empty()) {
       const int64_t all_tokens = splits[0].pos() + splits[1].pos();
       double weight_sum = 0;

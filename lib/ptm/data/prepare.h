@@ -43,6 +43,7 @@ struct PrepareConfig {
   TokenizerSpec tokenizer;
   DedupConfig dedup;                 // off unless the recipe's dedup: asks (see dedup.h)
   std::vector<double> weights;       // one per source: a weighted mixture (see mixture.h); empty = all text
+  std::string invalid_utf8 = "replace";  // bytes that are not UTF-8: replace | skip | error (utf8_check.h)
 };
 
 void bind(config::Section& s, PrepareConfig& c);
@@ -52,6 +53,9 @@ struct PrepareResult {
   int64_t documents = 0, train_tokens = 0, val_tokens = 0, vocab_size = 0;
   int64_t documents_read = 0;  // parsed from the files, before filters, deduplication and mixing
   int64_t dropped_length = 0, dropped_exact = 0, dropped_near = 0, unused_by_mixture = 0;
+  // Documents read with bytes that are not UTF-8 (replaced, or dropped under skip), and those bytes'
+  // maximal invalid sequences.
+  int64_t invalid_utf8_documents = 0, invalid_utf8_sequences = 0, dropped_invalid_utf8 = 0;
   struct Source {
     std::string source;
     double weight = 0, byte_share = 0, token_share = 0;  // realised shares of the mixture

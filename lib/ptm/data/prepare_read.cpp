@@ -48,6 +48,11 @@ class SizeLog {
   std::FILE* f_;
 };
 
+IoError invalid_utf8_error(const std::string& path, int64_t at) {
+  return IoError(path + ": invalid UTF-8 at byte " + std::to_string(at + 1) +
+                 " of the text (prepare.invalid_utf8 is error; replace or skip go on)");
+}
+
 }  // namespace
 
 bool keep_document(const PrepareConfig& c, size_t bytes) {
@@ -73,6 +78,7 @@ nlohmann::json to_json(const Scan& s) {
   for (const uint8_t k : s.mix.order) order += kSourceDigits[k];
   return {{"files", files}, {"documents", s.documents}, {"text_bytes", s.text_bytes},
           {"dropped", {s.dropped_length, s.dropped_exact, s.dropped_near}}, {"duplicate", dup},
+          {"invalid_utf8", {s.invalid_utf8_documents, s.invalid_utf8_sequences, s.dropped_invalid_utf8}},
           {"mixture", {{"order", order}, {"documents", s.mix.documents}, {"bytes", s.mix.bytes}}}};
 }
 
@@ -87,6 +93,9 @@ Scan scan_from_json(const nlohmann::json& j) {
   s.dropped_length = j.at("dropped").at(0);
   s.dropped_exact = j.at("dropped").at(1);
   s.dropped_near = j.at("dropped").at(2);
+  s.invalid_utf8_documents = j.at("invalid_utf8").at(0);
+  s.invalid_utf8_sequences = j.at("invalid_utf8").at(1);
+  s.dropped_invalid_utf8 = j.at("invalid_utf8").at(2);
   for (const char ch : j.at("duplicate").get<std::string>()) s.duplicate.push_back(ch == '1');
   const auto& m = j.at("mixture");
   for (const char ch : m.at("order").get<std::string>())
@@ -106,6 +115,7 @@ Scan scan_files(const std::vector<std::vector<std::string>>& sources, const Prep
   for (const auto& files : sources)
     for (const auto& f : files) total += static_cast<int64_t>(fs::file_size(f));
   Progress progress("read", total);
+  const Utf8Policy policy = utf8_policy(c.invalid_utf8);
   const bool mixing = !c.weights.empty();
   double weight_sum = 0;
   for (const double w : c.weights) weight_sum += w;
@@ -153,9 +163,14 @@ Scan scan_files(const std::vector<std::vector<std::string>>& sources, const Prep
       };
       if (c.format == "text") {
         const bool keep_text = sampling();
+        Utf8Check check(policy == Utf8Policy::kReplace);
         std::string text, block;
         int64_t n = 0;
-        while (src.read_more(block, size_t{1} << 20)) {
+        bool more = true;
+        while (more) {
+          more = src.read_more(block, size_t{1} << 20);
+          check.feed(block, !more);  // the last call flushes an incomplete sequence at the end
+          if (check.invalid() > 0 && policy == Utf8Policy::kError) throw invalid_utf8_error(path, check.first_at());
           n += static_cast<int64_t>(block.size());
           if (c.dedup.any()) hasher.feed(block);
           if (keep_text) text += block;
@@ -164,10 +179,19 @@ Scan scan_files(const std::vector<std::vector<std::string>>& sources, const Prep
         }
         f.documents = 1;
         f.text_bytes = n;
-        if (n == 0 && c.dedup.any()) hasher.finish();  // take() skips empty documents
-        take(static_cast<size_t>(n), text);  // sampling() == keep_text: `used` did not move
+        if (check.invalid() > 0) {
+          ++scan.invalid_utf8_documents;
+          scan.invalid_utf8_sequences += check.invalid();
+        }
+        if (check.invalid() > 0 && policy == Utf8Policy::kSkip) {
+          ++scan.dropped_invalid_utf8;
+          if (c.dedup.any()) hasher.finish();  // not a candidate
+        } else {
+          if (n == 0 && c.dedup.any()) hasher.finish();  // take() skips empty documents
+          take(static_cast<size_t>(n), text);  // sampling() == keep_text: `used` did not move
+        }
       } else {
-        RecordReader records(src, c.format, c.field);
+        RecordReader records(src, c.format, c.field, policy);
         std::string text;
         while (records.next(text)) {
           ++f.documents;
@@ -178,6 +202,14 @@ Scan scan_files(const std::vector<std::vector<std::string>>& sources, const Prep
           }
           take(text.size(), text);
           progress.update(done + src.raw_bytes());
+        }
+        // Records skipped for invalid UTF-8 were read too.
+        const int64_t invalid = records.parser().invalid_records();
+        scan.invalid_utf8_documents += invalid;
+        scan.invalid_utf8_sequences += records.parser().invalid_sequences();
+        if (policy == Utf8Policy::kSkip) {
+          f.documents += invalid;
+          scan.dropped_invalid_utf8 += invalid;
         }
       }
       f.sha256 = src.sha256();
@@ -271,9 +303,11 @@ class DocCursor {
   void open() {
     src_ = std::make_unique<ByteSource>(file().path);
     if (c_.format == "text") {
-      chunker_ = std::make_unique<StreamChunker>(*src_, kChunk);
+      // skip and error left no document with invalid UTF-8 here (the scan dropped or refused it)
+      chunker_ = std::make_unique<StreamChunker>(*src_, kChunk, size_t{1} << 20,
+                                                 utf8_policy(c_.invalid_utf8) == Utf8Policy::kReplace);
     } else {
-      records_ = std::make_unique<RecordReader>(*src_, c_.format, c_.field);
+      records_ = std::make_unique<RecordReader>(*src_, c_.format, c_.field, utf8_policy(c_.invalid_utf8));
       cand_ = file().cand_base;
     }
   }

@@ -65,6 +65,8 @@ struct Scan {
   std::vector<FileInfo> files;
   int64_t documents = 0, text_bytes = 0;  // documents going to the shards and their bytes
   int64_t dropped_length = 0, dropped_exact = 0, dropped_near = 0;
+  // Read with invalid UTF-8 (see PrepareResult), and of those dropped (invalid_utf8: skip).
+  int64_t invalid_utf8_documents = 0, invalid_utf8_sequences = 0, dropped_invalid_utf8 = 0;
   std::vector<bool> duplicate;  // per candidate (deduplication on): dropped as a duplicate
   MixturePlan mix;              // with weights: the interleave of the sources
 };

@@ -8,6 +8,7 @@
 #include "ptm/data/byte_level.h"
 #include "ptm/data/pretokenize.h"
 #include "ptm/data/unicode.h"
+#include "ptm/data/utf8_check.h"
 
 namespace ptm::data {
 namespace {
@@ -167,19 +168,7 @@ std::string utf8_lossy(std::string_view bytes) {
       continue;
     }
     // The maximal prefix of a valid sequence is replaced as one (Unicode's recommended practice).
-    const unsigned c0 = s[i];
-    size_t need = c0 >= 0xC2 && c0 <= 0xDF ? 1 : c0 >= 0xE0 && c0 <= 0xEF ? 2 : c0 >= 0xF0 && c0 <= 0xF4 ? 3 : 0;
-    len = 1;
-    for (size_t k = 1; k <= need && i + k < n; ++k) {
-      const unsigned c = s[i + k];
-      unsigned lo = 0x80, hi = 0xBF;
-      if (k == 1 && c0 == 0xE0) lo = 0xA0;
-      if (k == 1 && c0 == 0xED) hi = 0x9F;
-      if (k == 1 && c0 == 0xF0) lo = 0x90;
-      if (k == 1 && c0 == 0xF4) hi = 0x8F;
-      if (c < lo || c > hi) break;
-      len = k + 1;
-    }
+    len = invalid_utf8_length(s + i, n - i);
     unicode::append_utf8(out, unicode::kReplacement);
   }
   return out;

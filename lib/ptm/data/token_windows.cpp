@@ -6,8 +6,7 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/data/dataset.h"
-#include "ptm/data/manifest.h"
-#include "ptm/data/shard.h"
+#include "ptm/data/token_split.h"
 #include "ptm/data/token_windows.h"
 
 namespace ptm::data {
@@ -15,15 +14,8 @@ namespace {
 
 class TokenWindows : public BatchStream {
  public:
-  TokenWindows(const TokenWindowsOptions& o, const StreamOptions& s) : o_(o), s_(s) {
-    const Manifest m = read_manifest(o.path);
-    vocab_ = m.vocab_size;
-    for (const auto& sh : m.shards(s.split)) {
-      shards_.emplace_back(sh.file);
-      shards_.back().check_ids(vocab_, m.path);  // now, not as "index out of range" in training
-      starts_.push_back(total_);
-      total_ += shards_.back().size();
-    }
+  TokenWindows(const TokenWindowsOptions& o, const StreamOptions& s)
+      : o_(o), s_(s), split_(o.path, s.split), total_(split_.size()) {
     if (total_ < o.seq_len + 1)
       throw IoError("split '" + s.split + "' of '" + o.path + "' has " + std::to_string(total_) +
                     " tokens, fewer than seq_len+1 = " + std::to_string(o.seq_len + 1));
@@ -47,7 +39,7 @@ class TokenWindows : public BatchStream {
         start = window * T;
         if (start + T + 1 > total_) break;
       }
-      copy(start, T + 1, p + rows * (T + 1));
+      split_.copy(start, T + 1, p + rows * (T + 1));
     }
     if (rows == 0) return std::nullopt;
     ++cursor_;
@@ -61,31 +53,19 @@ class TokenWindows : public BatchStream {
   nlohmann::json state() const override { return {{"batches", cursor_}}; }
   void load_state(const nlohmann::json& s) override { cursor_ = s.at("batches").get<int64_t>(); }
   int64_t examples() const override { return total_ / o_.seq_len; }
-  int64_t vocab_size() const override { return vocab_; }
+  int64_t vocab_size() const override { return split_.vocab_size(); }
   int64_t sequence_length() const override { return o_.seq_len; }
   std::string describe() const override {
     return "tokens " + o_.path + " [" + s_.split + "]: " + std::to_string(total_) + " tokens in " +
-           std::to_string(shards_.size()) + " shard(s), vocab " + std::to_string(vocab_) + ", windows of " +
+           std::to_string(split_.shards()) + " shard(s), vocab " + std::to_string(split_.vocab_size()) + ", windows of " +
            std::to_string(o_.seq_len);
   }
 
  private:
-  // Copies tokens [start, start+n) of the concatenated shards.
-  void copy(int64_t start, int64_t n, int64_t* out) const {
-    size_t k = std::upper_bound(starts_.begin(), starts_.end(), start) - starts_.begin() - 1;
-    while (n > 0) {
-      const int64_t off = start - starts_[k];
-      const int64_t take = std::min(n, shards_[k].size() - off);
-      shards_[k].read(off, take, out);
-      out += take; start += take; n -= take; ++k;
-    }
-  }
-
   TokenWindowsOptions o_;
   StreamOptions s_;
-  std::vector<ShardReader> shards_;
-  std::vector<int64_t> starts_;
-  int64_t total_ = 0, vocab_ = 0, cursor_ = 0;
+  TokenSplit split_;
+  int64_t total_ = 0, cursor_ = 0;
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 set(PTM_TOKENIZER_SOURCES
   ptm/data/unicode.cpp
   ptm/data/unicode_tables.cpp
+  ptm/data/utf8_check.cpp
   ptm/data/pretokenize.cpp
   ptm/data/regex.cpp
   ptm/data/text_pipeline.cpp
