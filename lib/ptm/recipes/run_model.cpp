@@ -7,6 +7,7 @@
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
 #include "ptm/models/hf_folder.h"
+#include "ptm/recipes/hf_export_files.h"
 #include "ptm/peft/peft.h"
 #include "ptm/train/checkpoint.h"
 #include "ptm/train/trainer.h"
@@ -78,11 +79,8 @@ void export_hf(const RunModel& run, const std::string& out, bool overwrite, size
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   models::save_hf_folder_sharded(*run.model, tmp, max_shard_bytes);
-  // The tokenizer travels with the weights when the run trained on prepared shards.
-  const auto* data = run.recipe.resolved.find("data");
-  const auto* path = data ? data->find("path") : nullptr;
-  if (path && path->is_scalar() && fs::exists(path->text() + "/tokenizer.json"))
-    fs::copy_file(path->text() + "/tokenizer.json", tmp + "/tokenizer.json");
+  // The tokenizer and label names of the run's data, and the generation settings.
+  write_hf_extras(tmp, data_extras(run.recipe.resolved));
   fs::remove_all(out);
   if (!fs::path(out).parent_path().empty()) fs::create_directories(fs::path(out).parent_path());
   fs::rename(tmp, out);
