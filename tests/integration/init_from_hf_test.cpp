@@ -100,3 +100,25 @@ TEST_CASE("init_from.hf refuses model: keys that change the weights' shapes, nam
   CHECK(contains(llama.err, "model.norm: rmsnorm contradicts " + tmp.file("hf") +
                                 "/config.json (GPT2LMHeadModel norm: layernorm)"));
 }
+
+TEST_CASE("a Hugging Face folder whose config.json contradicts its weights exits 2 naming the file and the key",
+          "[integration][init_from]") {
+  ptm::test::TempDir tmp;
+  REQUIRE(run_ptm("pretrain --config tests/fixtures/recipes/pretrain_gpt_small.yaml --run-dir " + tmp.file("run") +
+                  " train.max_steps=1")
+              .exit_code == 0);
+  REQUIRE(run_ptm("export --format hf --from " + tmp.file("run") + " --out " + tmp.file("hf")).exit_code == 0);
+  const std::string config = ptm::test::read_text(tmp.file("hf/config.json"));
+  const auto at = config.find("\"vocab_size\": 300");
+  REQUIRE(at != std::string::npos);
+  tmp.write("hf/config.json", config.substr(0, at) + "\"vocab_size\": 320" + config.substr(at + 17));
+  const std::string line = tmp.file("hf/config.json") + ": vocab_size is 320, but the weights' transformer.wte.weight is [300, 32]";
+  for (const auto& args : {"generate --hf " + tmp.file("hf") + " --prompt-ids 1,2 --max-new-tokens 1",
+                           "pretrain --config tests/fixtures/recipes/pretrain_gpt_small.yaml --run-dir " +
+                               tmp.file("again") + " ~model init_from.hf=" + tmp.file("hf")}) {
+    const auto r = run_ptm(args);
+    INFO(args << "\n" << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, line));
+  }
+}

@@ -10,6 +10,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/models/gpt.h"
 #include "ptm/models/gpt_bind.h"
+#include "ptm/models/hf_contradictions.h"
 #include "ptm/models/gpt_llama.h"
 
 namespace ptm::models {
@@ -253,7 +254,7 @@ std::shared_ptr<ModelImpl> load_hf_gpt(const std::string& dir) {
   if (!report.ok()) {
     const size_t n = report.missing.size() + report.unexpected.size() + report.mismatched.size();
     throw IoError("'" + dir + "': the weights do not match config.json (" + std::to_string(n) + " problems):\n" +
-                  report.str());
+                  hf_config_contradictions(config, config_path, report.mismatched) + report.str());
   }
   return model.ptr();
 }
