@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -125,4 +126,37 @@ TEST_CASE("a GPT export continues a prompt under pipeline text-generation as ptm
   CHECK(pipe["ids"] == ours["ids"]);
   CHECK(pipe["text"] == ours["text"]);
   CHECK(ours["new_tokens"].get<int64_t>() > 0);
+}
+
+TEST_CASE("a token classification export names the data's tags and carries the tokenizer it was given",
+          "[integration][export]") {
+  const std::string data = ptm::test::data_dir();
+  if (!fs::exists(data + "/models/minilm/model.safetensors"))
+    FAIL("missing " << data << "/models/minilm: run scripts/get-data.sh");
+  ptm::test::TempDir tmp;
+  const std::string run = tmp.file("run");
+  auto r = run_ptm("finetune --config recipes/finetune/minilm_ner_fixture.yaml --run-dir " + run +
+                   " train.max_steps=1 train.batch_size=4 train.eval_every=0 train.eval_batches=1 train.save_every=0"
+                   " 'data.test=\"\"'");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("export --format hf --from " + run + " --out " + tmp.file("hf"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // The tags of the training file (the last column), sorted: the ids the run gave them.
+  std::set<std::string> tags;
+  std::ifstream in("tests/fixtures/conll/train.conll");
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line.rfind("-DOCSTART-", 0) != 0) tags.insert(line.substr(line.find_last_of(" \t") + 1));
+  const auto config = nlohmann::json::parse(read_text(tmp.file("hf/config.json")));
+  REQUIRE(config["id2label"].size() == tags.size());
+  int64_t i = 0;
+  for (const auto& tag : tags) {
+    CHECK(config["id2label"][std::to_string(i)] == tag);
+    CHECK(config["label2id"][tag] == i);
+    ++i;
+  }
+  // The MiniLM folder's own tokenizer files, as they are.
+  CHECK(read_text(tmp.file("hf/tokenizer.json")) == read_text(data + "/models/minilm/tokenizer.json"));
+  CHECK(read_text(tmp.file("hf/tokenizer_config.json")) == read_text(data + "/models/minilm/tokenizer_config.json"));
 }

@@ -267,7 +267,8 @@ ModelBuilder hf_model_builder(const std::string& dir, config::Section& model, bo
                               kind.family + " model), whose weights init_from.hf loads (leave type out to take it)");
     return nullptr;
   }
-  model.allow("type");
+  std::string family = kind.family;  // recorded in config.yaml when the recipe leaves it out
+  model.opt("type", family, "the model type (config.json's)");
   try {
     if (kind.family == "gpt") return gpt_overlay(model, config, path, layers_selected);
     if (kind.family == "bert") return bert_overlay(model, config, path, layers_selected);

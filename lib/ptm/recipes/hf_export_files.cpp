@@ -173,7 +173,8 @@ void write_hf_extras(const std::string& dir, const DataExtras& extras) {
     else if (generation.contains("eos_token_id"))  // Llama 3 lists several
       generation["pad_token_id"] =
           generation["eos_token_id"].is_array() ? generation["eos_token_id"][0] : generation["eos_token_id"];
-    fs_util::write_file_atomic(dir + "/generation_config.json", generation.dump(2) + "\n");
+    if (!generation.empty())  // nothing to say without a tokenizer or ids in config.json
+      fs_util::write_file_atomic(dir + "/generation_config.json", generation.dump(2) + "\n");
   }
   fs_util::write_file_atomic(config_path, config.dump(2) + "\n");
 }

@@ -127,8 +127,9 @@ Recipe check(const config::Node& given, const std::string& default_name) {
   const bool over_hf = hf_folder && std::filesystem::exists(r.init_from.hf + "/config.json") &&
                        (model_type.empty() || model_type == "gpt" || model_type == "bert" || model_type == "vit" ||
                         model_type == "resnet");
-  if (root.find("model") && !over_hf) r.model = models::parse_model(top.sub("model"));
-  if (!r.model && hf_folder && (over_hf || !root.find("model"))) {
+  if (root.find("model") && !over_hf) {
+    r.model = models::parse_model(top.sub("model"));
+  } else if (hf_folder) {
     try {
       if (root.find("model")) {
         config::Section s = top.sub("model");

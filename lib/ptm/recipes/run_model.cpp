@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "ptm/config/load.h"
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
@@ -45,7 +46,20 @@ RunModel load_run_model(const std::string& from, const std::vector<std::string>&
   }
   const std::string config = r.run_dir + "/config.yaml";
   if (!fs::exists(config)) throw IoError("'" + config + "' not found: '" + from + "' is not inside a ptm run directory");
-  auto built = build_from_recipe(config, overrides);
+  // The weights come from the checkpoint: config.json of the init_from.hf the run started from
+  // does not shape the model when config.yaml describes it whole (a pruned run keeps the
+  // folder it was pruned from). init_from stays in the recipe (ptm merge compares it).
+  const config::Node given = config::load_recipe(config);
+  const auto* model = given.find("model");
+  const auto* init = given.find("init_from");
+  const bool whole = model && model->is_map() && model->find("type") && init && init->is_map() && init->find("hf");
+  auto more = overrides;
+  if (whole) more.push_back("~init_from");
+  auto built = build_from_recipe(config, more);
+  if (whole) {
+    const auto* hf = init->find("hf");
+    if (hf->is_scalar()) built.recipe.init_from.hf = hf->text();
+  }
   r.recipe = std::move(built.recipe);
   r.model = std::move(built.model);
   if (r.recipe.peft) peft::apply(*r.recipe.peft, *r.model);  // the checkpoint holds the PEFT tensors too
