@@ -29,6 +29,14 @@ float numeric_label(const TextRecord& r, const std::string& path) {
   return static_cast<float>(v);
 }
 
+std::vector<std::string> class_names(const TextClassificationOptions& o) {
+  if (o.label_type == "number") return {};
+  if (!o.labels.empty()) return o.labels;
+  std::set<std::string> seen;
+  for (const auto& r : read_text_records(o.train, o)) seen.insert(r.label);
+  return {seen.begin(), seen.end()};
+}
+
 namespace {
 
 class TextClassification : public ExampleStream {
@@ -46,12 +54,7 @@ class TextClassification : public ExampleStream {
     EncodeOptions eo;
     eo.max_length = o.max_length;
     numeric_ = o.label_type == "number";
-    std::vector<std::string> names = o.labels;
-    if (names.empty() && !numeric_) {  // sorted unique labels of the training file: same ids for every split
-      std::set<std::string> seen;
-      for (const auto& r : read_text_records(o.train, o)) seen.insert(r.label);
-      names.assign(seen.begin(), seen.end());
-    }
+    const std::vector<std::string> names = class_names(o);
     std::map<std::string, int64_t> id;
     for (size_t i = 0; i < names.size(); ++i) id[names[i]] = static_cast<int64_t>(i);
     std::vector<int64_t> counts(names.size(), 0);

@@ -25,6 +25,10 @@ struct TextClassificationOptions : SplitFiles {
 // Reads TSV or JSONL (by extension; text_records.h) with the options' field names.
 std::vector<TextRecord> read_text_records(const std::string& path, const TextClassificationOptions& o);
 
+// The class names in id order: `labels:`, else the sorted unique labels of the training file
+// (the same ids for every split); empty for `label_type: number`.
+std::vector<std::string> class_names(const TextClassificationOptions& o);
+
 // A label of `label_type: number` as a float; IoError naming file:line and the label otherwise.
 float numeric_label(const TextRecord& r, const std::string& path);
 

@@ -12,18 +12,19 @@
 namespace ptm::data {
 namespace {
 
+std::vector<std::string> sorted_tags(const std::vector<TaggedSentence>& sentences) {
+  std::set<std::string> seen;
+  for (const auto& sentence : sentences) seen.insert(sentence.tags.begin(), sentence.tags.end());
+  return {seen.begin(), seen.end()};
+}
+
 class TokenClassification : public ExampleStream {
  public:
   TokenClassification(const TokenClassificationOptions& o, const StreamOptions& s) : ExampleStream(s), o_(o) {
     const std::string file = split_file(o, s.split, "token_classification");
     const auto all = read_conll(file);
-    names_ = o.labels;
-    if (names_.empty()) {  // sorted unique tags of the training file: the same ids for every split
-      std::set<std::string> seen;
-      for (const auto& sentence : file == o.train ? all : read_conll(o.train))
-        seen.insert(sentence.tags.begin(), sentence.tags.end());
-      names_.assign(seen.begin(), seen.end());
-    }
+    // Sorted unique tags of the training file: the same ids for every split.
+    names_ = o.labels.empty() && file == o.train ? sorted_tags(all) : tag_names(o);
     std::map<std::string, int64_t> id;
     for (size_t i = 0; i < names_.size(); ++i) id[names_[i]] = static_cast<int64_t>(i);
     const auto continuation = continuation_tags(names_);
@@ -106,6 +107,10 @@ class TokenClassification : public ExampleStream {
 };
 
 }  // namespace
+
+std::vector<std::string> tag_names(const TokenClassificationOptions& o) {
+  return o.labels.empty() ? sorted_tags(read_conll(o.train)) : o.labels;
+}
 
 std::unique_ptr<BatchStream> make_token_classification(const TokenClassificationOptions& o, const StreamOptions& s) {
   if (s.split == "test" && o.test.empty()) return nullptr;

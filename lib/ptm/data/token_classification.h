@@ -17,6 +17,9 @@ struct TokenClassificationOptions : SplitFiles {
   bool label_all_pieces = false;    // Hugging Face's label_all_tokens
 };
 
+// The tag names in id order: `labels:`, else the sorted unique tags of the training file.
+std::vector<std::string> tag_names(const TokenClassificationOptions& o);
+
 // Null for split "test" when the options name no test file.
 std::unique_ptr<BatchStream> make_token_classification(const TokenClassificationOptions& o, const StreamOptions& s);
 StreamBuilder token_classification_factory(config::Section& s);

@@ -7,6 +7,7 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/models/bert.h"
+#include "ptm/models/hf_contradictions.h"
 
 namespace ptm::models {
 namespace {
@@ -95,7 +96,8 @@ std::shared_ptr<ModelImpl> load_hf_bert(const std::string& dir, const std::optio
   if (!fatal.ok()) {
     const size_t n = fatal.missing.size() + fatal.unexpected.size() + fatal.mismatched.size();
     throw IoError(dir + ": the weights do not fit the " + options.hf_architecture() + " that config.json describes (" +
-                  std::to_string(n) + " problem" + (n == 1 ? "" : "s") + "):\n" + fatal.str());
+                  std::to_string(n) + " problem" + (n == 1 ? "" : "s") + "):\n" +
+                  hf_config_contradictions(config, config_path, fatal.mismatched) + fatal.str());
   }
   if (report) *report = r;
   model->eval();

@@ -9,6 +9,8 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/models/gpt.h"
+#include "ptm/models/gpt_bind.h"
+#include "ptm/models/hf_contradictions.h"
 #include "ptm/models/gpt_llama.h"
 
 namespace ptm::models {
@@ -252,13 +254,18 @@ std::shared_ptr<ModelImpl> load_hf_gpt(const std::string& dir) {
   if (!report.ok()) {
     const size_t n = report.missing.size() + report.unexpected.size() + report.mismatched.size();
     throw IoError("'" + dir + "': the weights do not match config.json (" + std::to_string(n) + " problems):\n" +
-                  report.str());
+                  hf_config_contradictions(config, config_path, report.mismatched) + report.str());
   }
   return model.ptr();
 }
 
 GptOptions bind_gpt_options(config::Section& s) {
   GptOptions o;
+  bind_gpt(s, o);
+  return o;
+}
+
+void bind_gpt(config::Section& s, GptOptions& o) {
   s.opt("vocab_size", o.vocab_size, "vocabulary size").min(1);
   s.opt("n_positions", o.n_positions, "context length (block size)").min(1);
   s.opt("n_embd", o.n_embd, "hidden size").min(1);
@@ -294,7 +301,6 @@ GptOptions bind_gpt_options(config::Section& s) {
   if (present("head_size")) s.opt("head_size", o.head_size, "size of one attention head; 0 = n_embd / n_head").min(0);
   if (present("layer_heads")) s.opt("layer_heads", o.layer_heads, "attention heads of each layer (pruned models)");
   if (present("layer_inner")) s.opt("layer_inner", o.layer_inner, "MLP width of each layer (pruned models)");
-  return o;
 }
 
 namespace {

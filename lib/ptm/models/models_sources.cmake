@@ -5,7 +5,8 @@ set(PTM_MODELS_BASE_SOURCES
 # The rest (compiled into the torch library `ptm`):
 set(PTM_MODELS_SOURCES
   ptm/models/safetensors.cpp
-  ptm/models/model.cpp ptm/models/hf_folder.cpp ptm/models/hf_auto.cpp ptm/models/generate.cpp
+  ptm/models/model.cpp ptm/models/hf_folder.cpp ptm/models/hf_auto.cpp ptm/models/hf_contradictions.cpp
+  ptm/models/generate.cpp
   ptm/models/linear.cpp
   ptm/models/tanh_gelu.cpp
   ptm/models/activation_checkpoint.cpp

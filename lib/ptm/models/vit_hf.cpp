@@ -8,6 +8,7 @@
 #include "ptm/config/binder.h"
 #include "ptm/core/errors.h"
 #include "ptm/models/config_json.h"
+#include "ptm/models/hf_contradictions.h"
 #include "ptm/models/layer_sizes.h"
 #include "ptm/models/vit.h"
 
@@ -201,7 +202,7 @@ std::shared_ptr<ViTImpl> load_hf_vit(const std::string& dir) {
   const LoadReport r = model->load_hf_state_dict(load_safetensors(dir), /*strict=*/true);
   if (!r.ok())
     throw IoError(dir + ": the weights do not fit the " + options.hf_architecture() + " that config.json describes:\n" +
-                  r.str());
+                  hf_config_contradictions(config, config_path, r.mismatched) + r.str());
   model->eval();
   return model;
 }

@@ -8,6 +8,8 @@
 
 #include "ptm/core/errors.h"
 #include "ptm/core/log.h"
+#include "ptm/models/hf_auto.h"
+#include "ptm/models/hf_contradictions.h"
 
 namespace fs = std::filesystem;
 
@@ -61,8 +63,13 @@ void apply_init_from(const InitFrom& init, models::ModelImpl& model) {
   auto tensors = models::load_safetensors(src);
   if (!init.layers.empty()) tensors = select_layers(tensors, init.layers);
   const auto report = model.load_hf_state_dict(tensors, /*strict=*/false);
-  if (!report.mismatched.empty() || (init.strict && !report.ok()))
-    throw IoError("init_from '" + src + "' does not fit the model:\n" + report.str());
+  if (!report.mismatched.empty() || (init.strict && !report.ok())) {
+    // A model built from the folder's config.json: the key that contradicts the weights.
+    std::string keys;
+    const std::string config = init.hf + "/config.json";
+    if (!init.hf.empty() && fs::exists(config)) keys = models::hf_config_contradictions(models::read_hf_config(init.hf), config, report.mismatched);
+    throw IoError("init_from '" + src + "' does not fit the model:\n" + keys + report.str());
+  }
   // Names that match nothing (another architecture, a prefix the loader does not know) load
   // nothing without a mismatch: a run would silently train from scratch.
   const double share = report.model_values > 0 ? double(report.loaded_values) / double(report.model_values) : 0.0;

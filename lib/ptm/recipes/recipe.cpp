@@ -112,19 +112,31 @@ Recipe check(const config::Node& given, const std::string& default_name) {
     data::bind(s, *r.prepare);
   }
   if (root.find("data")) r.data = data::parse_dataset(top.sub("data"));
-  if (root.find("model")) r.model = models::parse_model(top.sub("model"));
   if (root.find("init_from")) {
     config::Section s = top.sub("init_from");
     bind(s, r.init_from);
   }
-  // init_from.hf without a model: section: config.json's architecture builds the model, as
-  // from_pretrained does (hf_auto.h).
+  // init_from.hf: config.json's architecture builds the model, as from_pretrained does, with
+  // the model: section's keys laid over it where they keep the weights' shapes (hf_auto.h).
+  // Other model types (electra, mlp) and folders without config.json build from model: alone.
   models::HfModelKind hf_kind;
-  if (!r.model && !r.init_from.hf.empty() && std::filesystem::is_directory(r.init_from.hf)) {
-    const auto* init = root.find("init_from");
-    const auto* hf = init && init->is_map() ? init->find("hf") : nullptr;
+  const auto* init = root.find("init_from");
+  const auto* hf = init && init->is_map() ? init->find("hf") : nullptr;
+  const bool hf_folder = !r.init_from.hf.empty() && std::filesystem::is_directory(r.init_from.hf);
+  const std::string model_type = type_of(root.find("model"));
+  const bool over_hf = hf_folder && std::filesystem::exists(r.init_from.hf + "/config.json") &&
+                       (model_type.empty() || model_type == "gpt" || model_type == "bert" || model_type == "vit" ||
+                        model_type == "resnet");
+  if (root.find("model") && !over_hf) {
+    r.model = models::parse_model(top.sub("model"));
+  } else if (hf_folder) {
     try {
-      r.model = models::hf_model_builder(r.init_from.hf, &hf_kind);
+      if (root.find("model")) {
+        config::Section s = top.sub("model");
+        r.model = models::hf_model_builder(r.init_from.hf, s, !r.init_from.layers.empty(), &hf_kind);
+      } else {
+        r.model = models::hf_model_builder(r.init_from.hf, &hf_kind);
+      }
     } catch (const Error& e) {
       ctx.add(hf ? hf->origin() : Origin{}, "init_from.hf", e.what());
     }

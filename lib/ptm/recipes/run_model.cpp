@@ -3,10 +3,12 @@
 
 #include <filesystem>
 
+#include "ptm/config/load.h"
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
 #include "ptm/models/hf_folder.h"
+#include "ptm/recipes/hf_export_files.h"
 #include "ptm/peft/peft.h"
 #include "ptm/train/checkpoint.h"
 #include "ptm/train/trainer.h"
@@ -44,7 +46,20 @@ RunModel load_run_model(const std::string& from, const std::vector<std::string>&
   }
   const std::string config = r.run_dir + "/config.yaml";
   if (!fs::exists(config)) throw IoError("'" + config + "' not found: '" + from + "' is not inside a ptm run directory");
-  auto built = build_from_recipe(config, overrides);
+  // The weights come from the checkpoint: config.json of the init_from.hf the run started from
+  // does not shape the model when config.yaml describes it whole (a pruned run keeps the
+  // folder it was pruned from). init_from stays in the recipe (ptm merge compares it).
+  const config::Node given = config::load_recipe(config);
+  const auto* model = given.find("model");
+  const auto* init = given.find("init_from");
+  const bool whole = model && model->is_map() && model->find("type") && init && init->is_map() && init->find("hf");
+  auto more = overrides;
+  if (whole) more.push_back("~init_from");
+  auto built = build_from_recipe(config, more);
+  if (whole) {
+    const auto* hf = init->find("hf");
+    if (hf->is_scalar()) built.recipe.init_from.hf = hf->text();
+  }
   r.recipe = std::move(built.recipe);
   r.model = std::move(built.model);
   if (r.recipe.peft) peft::apply(*r.recipe.peft, *r.model);  // the checkpoint holds the PEFT tensors too
@@ -78,11 +93,8 @@ void export_hf(const RunModel& run, const std::string& out, bool overwrite, size
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   models::save_hf_folder_sharded(*run.model, tmp, max_shard_bytes);
-  // The tokenizer travels with the weights when the run trained on prepared shards.
-  const auto* data = run.recipe.resolved.find("data");
-  const auto* path = data ? data->find("path") : nullptr;
-  if (path && path->is_scalar() && fs::exists(path->text() + "/tokenizer.json"))
-    fs::copy_file(path->text() + "/tokenizer.json", tmp + "/tokenizer.json");
+  // The tokenizer and label names of the run's data, and the generation settings.
+  write_hf_extras(tmp, data_extras(run.recipe.resolved));
   fs::remove_all(out);
   if (!fs::path(out).parent_path().empty()) fs::create_directories(fs::path(out).parent_path());
   fs::rename(tmp, out);

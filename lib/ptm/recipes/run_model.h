@@ -29,8 +29,9 @@ RunModel load_run_model(const std::string& from, const std::vector<std::string>&
 // evaluation anyone means).
 RunModel load_recipe_model(const std::string& config, const std::vector<std::string>& overrides = {});
 
-// Writes config.json + model.safetensors (+ tokenizer.json when the run's data has one) that
-// Hugging Face `from_pretrained` loads; refuses an existing non-empty `out` unless overwrite.
+// Writes config.json + model.safetensors that Hugging Face `from_pretrained` loads, with the
+// run's tokenizer, label names and generation settings (hf_export_files.h); refuses an
+// existing non-empty `out` unless overwrite.
 // Weights above `max_shard_bytes` go into shards with model.safetensors.index.json.
 void export_hf(const RunModel& run, const std::string& out, bool overwrite, size_t max_shard_bytes = size_t(5) << 30);
 

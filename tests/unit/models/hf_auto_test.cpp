@@ -8,6 +8,7 @@
 #include "ptm/models/bert.h"
 #include "ptm/models/gpt.h"
 #include "ptm/models/hf_auto.h"
+#include "ptm/models/hf_contradictions.h"
 #include "ptm/models/hf_folder.h"
 
 using namespace ptm::models;
@@ -116,4 +117,40 @@ TEST_CASE("hf_model_builder and load_hf_model build what config.json names", "[u
   CHECK(contains(error_of([&] { hf_model_builder(d.file("none")); }), "is not a folder"));
   std::filesystem::create_directories(d.file("empty"));
   CHECK(contains(error_of([&] { hf_model_builder(d.file("empty")); }), "has no config.json"));
+}
+
+TEST_CASE("a config.json that contradicts its weights names the file and the key", "[unit][models][hf_auto]") {
+  ptm::test::TempDir d;
+  GptOptions o;
+  o.vocab_size = 97;
+  o.n_positions = 16;
+  o.n_embd = 24;
+  o.n_layer = 1;
+  o.n_head = 3;
+  save_hf_folder_sharded(*Gpt(o), d.file("gpt"), kHfMaxShardBytes);
+  auto config = nlohmann::json::parse(ptm::test::read_text(d.file("gpt/config.json")));
+  config["vocab_size"] = 120;
+  d.write("gpt/config.json", config.dump());
+  const auto gpt_err = error_of([&] { load_hf_model(d.file("gpt")); });
+  CHECK(contains(gpt_err, d.file("gpt/config.json") +
+                              ": vocab_size is 120, but the weights' transformer.wte.weight is [97, 24] "
+                              "(config.json makes it [120, 24])"));
+
+  BertOptions b;
+  b.vocab_size = 50;
+  b.hidden_size = 16;
+  b.num_hidden_layers = 1;
+  b.num_attention_heads = 2;
+  b.intermediate_size = 32;
+  b.max_position_embeddings = 24;
+  save_hf_folder(BertImpl(b), d.file("bert"));
+  config = nlohmann::json::parse(ptm::test::read_text(d.file("bert/config.json")));
+  config["intermediate_size"] = 40;
+  d.write("bert/config.json", config.dump());
+  const auto bert_err = error_of([&] { load_hf_model(d.file("bert")); });
+  CHECK(contains(bert_err, d.file("bert/config.json") + ": intermediate_size is 40, but the weights' "));
+
+  // Lines it cannot explain (no key holds the size) are left to the tensor report.
+  CHECK(hf_config_contradictions({{"n_embd", 24}}, "c.json", {"h.0.attn.bias: checkpoint [3] vs model [5]"}).empty());
+  CHECK(hf_config_contradictions({{"pad_token_id", 5}}, "c.json", {"x: checkpoint [3] vs model [5]"}).empty());
 }

@@ -1,0 +1,28 @@
+// What makes `ptm export --format hf` a folder that works as it is, next to config.json and the
+// weights: the tokenizer the run's data used (tokenizer.json, tokenizer_config.json,
+// special_tokens_map.json), the data's label names as config.json's id2label/label2id, and
+// generation_config.json (bos/eos/pad ids) for language models.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ptm/config/node.h"
+
+namespace ptm::recipes {
+
+struct DataExtras {
+  std::string tokenizer;            // the data's tokenizer (file or folder); empty: none
+  std::vector<std::string> labels;  // class or tag names in id order; empty: no label map
+};
+
+// From a run's resolved recipe: `data.tokenizer` (text_classification, token_classification)
+// or `data.path`'s tokenizer.json (tokens), and the label names the data set gives its ids.
+DataExtras data_extras(const config::Node& resolved_recipe);
+
+// Writes the tokenizer files into `dir` and completes its config.json (id2label/label2id,
+// bos/eos ids) and generation_config.json. A tokenizer.json is copied as it is, with the
+// tokenizer_config.json and special_tokens_map.json beside it when there are any; other
+// tokenizers (vocab.txt, vocab.json + merges.txt) are written as tokenizer.json.
+void write_hf_extras(const std::string& dir, const DataExtras& extras);
+
+}  // namespace ptm::recipes
