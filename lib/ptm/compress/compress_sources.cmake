@@ -15,4 +15,5 @@ set(PTM_COMPRESS_SOURCES
   ptm/compress/gradual_pruner.cpp
   ptm/compress/layer_prune.cpp
   ptm/compress/low_rank.cpp
+  ptm/compress/trp.cpp
 )

@@ -40,12 +40,8 @@ void check_training_prune(const PruneConfig& c, int64_t max_steps) {
   if (c.granularity == "structured" || c.granularity == "layers")
     problems.push_back({c.origin, "prune.granularity",
                         c.granularity + " removes units from the model: run ptm prune, then train the smaller model; "
-                        "pruning during training takes unstructured or nm (training from a ptm prune run's "
+                        "pruning during training takes unstructured, nm or low_rank (TRP) (training from a ptm prune run's "
                         "config.yaml? drop its prune: section with ~prune)"});
-  if (c.granularity == "low_rank")
-    problems.push_back({c.origin, "prune.granularity",
-                        "low_rank factorises the model: run ptm prune (granularity low_rank), then train the "
-                        "factorised model"});
   if (data_driven(c.criterion))
     problems.push_back({c.origin, "prune.criterion",
                         c.criterion + " scores on calibration batches, which pruning during training does not read: "
