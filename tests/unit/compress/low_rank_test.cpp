@@ -123,10 +123,14 @@ TEST_CASE("a factorised GPT and BERT compute the model with rank-r weights, smal
       }
     }
     const int64_t before = models::count_parameters(*model);
+    const double flops_before = model->forward_flops(16);
     auto method = compress::low_rank_methods().find("svd")->factory();
     const auto rows = compress::factorise_targets(by_rank(r), *method, targets);
     for (const auto& row : rows) CHECK(row.form == "factorised");
     CHECK(before - models::count_parameters(*model) == saved);
+    // Each saved weight is one multiply-accumulate per token less (GPT counts FLOPs from its
+    // parameters, BERT from its sizes and factorised layers).
+    CHECK(flops_before - model->forward_flops(16) == Approx(2.0 * 16 * static_cast<double>(saved)));
     CHECK(compress::low_rank_report(rows)["targets"]["parameters_before"].get<int64_t>() -
               compress::low_rank_report(rows)["targets"]["parameters"].get<int64_t>() ==
           saved);
