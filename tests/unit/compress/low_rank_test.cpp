@@ -11,6 +11,7 @@
 #include "ptm/models/bert.h"
 #include "ptm/models/gpt.h"
 #include "ptm/models/low_rank.h"
+#include "ptm/peft/peft.h"
 #include "unit/models/bert_test_util.h"
 
 using namespace ptm;
@@ -211,5 +212,33 @@ TEST_CASE("low rank: a rank above min(in, out) is refused naming prune.rank", "[
   } catch (const ConfigError& e) {
     CHECK(test::contains(e.what(), "model.low_rank.transformer.h.0.mlp.c_fc"));
     CHECK(test::contains(e.what(), "model.low_rank.transformer.h.0.nope"));
+  }
+}
+
+TEST_CASE("LoRA applies to a factorised Linear and refuses to merge into it", "[unit][compress][peft]") {
+  torch::manual_seed(11);
+  auto model = models::Gpt(small_gpt("gpt2"));
+  auto method = compress::low_rank_methods().find("svd")->factory();
+  compress::factorise_targets(by_rank(4), *method, compress::low_rank_targets(by_rank(4), *model));
+  data::Batch b;
+  b.input_ids = torch::randint(50, {2, 16}, torch::kLong);
+  const auto before = logits_of(*model, b);
+  peft::PeftConfig c;
+  c.target_modules = {"mlp.c_fc"};
+  const auto report = peft::apply(c, *model);
+  CHECK(report.targets.size() == 2);
+  // B starts at zero: the same logits; then a non-zero B changes them through the hook.
+  CHECK(torch::equal(logits_of(*model, b), before));
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->named_parameters())
+      if (p.key().find("lora_B") != std::string::npos) p.value().fill_(0.1);
+  }
+  CHECK((logits_of(*model, b) - before).abs().max().item<double>() > 1e-4);
+  try {
+    peft::merge_lora(*model);
+    FAIL("merged");
+  } catch (const RuntimeError& e) {
+    CHECK(test::contains(e.what(), "factorised"));
   }
 }
