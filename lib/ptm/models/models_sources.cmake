@@ -6,7 +6,8 @@ set(PTM_MODELS_BASE_SOURCES
 set(PTM_MODELS_SOURCES
   ptm/models/safetensors.cpp
   ptm/models/model.cpp ptm/models/hf_folder.cpp ptm/models/hf_auto.cpp ptm/models/generate.cpp
-  ptm/models/linear.cpp ptm/models/low_rank.cpp
+  ptm/models/linear.cpp
+  ptm/models/low_rank.cpp
   ptm/models/tanh_gelu.cpp
   ptm/models/activation_checkpoint.cpp
   ptm/models/sdpa.cpp
