@@ -14,4 +14,6 @@ set(PTM_COMPRESS_SOURCES
   ptm/compress/weight_snapshot.cpp
   ptm/compress/gradual_pruner.cpp
   ptm/compress/layer_prune.cpp
+  ptm/compress/low_rank.cpp
+  ptm/compress/trp.cpp
 )

@@ -40,7 +40,7 @@ void check_training_prune(const PruneConfig& c, int64_t max_steps) {
   if (c.granularity == "structured" || c.granularity == "layers")
     problems.push_back({c.origin, "prune.granularity",
                         c.granularity + " removes units from the model: run ptm prune, then train the smaller model; "
-                        "pruning during training takes unstructured or nm (training from a ptm prune run's "
+                        "pruning during training takes unstructured, nm or low_rank (TRP) (training from a ptm prune run's "
                         "config.yaml? drop its prune: section with ~prune)"});
   if (data_driven(c.criterion))
     problems.push_back({c.origin, "prune.criterion",

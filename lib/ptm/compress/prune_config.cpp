@@ -1,22 +1,42 @@
 // Binding of the `prune:` section, with the checks that need no model.
 #include "ptm/compress/prune_config.h"
 
+#include <algorithm>
+
 #include "ptm/compress/criteria.h"
 #include "ptm/compress/layer_prune.h"
+#include "ptm/compress/low_rank.h"
+#include "ptm/core/text.h"
 
 namespace ptm::compress {
 namespace {
 
-// Keys that belong to one granularity only.
-const char* granularity_of(const std::string& key) {
-  if (key == "sparsity" || key == "initial_sparsity" || key == "end_step" || key == "every" || key == "rounds" ||
-      key == "round_steps" || key == "rewind")
-    return "unstructured";
-  if (key == "n" || key == "m") return "nm";
-  if (key == "structured") return "structured";
-  if (key == "remove_layers") return "layers";
-  if (key == "targets") return "unstructured | nm";
-  return nullptr;
+// The granularities a key is used with (empty: all).
+std::vector<std::string> owners_of(const std::string& key) {
+  if (key == "sparsity" || key == "initial_sparsity" || key == "rounds" || key == "round_steps" || key == "rewind")
+    return {"unstructured"};
+  if (key == "end_step" || key == "every") return {"unstructured", "low_rank"};
+  if (key == "n" || key == "m") return {"nm"};
+  if (key == "structured") return {"structured"};
+  if (key == "remove_layers") return {"layers"};
+  if (key == "targets") return {"unstructured", "nm", "low_rank"};
+  if (key == "rank" || key == "energy" || key == "nuclear") return {"low_rank"};
+  return {};
+}
+
+// rank: r | energy: e (exactly one of them).
+void bind_low_rank(config::Section& s, PruneConfig& c) {
+  const bool by_rank = s.node() && s.node()->find("rank"), by_energy = s.node() && s.node()->find("energy");
+  if (by_rank && by_energy)
+    s.problem("energy", "give prune.rank or prune.energy, not both");
+  else if (!by_rank && !by_energy)
+    s.problem("rank", "missing: granularity low_rank needs prune.rank (the rank kept in every target) or "
+                      "prune.energy (the share of each target's squared singular values kept, e.g. 0.9)");
+  if (by_rank) s.req("rank", c.rank, "the rank kept in every target (1 .. min(in, out))").min(1);
+  if (by_energy)
+    s.req("energy", c.energy, "the share of each target's squared singular values kept, in (0, 1]")
+        .above(0.0)
+        .max(1.0);
 }
 
 // rewind: none | init | {to_step: k, weights: true|false}.
@@ -64,6 +84,9 @@ void bind_schedule(config::Section& s, PruneConfig& c, const Mine& mine) {
     s.problem("end_step", "must be after prune.start_step (" + std::to_string(c.start_step) + "), got " +
                               std::to_string(c.end_step));
   if (given("every")) s.opt("every", c.every, "steps between pruning steps").min(1);
+  if (given("nuclear"))
+    s.opt("nuclear", c.nuclear, "lambda of the nuclear-norm sub-gradient lambda U V^T added to each target's gradient")
+        .min(0.0);
   // Iterative rounds instead of the cubic schedule.
   const auto present = [&](const char* key) { return s.node() && s.node()->find(key); };
   if (given("rounds")) s.opt("rounds", c.rounds, "pruning rounds, each ending with a pruning step").min(1);
@@ -90,22 +113,24 @@ void bind_schedule(config::Section& s, PruneConfig& c, const Mine& mine) {
 
 void bind(config::Section& s, PruneConfig& c) {
   c.origin = s.where("criterion");
-  s.opt("granularity", c.granularity, "unstructured | nm | structured | layers")
-      .one_of({"unstructured", "nm", "structured", "layers"});
-  if (c.granularity == "layers") {
+  s.opt("granularity", c.granularity, "unstructured | nm | structured | layers | low_rank")
+      .one_of({"unstructured", "nm", "structured", "layers", "low_rank"});
+  if (c.granularity == "low_rank") {
+    c.criterion = "svd";
+    s.opt("criterion", c.criterion, "how layers are factorised (ptm list low_rank_methods)")
+        .one_of(low_rank_methods().names());
+  } else if (c.granularity == "layers") {
     c.criterion = "block_influence";
     s.opt("criterion", c.criterion, "how layers are scored (ptm list layer_criteria)").one_of(layer_criteria().names());
   } else {
     s.opt("criterion", c.criterion, "how weights are scored (ptm list criteria)").one_of(criteria().names());
   }
   const auto mine = [&](const std::string& key) {
-    const char* owner = granularity_of(key);
-    if (!owner || c.granularity == owner ||
-        (key == "targets" && c.granularity != "structured" && c.granularity != "layers"))
-      return true;
+    const auto owners = owners_of(key);
+    if (owners.empty() || std::find(owners.begin(), owners.end(), c.granularity) != owners.end()) return true;
     s.allow(key);
     if (s.node() && s.node()->find(key))
-      s.problem(key, std::string("only used with granularity: ") + owner +
+      s.problem(key, "only used with granularity: " + text::join(owners, " | ") +
                          " (this section has granularity: " + c.granularity + ")");
     return false;
   };
@@ -141,6 +166,8 @@ void bind(config::Section& s, PruneConfig& c) {
   }
   if (mine("remove_layers"))
     s.req("remove_layers", c.remove_layers, "how many whole layers are removed").min(1);
+  const bool by_rank = mine("rank");
+  if (mine("energy") && by_rank) bind_low_rank(s, c);
   if (mine("targets"))
     s.opt("targets", c.targets, "module-name patterns of the Linear layers pruned (default: all inside the layers)");
   s.opt("calibration_batches", c.calibration_batches, "train-split batches read by data-driven criteria").min(1);

@@ -3,14 +3,17 @@
 //   prune:
 //     criterion: wanda          # magnitude | magnitude_l2 | random | wanda | taylor (ptm list criteria);
 //                               # layers: block_influence | angular | random (ptm list layer_criteria)
-//     granularity: unstructured # unstructured | nm | structured | layers
+//     granularity: unstructured # unstructured | nm | structured | layers | low_rank
 //     sparsity: 0.5             # unstructured: share of the target weights set to zero
 //     scope: row                # unstructured: layer | row | global; structured: layer | global
 //     n: 2                      # nm: keep n of every m consecutive weights along the input dimension
 //     m: 4
 //     structured: {heads: 0.25, neurons: 0.5}   # structured: share of each axis's units removed
 //     remove_layers: 2          # layers: whole layers removed (layer_prune.h)
+//     rank: 64                  # low_rank (low_rank.h; criterion svd): the rank kept in every target,
+//     energy: 0.9               #   or each target's smallest rank keeping this share of sum s_i^2
 //     targets: [c_fc]           # module-name patterns (peft's); default: every Linear inside the layers
+//                               # (low_rank: the FFN Linears)
 //     calibration_batches: 8    # train-split batches read by data-driven criteria (wanda, taylor)
 //     eval_batches: 0           # validation batches evaluated before and after (0: all)
 //     recover: false            # then fine-tune with the train:/optimizer:/schedule:/objective:
@@ -22,6 +25,10 @@
 //     start_step: 0             # the first pruning step (nm: the one step the N:M mask is set)
 //     end_step: 1000            # unstructured: the last (default train.max_steps)
 //     every: 100                # unstructured: steps between pruning steps
+// With granularity low_rank it trains with TRP (trp.h): every `every` steps each target weight
+// is replaced by its rank/energy truncation, and
+//     nuclear: 0.0001           # low_rank: lambda of the nuclear-norm sub-gradient lambda U V^T
+//                               # added to each target's gradient
 // or by iterative rounds (gradual_pruner.h): at the end of each round of `round_steps` steps a
 // further share of what is left goes, the same share each round (Frankle & Carbin's iterative
 // magnitude pruning), so that the last round reaches `sparsity`; after it the sparse model
@@ -57,6 +64,9 @@ struct PruneConfig {
   int64_t n = 2, m = 4;
   std::vector<AxisAmount> structured;
   int64_t remove_layers = 0;
+  int64_t rank = 0;      // low_rank: 0 when chosen by energy
+  double energy = 0.0;   // low_rank: 0 when chosen by rank
+  double nuclear = 0.0;  // low_rank while training (TRP)
   std::vector<std::string> targets;
   int64_t calibration_batches = 8;
   int64_t eval_batches = 0;

@@ -3,6 +3,7 @@
 
 #include <regex>
 
+#include "ptm/models/low_rank.h"
 #include "ptm/peft/peft_config.h"
 
 namespace ptm::compress {
@@ -12,7 +13,7 @@ Targets select_targets(models::ModelImpl& model, const std::vector<std::string>&
   Targets out;
   for (const auto& item : model.named_modules("", /*include_self=*/false)) {
     auto* lin = item.value()->as<models::LinearImpl>();
-    if (!lin) continue;
+    if (!lin || models::is_factorised(*lin)) continue;  // its two factors are Linears of their own
     const std::string& name = item.key();
     bool chosen = false;
     if (patterns.empty())

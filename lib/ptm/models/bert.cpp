@@ -3,6 +3,7 @@
 #include "ptm/models/bert.h"
 
 #include "ptm/core/errors.h"
+#include "ptm/models/low_rank.h"
 #include "ptm/models/zoo.h"
 
 namespace ptm::models {
@@ -103,13 +104,28 @@ Flops flops_of(const BertOptions& o, int64_t seq_len) {
   return f;
 }
 
+// What the factorised Linears of a layer (low_rank.h) save: r (in + out) multiply-accumulates
+// per token instead of in x out.
+double factorised_saving(const torch::nn::Module& layer, int64_t seq_len) {
+  double saved = 0;
+  for (const auto& item : layer.named_modules("", /*include_self=*/false))
+    if (const auto* lin = item.value()->as<LinearImpl>())
+      if (const int64_t r = factorised_rank(*lin)) {
+        const int64_t in = lin->options.in_features(), out = lin->options.out_features();
+        saved += 2.0 * static_cast<double>(seq_len) * static_cast<double>(in * out - r * (in + out));
+      }
+  return saved;
+}
+
 }  // namespace
 
 double BertImpl::forward_flops(int64_t seq_len) const {
+  double factorised = 0;
+  for (size_t i = 0; i < encoder_->size(); ++i) factorised += factorised_saving(*encoder_->layers()->ptr(i), seq_len);
   const auto f = flops_of(o_, seq_len);
   double layers = 0;
   for (const double x : f.layers) layers += x;
-  return layers + f.pooler + f.head;
+  return layers - factorised + f.pooler + f.head;
 }
 
 std::vector<BlockSummary> BertImpl::summary(int64_t seq_len) const {
@@ -117,7 +133,8 @@ std::vector<BlockSummary> BertImpl::summary(int64_t seq_len) const {
   std::vector<BlockSummary> out;
   out.push_back({"embeddings", count_parameters(*embeddings_), 0});
   for (size_t i = 0; i < encoder_->size(); ++i)
-    out.push_back({"encoder.layer." + std::to_string(i), count_parameters(*encoder_->layers()->ptr(i)), f.layers[i]});
+    out.push_back({"encoder.layer." + std::to_string(i), count_parameters(*encoder_->layers()->ptr(i)),
+                   f.layers[i] - factorised_saving(*encoder_->layers()->ptr(i), seq_len)});
   if (!pooler_.is_empty()) out.push_back({"pooler", count_parameters(*pooler_), f.pooler});
   // The MLM decoder is the word embeddings: its parameters count under embeddings, its FLOPs here.
   if (!mlm_.is_empty()) out.push_back({"cls.predictions", count_parameters(*mlm_), f.head});

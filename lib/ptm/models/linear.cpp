@@ -4,13 +4,15 @@
 #include <algorithm>
 
 #include "ptm/core/errors.h"
+#include "ptm/models/low_rank.h"
 
 namespace ptm::models {
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
   // at::linear folds the leading dimensions into one addmm (bias fused); the C++ frontend's
   // functional::linear does matmul + a separate bias add for 3-D inputs.
-  auto y = at::linear(x, weight, bias);  // [..., out]
+  // A factorised layer (low_rank.h) has no weight of its own: its two factors run instead.
+  auto y = weight.defined() ? at::linear(x, weight, bias) : factorised_forward(*this, x);  // [..., out]
   for (const auto& h : hooks_) y = h->apply(x, y, is_training());
   return y;
 }
@@ -42,6 +44,21 @@ std::shared_ptr<torch::nn::Module> LinearImpl::clone(const std::optional<torch::
   torch::NoGradGuard no_grad;
   auto copy = std::make_shared<LinearImpl>(options);
   const auto move = [&](const torch::Tensor& t) { return device ? t.to(*device) : t; };
+  if (is_factorised(*this)) {  // a copy of the two factors (and of the hooks)
+    const auto children = named_children();
+    const auto* v = children["v"]->as<LinearImpl>();
+    const auto* u = children["u"]->as<LinearImpl>();
+    copy->to(device ? *device : u->weight.device(), u->weight.scalar_type());
+    if (copy->bias.defined()) copy->bias.copy_(u->bias);
+    factorise(*copy, u->weight, v->weight);
+    const auto copied = copy->named_children();
+    for (const auto* name : {"u", "v"})
+      for (const auto& p : children[name]->named_parameters())
+        copied[name]->named_parameters()[p.key()].set_requires_grad(p.value().requires_grad());
+    for (const auto& h : hooks_) copy->add_hook(h->clone(device));
+    if (!is_training()) copy->eval();
+    return copy;
+  }
   copy->weight.set_data(move(weight.data().clone()));
   copy->weight.set_requires_grad(weight.requires_grad());
   if (bias.defined()) {

@@ -8,6 +8,7 @@ set(PTM_MODELS_SOURCES
   ptm/models/model.cpp ptm/models/hf_folder.cpp ptm/models/hf_auto.cpp ptm/models/hf_contradictions.cpp
   ptm/models/generate.cpp
   ptm/models/linear.cpp
+  ptm/models/low_rank.cpp
   ptm/models/tanh_gelu.cpp
   ptm/models/activation_checkpoint.cpp
   ptm/models/sdpa.cpp

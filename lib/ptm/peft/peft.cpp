@@ -9,6 +9,7 @@
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
 #include "ptm/models/bert.h"
+#include "ptm/models/low_rank.h"
 #include "ptm/peft/hooks.h"
 
 namespace fs = std::filesystem;
@@ -157,7 +158,7 @@ PeftReport apply(const PeftConfig& c, models::ModelImpl& model) {
       else
         lin->add_hook(std::make_shared<AdapterHook>(in, out, c.adapter_size, c.adapter_mode == "parallel",
                                                     c.adapter_scale, c.adapter_activation));
-      lin->to(lin->weight.device());
+      lin->to(lin->parameters().front().device());  // a factorised layer (low_rank.h) has no weight
       r.targets.push_back(name);
     }
   } else if (c.method == "prefix") {
@@ -247,6 +248,10 @@ size_t merge_lora(models::ModelImpl& model) {
     bool any = false;
     for (const auto& h : lin->hooks())
       if (auto* lora = dynamic_cast<LoraHook*>(h.get())) {
+        if (models::is_factorised(*lin))
+          throw RuntimeError("peft: the LoRA of " + name +
+                             " cannot be merged: the layer is factorised into two low-rank factors and has no "
+                             "weight to add it to");
         lin->weight.add_(lora->delta_weight().to(lin->weight.dtype()));
         any = true;
       }

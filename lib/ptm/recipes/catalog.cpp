@@ -3,6 +3,7 @@
 
 #include "ptm/compress/criteria.h"
 #include "ptm/compress/layer_prune.h"
+#include "ptm/compress/low_rank.h"
 #include "ptm/data/dataset.h"
 #include "ptm/data/tokenizer_registry.h"
 #include "ptm/models/model.h"
@@ -34,6 +35,9 @@ std::vector<CatalogArea> catalog() {
   areas.push_back(from_registry("criteria", "pruning criteria (prune.criterion)", compress::criteria()));
   areas.push_back(from_registry("layer_criteria", "layer criteria (prune.criterion with prune.granularity: layers)",
                                 compress::layer_criteria()));
+  areas.push_back(from_registry("low_rank_methods",
+                                "low-rank factorisations (prune.criterion with prune.granularity: low_rank)",
+                                compress::low_rank_methods()));
   areas.push_back(from_registry("tokenizers", "tokenizers (prepare.tokenizer.type)", data::tokenizers()));
   return areas;
 }

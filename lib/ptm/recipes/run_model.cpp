@@ -7,6 +7,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
+#include "ptm/models/low_rank.h"
 #include "ptm/models/hf_folder.h"
 #include "ptm/recipes/hf_export_files.h"
 #include "ptm/peft/peft.h"
@@ -83,6 +84,7 @@ RunModel load_recipe_model(const std::string& config, const std::vector<std::str
 void export_hf(const RunModel& run, const std::string& out, bool overwrite, size_t max_shard_bytes) {
   if (fs::exists(out) && !fs::is_empty(out) && !overwrite)
     throw ConfigError(Origin{out}, "--out", "exists and is not empty; pass --overwrite to replace it");
+  models::require_unfactorised(*run.model);  // low_rank.h: transformers has no two-factor Linear
   run.model->hf_config();  // refuses models without an HF twin (naming why) before writing anything
   peft::merge_lora(*run.model);  // a LoRA run exports its merged weights
   if (const auto left = peft::unmergeable_modules(*run.model); !left.empty())

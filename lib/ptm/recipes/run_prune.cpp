@@ -10,6 +10,7 @@
 #include "ptm/compress/criteria.h"
 #include "ptm/compress/keep_masked.h"
 #include "ptm/compress/layer_prune.h"
+#include "ptm/compress/low_rank.h"
 #include "ptm/compress/sparsity_report.h"
 #include "ptm/compress/structured.h"
 #include "ptm/compress/unstructured.h"
@@ -21,6 +22,7 @@
 #include "ptm/core/log.h"
 #include "ptm/core/run_dir.h"
 #include "ptm/core/text.h"
+#include "ptm/models/low_rank.h"
 #include "ptm/recipes/run_model.h"
 #include "ptm/train/checkpoint.h"
 #include "ptm/train/trainer.h"
@@ -34,6 +36,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 // Whether the criterion scores on calibration batches.
 bool needs_data(const compress::PruneConfig& c) {
+  if (c.granularity == "low_rank") return false;
   if (c.granularity != "layers") return compress::data_driven(c.criterion);
   const auto* e = compress::layer_criteria().find(c.criterion);
   return e && e->factory(0)->needs_data();
@@ -63,6 +66,11 @@ void check_sections(const Recipe& r) {
 
 // The checks that need the built model: the layers pruned, N:M widths, the axes asked for.
 compress::Targets prune_targets(const compress::PruneConfig& c, models::ModelImpl& model) {
+  if (c.granularity == "low_rank") return compress::low_rank_targets(c, model);
+  if ((c.granularity == "structured" || c.granularity == "layers") && !models::low_rank_layers(model).empty())
+    throw ConfigError(c.origin, "prune.granularity",
+                      c.granularity + ": the model has factorised Linear layers (model.low_rank), whose units and "
+                                      "layers cannot be removed yet; prune the unfactorised model, then factorise");
   if (c.granularity == "layers") {
     const auto axes = compress::prunable_axes(model);
     if (axes.empty())
@@ -171,7 +179,9 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
   // Scoring: calibration batches for the criteria that read data.
   const auto scoring = std::chrono::steady_clock::now();
   const bool layers = pc.granularity == "layers";
-  auto criterion = layers ? nullptr : compress::criteria().find(pc.criterion)->factory(static_cast<uint64_t>(recipe.run.seed));
+  const bool low_rank = pc.granularity == "low_rank";
+  auto criterion = layers || low_rank ? nullptr
+                                      : compress::criteria().find(pc.criterion)->factory(static_cast<uint64_t>(recipe.run.seed));
   std::map<std::string, compress::LayerStats> stats;
   int64_t calibration_batches = 0;
   if (criterion && (criterion->needs_activations() || criterion->needs_gradients())) {
@@ -189,7 +199,7 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
   }
 
   // Pruning: masks applied in place, or units removed into a smaller model.
-  nlohmann::json units = nullptr, chosen_layers = nullptr;
+  nlohmann::json units = nullptr, chosen_layers = nullptr, factorised = nullptr;
   std::map<std::string, torch::Tensor> masks;
   config::Node resolved = recipe.resolved;
   if (layers || pc.granularity == "structured") {
@@ -220,6 +230,16 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
       for (const auto& l : layers) units[axis].push_back(l.size());
     }
     targets = layers ? compress::select_targets(*model, {}) : compress::scored_modules(pc, *model);
+  } else if (low_rank) {
+    auto method = compress::low_rank_methods().find(pc.criterion)->factory();
+    const auto rows = compress::factorise_targets(pc, *method, targets);
+    factorised = compress::low_rank_report(rows);
+    log::info("low-rank factorisation by " + pc.criterion + "\n" + compress::low_rank_table(rows));
+    // The ranks of every factorised layer (earlier ones included) rebuild the model.
+    auto ranks = config::Node::map();
+    for (const auto& [name, rank] : models::low_rank_layers(*model)) ranks.set(name, config::to_node(rank));
+    config::set_path(resolved, "model.low_rank", ranks);
+    targets = compress::after_factorisation(targets);
   } else {
     masks = compress::prune_unstructured(pc, *criterion, targets, stats);
   }
@@ -227,6 +247,7 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
   const auto after = evaluate_if_data(recipe, *model, device, "after");
   auto report = compress::sparsity_report(*model, targets);
   if (!units.is_null()) report["units"] = units;
+  if (!factorised.is_null()) report["low_rank"] = factorised;
 
   // Nothing is written before this point.
   const RunDir run = RunDir::open(dir, options.overwrite ? RunDir::Mode::Overwrite : RunDir::Mode::Fresh);
@@ -258,6 +279,7 @@ nlohmann::json run_prune(const Recipe& given, const RunOptions& options) {
                             {"checkpoint", checkpoint}};
   if (!units.is_null()) summary["units"] = units;
   if (!chosen_layers.is_null()) summary["layers"] = chosen_layers;
+  if (!factorised.is_null()) summary["low_rank"] = factorised["targets"];
   if (pc.recover) {
     summary["recovered"] = recover(recipe, model, device, targets, masks, run, prov);
     // On the batches of `before` and `after` (the trainer's own evaluation reads train.eval_batches).

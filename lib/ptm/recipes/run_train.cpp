@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "ptm/compress/gradual_pruner.h"
+#include "ptm/compress/low_rank.h"
+#include "ptm/compress/trp.h"
 #include "ptm/compress/unstructured.h"
 #include "ptm/config/diff.h"
 #include "ptm/config/emit.h"
@@ -185,7 +187,10 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
                         "would not be sparse, pruned weights only decaying toward zero");
     compress::check_training_prune(*recipe.prune, recipe.train.max_steps);
     auto probe = recipe.model();
-    compress::checked_targets(*recipe.prune, *probe);
+    if (recipe.prune->granularity == "low_rank")
+      compress::low_rank_targets(*recipe.prune, *probe);  // TRP (trp.h)
+    else
+      compress::checked_targets(*recipe.prune, *probe);
   }
 
   // Data parallel when a launcher (torchrun, srun, ptm launch) started this process as a rank.
@@ -286,7 +291,12 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
     throw RuntimeError("train.activation_checkpointing: the " + setup.model->arch() + " model does not support it");
   setup.model->to(torch::Device(device));
   std::shared_ptr<compress::GradualPruner> pruner;
-  if (recipe.prune) {
+  std::shared_ptr<compress::TrpHook> trp;
+  if (recipe.prune && recipe.prune->granularity == "low_rank") {
+    trp = std::make_shared<compress::TrpHook>(*recipe.prune, compress::low_rank_targets(*recipe.prune, *setup.model),
+                                              recipe.train.max_steps, recipe.train.grad_accum_steps);
+    setup.hook = trp;
+  } else if (recipe.prune) {
     pruner = std::make_shared<compress::GradualPruner>(*recipe.prune, compress::checked_targets(*recipe.prune, *setup.model),
                                                        recipe.train.max_steps, static_cast<uint64_t>(recipe.run.seed),
                                                        setup.model.get());
@@ -334,6 +344,7 @@ nlohmann::json run_train(const Recipe& given, const RunOptions& options, const T
                             {"early_stopped", r.early_stopped}};
   if (!r.test.is_null()) summary["test"] = r.test;
   if (pruner) summary["sparsity"] = pruner->sparsity();  // of the pruned targets
+  if (trp) summary["low_rank"] = {{"mean_rank", trp->mean_rank()}, {"ranks", trp->ranks()}};  // at the last truncation
   if (recipe.train.cuda_graph) summary["cuda_graph_replays"] = r.graph_replays;
   if (r.best_step >= 0) summary["best"] = {{"step", r.best_step}, {"metric", recipe.train.best_metric}, {"value", r.best_value}};
   // A PEFT run also leaves its final adapter alone (adapter_model.safetensors + adapter_config.json).

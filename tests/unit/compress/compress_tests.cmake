@@ -6,6 +6,8 @@ set(PTM_COMPRESS_TEST_SOURCES
   unit/compress/gradual_pruner_test.cpp
   unit/compress/prune_rounds_test.cpp
   unit/compress/layer_prune_test.cpp
+  unit/compress/low_rank_test.cpp
+  integration/low_rank_test.cpp
   integration/prune_train_test.cpp
   integration/prune_rounds_test.cpp
   integration/prune_test.cpp
