@@ -47,6 +47,7 @@ void Sha256::block(const uint8_t* p) {
 }
 
 void Sha256::update(const void* data, size_t size) {
+  if (size == 0) return;  // data may be null then (an empty tensor's), and memcpy must not see it
   const auto* p = static_cast<const uint8_t*>(data);
   total_ += size;
   if (buf_len_) {

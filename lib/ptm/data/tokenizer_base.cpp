@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "ptm/core/errors.h"
+#include "ptm/data/text_pipeline.h"
 #include "ptm/data/unicode.h"
 
 namespace ptm::data {
@@ -122,7 +123,9 @@ std::string BaseTokenizer::decode(const std::vector<int32_t>& ids, bool skip_spe
     if (a && skip_special_tokens && a->special) continue;
     if (decode_token(index, id, a ? &a->content : nullptr, out)) ++index;
   }
-  return out;
+  // Byte-level and byte tokens can end inside a character or hold invalid bytes: text is valid
+  // UTF-8, as `tokenizers` makes it (from_utf8_lossy), so JSON, logs and TensorBoard take it.
+  return utf8_lossy(out);
 }
 
 int64_t BaseTokenizer::vocab_size() const {

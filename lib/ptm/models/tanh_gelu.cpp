@@ -37,7 +37,9 @@ void gelu_and_derivative(const float* __restrict x, float* __restrict y, float* 
     const float u = k0 * (v + k1 * v2 * v);
     // e = exp(-2|u|); below -87 it underflows, and e = 0 keeps the derivative exact for huge |x|
     const float a_raw = -2.0f * std::fabs(u);
-    const float a = std::max(a_raw, -87.0f);
+    // (a NaN input gives -87 too: the exponent arithmetic stays in range, where a NaN cast to
+    // int and shifted is undefined; the NaN still reaches y and d through v)
+    const float a = a_raw > -87.0f ? a_raw : -87.0f;
     const float fn = (a * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(a / ln 2)
     const float r = (a - fn * 0.693359375f) - fn * -2.12194440e-4f;           // a - n ln 2
     float p = 1.9875691500e-4f;

@@ -169,7 +169,7 @@ std::vector<nlohmann::json> run_generate(const GenerateRequest& r) {
         const std::vector<int32_t> generated(ids.begin() + static_cast<std::ptrdiff_t>(p.size()), ids.end());
         // Bytes that end inside a character read as U+FFFD, as in transformers' decode (the
         // GPT-2 byte-level decoder hands them over raw, which JSON cannot hold).
-        j["text"] = data::utf8_lossy(s.tokenizer->decode(generated));
+        j["text"] = s.tokenizer->decode(generated);
       }
       out.push_back(std::move(j));
     }

@@ -254,7 +254,7 @@ TEST_CASE("BPE training makes the vocabulary and merges of tokenizers' BpeTraine
   CHECK(differ == 0);
 }
 
-TEST_CASE("byte-level BPE decode of encode is byte-exact on the whole corpus", "[tokenizer][integration]") {
+TEST_CASE("byte-level BPE decode of encode is byte-exact on the whole corpus and replaces invalid UTF-8", "[tokenizer][integration]") {
   const auto tok = trained_bpe();
   std::vector<std::string> files = files_under(data_path("corpus"));
   files.push_back(data_path("reviews/train.tsv"));
@@ -269,7 +269,18 @@ TEST_CASE("byte-level BPE decode of encode is byte-exact on the whole corpus", "
   std::string broken = read_all(data_path("corpus/janeausten/persuasion.txt"));
   for (size_t i = 7; i < broken.size(); i += 1013) broken[i] = static_cast<char>(0x80 + i % 0x80);
   broken += "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82";
-  CHECK(tok->decode(tok->encode(broken)) == broken);
+  // Encoding keeps every byte; decoding gives text, each invalid sequence as U+FFFD as
+  // `tokenizers` decodes (from_utf8_lossy). Golden: Python's decode(errors="replace").
+  test::TempDir dir;
+  const std::string in = dir.write("broken.txt", broken), out = dir.file("ref.json"), err = dir.file("err.txt");
+  const std::string cmd = "'" + python() + "' '" + test::source_dir() + "/tests/golden/utf8_replace.py' '" + in +
+                          "' >'" + out + "' 2>'" + err + "'";
+  if (std::system(cmd.c_str()) != 0) FAIL("tests/golden/utf8_replace.py failed:\n" << read_all(err));
+  const std::string hex = nlohmann::json::parse(read_all(out))["docs"][0];
+  std::string replaced;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) replaced.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  CHECK(replaced != broken);
+  CHECK(tok->decode(tok->encode(broken)) == replaced);
   CHECK(failures == 0);
 }
 

@@ -111,9 +111,10 @@ TEST_CASE("byte tokenizer maps bytes to ids and keeps specials", "[unit][tokeniz
   CHECK(tok->kind() == "bytes");
   CHECK(tok->vocab_size() == 258);
   CHECK(tok->encode("A\xff<|endoftext|>b") == Ids{65, 255, 256, 98});
-  CHECK(tok->decode({65, 255, 256, 98}) ==
-        "A\xff"
-        "b");
+  // Decoded text is valid UTF-8, invalid bytes as U+FFFD: Python's
+  // b"A\xffb".decode("utf-8", "replace"), which is tokenizers' from_utf8_lossy.
+  CHECK(tok->decode({65, 255, 256, 98}) == "A\xef\xbf\xbd"
+                                          "b");
   CHECK(tok->decode({65, 256, 98}, false) == "A<|endoftext|>b");
   CHECK(tok->token_to_id("<pad>") == 257);
   CHECK(tok->pad_id() == 257);
@@ -125,7 +126,7 @@ TEST_CASE("byte tokenizer maps bytes to ids and keeps specials", "[unit][tokeniz
   CHECK(reloaded->encode("A\xff<|endoftext|>b") == Ids{65, 255, 256, 98});
 }
 
-TEST_CASE("trained byte-level BPE is deterministic and lossless", "[unit][tokenizer]") {
+TEST_CASE("trained byte-level BPE is deterministic and decodes as tokenizers does", "[unit][tokenizer]") {
   BpeTrainOptions o;
   o.vocab_size = 300;
   o.special_tokens = {"<|endoftext|>"};
@@ -138,14 +139,19 @@ TEST_CASE("trained byte-level BPE is deterministic and lossless", "[unit][tokeni
   const std::string text = "the lazy fox<|endoftext|> caf\xc3\xa9 \xff\xfe\x80 broken \xe6\x9d";
   const Ids ids = a->encode(text);
   CHECK(ids.size() < text.size());
-  CHECK(a->decode(ids) == "the lazy fox caf\xc3\xa9 \xff\xfe\x80 broken \xe6\x9d");
-  CHECK(a->decode(ids, false) == text);
+  // Golden: Python's bytes.decode("utf-8", "replace") of the text (maximal invalid
+  // subsequences become one U+FFFD each, as Rust's from_utf8_lossy in tokenizers' decoder).
+  const std::string fffd = "\xef\xbf\xbd";
+  CHECK(a->decode(ids) == "the lazy fox caf\xc3\xa9 " + fffd + fffd + fffd + " broken " + fffd);
+  CHECK(a->decode(ids, false) ==
+        "the lazy fox<|endoftext|> caf\xc3\xa9 " + fffd + fffd + fffd + " broken " + fffd);
   // "the" is merged: the most frequent pieces become single tokens.
   CHECK(a->encode(" the").size() == 1);
   // Loading the exported tokenizer.json gives the same ids.
   test::TempDir dir;
   const auto loaded = load_tokenizer(dir.write("tok.json", a->to_hf_json()));
   CHECK(loaded->encode(text) == ids);
+  CHECK(loaded->decode(ids) == a->decode(ids));  // its ByteLevel decoder step
   CHECK(loaded->vocab_size() == 300);
 }
 
