@@ -174,7 +174,7 @@ TEST_CASE("ptm bench rejects bad input with exit code 2 naming the option", "[in
       {"bench --model configs/models/gpt_tiny.yaml --mode trian", "--mode"},
       {"bench --model configs/models/no_such_model.yaml", "no_such_model.yaml"},
       {"bench --model configs/models/gpt_tiny.yaml --batch 8,x", "--batch"},
-      {"bench --model configs/models/gpt_tiny.yaml --device cpu --dtype bf16", "--dtype"},
+      {"bench --model configs/models/gpt_tiny.yaml --device cpu --dtype fp16", "--dtype"},
       {"bench --model configs/models/gpt_tiny.yaml --device cpu --seq 4096", "--seq"},
       {"bench --batch 8", "--config/--model"},
       {"bench --model configs/models/gpt_tiny.yaml --compare /nonexistent/base.json", "base.json"},
@@ -186,6 +186,17 @@ TEST_CASE("ptm bench rejects bad input with exit code 2 naming the option", "[in
     CHECK(r.exit_code == 2);
     CHECK(contains(r.err, needle));
   }
+}
+
+TEST_CASE("ptm bench --dtype bf16 on the CPU runs under bf16 autocast", "[integration][bench]") {
+  ptm::test::TempDir dir;
+  const auto r = ptm::test::run_ptm("bench --model configs/models/gpt_tiny.yaml --mode train --device cpu --batch 1 "
+                                    "--seq 16 --warmup 1 --iters 1 --dtype bf16 --json " +
+                                    dir.file("b.json"));
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.err, "BFloat16"));  // the attention kernel's log line names the dtype it ran in
+  CHECK(json::parse(ptm::test::read_text(dir.file("b.json")))["results"][0]["dtype"] == "bf16");
 }
 
 TEST_CASE("ptm bench --profile writes a Kineto trace of the timed steps", "[integration][bench]") {
