@@ -5,6 +5,7 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "ptm/config/load.h"
 #include "ptm/core/errors.h"
 #include "ptm/data/tokenizer.h"
 
@@ -153,4 +154,17 @@ TEST_CASE("an empty token in a vocabulary is refused naming the file", "[unit][t
   const std::string json = dir.write("t.json", R"({"model": {"type": "BPE", "vocab": {"": 0, "a": 1}, "merges": []},
       "pre_tokenizer": {"type": "ByteLevel"}})");
   CHECK(test::contains(test::error_of([&] { load_tokenizer(json); }), "t.json: model.vocab: an empty token (id 0)"));
+}
+
+// fuzz/corpus/recipe/crash_recursive_alias: an alias inside its own anchor makes a cycle of
+// YAML nodes; converting it recursed until the stack overflowed.
+TEST_CASE("a YAML alias inside its own anchor is a ConfigError, not a stack overflow", "[unit][config][fuzz]") {
+  const std::string err = test::error_of([] { config::parse_yaml("defaults: &d\n  copy: *d\n", "r.yaml"); });
+  CHECK(err.find("r.yaml") != std::string::npos);
+  CHECK(err.find("defaults.copy") != std::string::npos);
+  CHECK(err.find("nested deeper than 64 levels") != std::string::npos);
+  // Real nesting within the bound still loads.
+  std::string deep = "a: ", close;
+  for (int i = 0; i < 40; ++i) deep += "[", close += "]";
+  CHECK_NOTHROW(config::parse_yaml(deep + "1" + close + "\n", "r.yaml"));
 }

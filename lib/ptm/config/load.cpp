@@ -19,9 +19,20 @@ Origin origin_of(const YAML::Node& n, const std::string& source) {
   return Origin{source, m.line + 1, m.column + 1};
 }
 
+// Deeper than any recipe: an alias inside its own anchor (`a: &x {b: *x}`) makes yaml-cpp's
+// node graph a cycle, which converted without a bound recursed until the stack overflowed
+// (found by fuzzing).
+constexpr int kMaxDepth = 64;
+
 Node convert(const YAML::Node& y, const std::string& source, const std::string& path,
-             std::vector<Diagnostic>& problems) {
+             std::vector<Diagnostic>& problems, int depth = 0) {
   const Origin origin = origin_of(y, source);
+  if (depth > kMaxDepth && (y.IsMap() || y.IsSequence())) {
+    problems.push_back({origin, path,
+                        "nested deeper than " + std::to_string(kMaxDepth) +
+                            " levels (an alias inside its own anchor?)"});
+    return Node::null(origin);
+  }
   switch (y.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -32,7 +43,7 @@ Node convert(const YAML::Node& y, const std::string& source, const std::string& 
     case YAML::NodeType::Sequence: {
       Node seq = Node::sequence(origin);
       size_t i = 0;
-      for (const auto& item : y) seq.push_back(convert(item, source, path + "[" + std::to_string(i++) + "]", problems));
+      for (const auto& item : y) seq.push_back(convert(item, source, path + "[" + std::to_string(i++) + "]", problems, depth + 1));
       return seq;
     }
     case YAML::NodeType::Map: {
@@ -48,7 +59,7 @@ Node convert(const YAML::Node& y, const std::string& source, const std::string& 
           problems.push_back({origin_of(kv.first, source), child, "duplicate key"});
           continue;
         }
-        Node value = convert(kv.second, source, child, problems);
+        Node value = convert(kv.second, source, child, problems, depth + 1);
         // Blocks and empty values point at their key's line, which is where users look.
         if (!value.is_scalar()) value.set_origin(origin_of(kv.first, source));
         map.set(key, std::move(value));
