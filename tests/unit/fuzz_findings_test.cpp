@@ -168,3 +168,18 @@ TEST_CASE("a YAML alias inside its own anchor is a ConfigError, not a stack over
   for (int i = 0; i < 40; ++i) deep += "[", close += "]";
   CHECK_NOTHROW(config::parse_yaml(deep + "1" + close + "\n", "r.yaml"));
 }
+
+// fuzz/corpus/recipe/crash_alias_expansion: aliases repeated inside anchors expand
+// exponentially ("billion laughs"); the conversion ran out of memory.
+TEST_CASE("YAML aliases that expand past 100000 values are a ConfigError, not out of memory", "[unit][config][fuzz]") {
+  std::string yaml = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (const char* name : {"b", "c", "d", "e", "f"}) {
+    const std::string prev(1, static_cast<char>(name[0] - 1));
+    yaml += std::string(name) + ": &" + name + " [";
+    for (int i = 0; i < 10; ++i) yaml += (i ? ", *" : "*") + prev;
+    yaml += "]\n";
+  }
+  const std::string err = test::error_of([&] { config::parse_yaml(yaml, "r.yaml"); });
+  CHECK(err.find("more than 100000 values") != std::string::npos);
+  CHECK(err.find("r.yaml") != std::string::npos);
+}

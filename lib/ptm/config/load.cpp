@@ -22,17 +22,25 @@ Origin origin_of(const YAML::Node& n, const std::string& source) {
 // Deeper than any recipe: an alias inside its own anchor (`a: &x {b: *x}`) makes yaml-cpp's
 // node graph a cycle, which converted without a bound recursed until the stack overflowed
 // (found by fuzzing).
+// Aliases repeated inside anchors can also expand exponentially without a cycle ("billion
+// laughs", found by fuzzing too): the values converted are counted against a bound.
 constexpr int kMaxDepth = 64;
+constexpr size_t kMaxValues = 100'000;
 
 Node convert(const YAML::Node& y, const std::string& source, const std::string& path,
-             std::vector<Diagnostic>& problems, int depth = 0) {
+             std::vector<Diagnostic>& problems, size_t& values, int depth = 0) {
   const Origin origin = origin_of(y, source);
-  if (depth > kMaxDepth && (y.IsMap() || y.IsSequence())) {
-    problems.push_back({origin, path,
-                        "nested deeper than " + std::to_string(kMaxDepth) +
-                            " levels (an alias inside its own anchor?)"});
+  if ((depth > kMaxDepth || values > kMaxValues) && (y.IsMap() || y.IsSequence())) {
+    if (values <= kMaxValues)
+      problems.push_back({origin, path,
+                          "nested deeper than " + std::to_string(kMaxDepth) +
+                              " levels (an alias inside its own anchor?)"});
+    else if (values++ == kMaxValues + 1)  // one message, then stop expanding
+      problems.push_back({origin, path,
+                          "more than " + std::to_string(kMaxValues) + " values (aliases expanding into aliases?)"});
     return Node::null(origin);
   }
+  ++values;
   switch (y.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -43,7 +51,7 @@ Node convert(const YAML::Node& y, const std::string& source, const std::string& 
     case YAML::NodeType::Sequence: {
       Node seq = Node::sequence(origin);
       size_t i = 0;
-      for (const auto& item : y) seq.push_back(convert(item, source, path + "[" + std::to_string(i++) + "]", problems, depth + 1));
+      for (const auto& item : y) seq.push_back(convert(item, source, path + "[" + std::to_string(i++) + "]", problems, values, depth + 1));
       return seq;
     }
     case YAML::NodeType::Map: {
@@ -59,7 +67,7 @@ Node convert(const YAML::Node& y, const std::string& source, const std::string& 
           problems.push_back({origin_of(kv.first, source), child, "duplicate key"});
           continue;
         }
-        Node value = convert(kv.second, source, child, problems, depth + 1);
+        Node value = convert(kv.second, source, child, problems, values, depth + 1);
         // Blocks and empty values point at their key's line, which is where users look.
         if (!value.is_scalar()) value.set_origin(origin_of(kv.first, source));
         map.set(key, std::move(value));
@@ -133,7 +141,8 @@ Node parse_yaml(const std::string& text, const std::string& source) {
     throw ConfigError(o, "", "YAML syntax error: " + e.msg);
   }
   std::vector<Diagnostic> problems;
-  Node n = convert(root, source, "", problems);
+  size_t values = 0;
+  Node n = convert(root, source, "", problems, values);
   if (!problems.empty()) throw ConfigError(std::move(problems));
   return n;
 }
