@@ -23,24 +23,30 @@ Origin origin_of(const YAML::Node& n, const std::string& source) {
 // node graph a cycle, which converted without a bound recursed until the stack overflowed
 // (found by fuzzing).
 // Aliases repeated inside anchors can also expand exponentially without a cycle ("billion
-// laughs", found by fuzzing too): the values converted are counted against a bound.
+// laughs", found by fuzzing too): the maps and lists converted are counted against a bound.
+// Either limit gives one message; what follows converts to nothing.
 constexpr int kMaxDepth = 64;
-constexpr size_t kMaxValues = 100'000;
+constexpr size_t kMaxCollections = 100'000;
 
 Node convert(const YAML::Node& y, const std::string& source, const std::string& path,
-             std::vector<Diagnostic>& problems, size_t& values, int depth = 0) {
+             std::vector<Diagnostic>& problems, size_t& collections, int depth = 0) {
   const Origin origin = origin_of(y, source);
-  if ((depth > kMaxDepth || values > kMaxValues) && (y.IsMap() || y.IsSequence())) {
-    if (values <= kMaxValues)
+  if (y.IsMap() || y.IsSequence()) {
+    if (collections >= kMaxCollections) return Node::null(origin);  // reported already
+    if (++collections == kMaxCollections) {
+      problems.push_back({origin, path,
+                          "more than " + std::to_string(kMaxCollections) +
+                              " maps and lists (aliases expanding into aliases?)"});
+      return Node::null(origin);
+    }
+    if (depth > kMaxDepth) {
       problems.push_back({origin, path,
                           "nested deeper than " + std::to_string(kMaxDepth) +
                               " levels (an alias inside its own anchor?)"});
-    else if (values++ == kMaxValues + 1)  // one message, then stop expanding
-      problems.push_back({origin, path,
-                          "more than " + std::to_string(kMaxValues) + " values (aliases expanding into aliases?)"});
-    return Node::null(origin);
+      collections = kMaxCollections;
+      return Node::null(origin);
+    }
   }
-  ++values;
   switch (y.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -51,7 +57,7 @@ Node convert(const YAML::Node& y, const std::string& source, const std::string& 
     case YAML::NodeType::Sequence: {
       Node seq = Node::sequence(origin);
       size_t i = 0;
-      for (const auto& item : y) seq.push_back(convert(item, source, path + "[" + std::to_string(i++) + "]", problems, values, depth + 1));
+      for (const auto& item : y) seq.push_back(convert(item, source, path + "[" + std::to_string(i++) + "]", problems, collections, depth + 1));
       return seq;
     }
     case YAML::NodeType::Map: {
@@ -67,7 +73,7 @@ Node convert(const YAML::Node& y, const std::string& source, const std::string& 
           problems.push_back({origin_of(kv.first, source), child, "duplicate key"});
           continue;
         }
-        Node value = convert(kv.second, source, child, problems, values, depth + 1);
+        Node value = convert(kv.second, source, child, problems, collections, depth + 1);
         // Blocks and empty values point at their key's line, which is where users look.
         if (!value.is_scalar()) value.set_origin(origin_of(kv.first, source));
         map.set(key, std::move(value));
@@ -141,8 +147,8 @@ Node parse_yaml(const std::string& text, const std::string& source) {
     throw ConfigError(o, "", "YAML syntax error: " + e.msg);
   }
   std::vector<Diagnostic> problems;
-  size_t values = 0;
-  Node n = convert(root, source, "", problems, values);
+  size_t collections = 0;
+  Node n = convert(root, source, "", problems, collections);
   if (!problems.empty()) throw ConfigError(std::move(problems));
   return n;
 }
