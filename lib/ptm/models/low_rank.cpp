@@ -97,7 +97,7 @@ void apply_low_rank(torch::nn::Module& model, const std::map<std::string, int64_
   if (ranks.empty()) return;
   const auto modules = model.named_modules("", /*include_self=*/false);
   std::vector<Diagnostic> problems;
-  std::vector<std::pair<LinearImpl*, int64_t>> todo;
+  std::vector<std::pair<LinearImpl*, int64_t>> chosen_layers;
   for (const auto& [name, rank] : ranks) {
     const auto it = origins.find(name);
     const Origin where = it == origins.end() ? Origin{} : it->second;
@@ -116,11 +116,11 @@ void apply_low_rank(torch::nn::Module& model, const std::map<std::string, int64_
                                           std::to_string(rank)});
       continue;
     }
-    todo.emplace_back(lin, rank);
+    chosen_layers.emplace_back(lin, rank);
   }
   if (!problems.empty()) throw ConfigError(problems);
   // The rank-r truncation of the fresh initialisation (checkpoints then overwrite it).
-  for (auto& [lin, rank] : todo) {
+  for (auto& [lin, rank] : chosen_layers) {
     const auto [u, v] = truncated_svd(lin->weight, rank);
     factorise(*lin, u, v);
   }
