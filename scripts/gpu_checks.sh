@@ -7,7 +7,7 @@
 # data-parallel over NCCL (world size 1, and every GPU when there are several), ptm with the
 # step in a CUDA graph (train.cuda_graph), short pretraining runs on CUDA on the real corpora
 # (when their prepared data are present; GPT-2 on the Linux docs three times: fused classifier
-# kernel on, off, and with the CUDA graph), ptm with the kernel off (PTM_FUSED_CLASSIFIER=0:
+# kernel on, off, and with the CUDA graph), `ptm generate` on CUDA against the CPU, ptm with the kernel off (PTM_FUSED_CLASSIFIER=0:
 # the ATen path, A/B), the BERT benchmarks (MLM, fine-tuning, distillation;
 # PTM_GPU_BERT_CASES narrows them, a regex), and per-kernel profiles of ptm (eager and
 # graphed) and of the PyTorch peer (eager and compiled) at GPT-2 124M B=16.
@@ -94,6 +94,30 @@ if [[ -f data/prepared/janeausten_bpe8k/manifest.json ]]; then
     --run-dir "$work/gpt_tiny_cuda" train.max_steps=200 train.eval_every=100
 fi
 grep -hE "eval step|cuda graph" "$out/runs.txt" 2>/dev/null | tail -10 >>"$summary"
+# ptm generate on CUDA (issue 22): the tiny run's greedy continuations of a left-padded batch,
+# with and without the KV cache, against the same on the CPU (fp32 both: the ids should agree).
+if [[ -d "$work/gpt_tiny_cuda/checkpoints" ]]; then
+  printf '%s\n' "It is a truth universally acknowledged" "Emma Woodhouse, handsome, clever, and rich" "The" \
+    >"$work/prompts.txt"
+  for dev in cuda cpu; do
+    for cache in kv_cache no_kv_cache; do
+      flag=(); [[ $cache == no_kv_cache ]] && flag=(--no-kv-cache)
+      stage "generate_${dev}_$cache" 40 "$out/runs.txt" bash -c '"$@" >"'"$work/generate_${dev}_$cache.jsonl"'"' _ \
+        "$ptm" generate --from "$work/gpt_tiny_cuda" --prompts "$work/prompts.txt" --max-new-tokens 32 \
+        --device "$dev" "${flag[@]}" --json
+    done
+  done
+  "$py" - "$work" >>"$summary" 2>&1 <<'PY'
+import json, sys, pathlib
+runs = {p.stem: [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
+        for p in sorted(pathlib.Path(sys.argv[1]).glob("generate_*.jsonl"))}
+ids = {k: [r["ids"] for r in v] for k, v in runs.items()}
+ref = ids.get("generate_cpu_no_kv_cache")
+for k, v in ids.items():
+    rate = ", ".join(f'{r["tokens_per_s"]:.0f}' for r in runs[k])
+    print(f"{k}: {len(v)} prompts, ids equal to the CPU without cache: {v == ref}; tokens/s {rate}")
+PY
+fi
 # A/B: the same ptm benchmark with the fused classifier kernel off (ATen ops for the loss).
 for b in 16 32; do
   PTM_FUSED_CLASSIFIER=0 stage "ptm_b${b}_kernel_off" 40 "$out/bench.txt" "$ptm" bench --config recipes/bench/gpt2_124m.yaml \
