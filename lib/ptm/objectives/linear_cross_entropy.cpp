@@ -275,10 +275,14 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
 int64_t default_chunk_rows(int64_t vocab_size, const torch::Device& device) {
   // CPU: about 4M logits (16 MB in fp32) per chunk, which stays in the last-level cache while
   // it is turned into gradients (the three products of 2048 x 8192 logits, 2 cores: 83 ms in
-  // chunks of 512 rows, 86 ms in chunks of 128). CUDA: 256M logits (1 GB of fp32 logits and
-  // 0.5 GB of bf16 gradient for the chunk), large products, few fp32 weight-gradient sums.
-  const int64_t elements = device.is_cuda() ? (int64_t{1} << 28) : (int64_t{1} << 22);
-  return std::max<int64_t>(1, elements / std::max<int64_t>(1, vocab_size));
+  // chunks of 512 rows, 86 ms in chunks of 128), but at least 512 rows: the chunk's rows are
+  // the inner dimension of the weight gradient's product, and every chunk adds into the whole
+  // [V, C] gradient. With GPT-2's 50257 tokens, 83-row chunks made ptm's matrix products take
+  // 1.4x the peer's unchunked ones (scripts/bench_cpu_shapes.sh --profile). CUDA: 256M logits
+  // (1 GB of fp32 logits and 0.5 GB of bf16 gradient for the chunk), large products, few fp32
+  // weight-gradient sums.
+  if (device.is_cuda()) return std::max<int64_t>(1, (int64_t{1} << 28) / std::max<int64_t>(1, vocab_size));
+  return std::max<int64_t>(512, (int64_t{1} << 22) / std::max<int64_t>(1, vocab_size));
 }
 
 torch::Tensor linear_cross_entropy_sum(const torch::Tensor& hidden, const torch::Tensor& weight,

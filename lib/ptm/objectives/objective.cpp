@@ -57,7 +57,7 @@ ObjectiveFactory causal_lm_factory() {
     bool fused = true;
     LinearCrossEntropyOptions o;
     s.opt("fused", fused, "fuse the LM head with the loss, in chunks of rows (no full [tokens, vocab] logits)");
-    s.opt("chunk_rows", o.chunk_rows, "rows per chunk of the fused loss (0: ~4M logits on CPU, ~256M on CUDA)").min(0);
+    s.opt("chunk_rows", o.chunk_rows, "rows per chunk of the fused loss (0: ~4M logits and at least 512 rows on CPU, ~256M logits on CUDA)").min(0);
     s.finish();
     return [o, fused] { return std::make_unique<CausalLm>(o, fused); };
   };
