@@ -7,8 +7,9 @@
 # data-parallel over NCCL (world size 1, and every GPU when there are several), ptm with the
 # step in a CUDA graph (train.cuda_graph), short pretraining runs on CUDA on the real corpora
 # (when their prepared data are present; GPT-2 on the Linux docs three times: fused classifier
-# kernel on, off, and with the CUDA graph), `ptm generate` on CUDA against the CPU, ptm with the kernel off (PTM_FUSED_CLASSIFIER=0:
-# the ATen path, A/B), the BERT benchmarks (MLM, fine-tuning, distillation;
+# kernel on, off, and with the CUDA graph), `ptm generate` on CUDA against the CPU, ptm with
+# the kernel off (PTM_FUSED_CLASSIFIER=0: the ATen path, A/B), the BERT benchmarks (MLM,
+# fine-tuning, distillation;
 # PTM_GPU_BERT_CASES narrows them, a regex), and per-kernel profiles of ptm (eager and
 # graphed) and of the PyTorch peer (eager and compiled) at GPT-2 124M B=16.
 #   bash scripts/gpu_checks.sh [OUT_DIR]        (default: $OUT, else ./gpu_results)

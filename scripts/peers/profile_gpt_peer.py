@@ -36,6 +36,8 @@ def main():
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's)")
     p.add_argument("--split", action="store_true", help="print the matmul / attention / other split as JSON")
     a = p.parse_args()
+    if a.split and a.device != "cpu":
+        p.error("--split splits CPU time: use it with --device cpu")
     if a.threads:
         torch.set_num_threads(a.threads)
     spec = importlib.util.spec_from_file_location("gpt_peer", a.peer)
