@@ -21,6 +21,7 @@ import argparse, collections, json, os, statistics, subprocess, sys, tempfile, t
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts/peers"))
+from gpt_phases import self_times  # noqa: E402
 from profile_gpt_peer import op_group  # noqa: E402  (the same split on both sides)
 
 # name, layers, width, heads, vocab, seq, batch. The base: 4 x 256, a vocabulary that is not a
@@ -73,21 +74,10 @@ def run_ptm(ptm, s, iters, threads):
 
 def trace_split(path, steps):
     """Self time per step (ms) of a Kineto trace's CPU ops: matmul, attention, other."""
-    events = [e for e in json.load(open(path))["traceEvents"] if e.get("ph") == "X" and e.get("cat") == "cpu_op"]
-    by_thread = collections.defaultdict(list)
-    for e in events:
-        by_thread[e["tid"]].append(e)
+    events = [e for e in json.load(open(path))["traceEvents"] if e.get("cat") == "cpu_op"]
     split = collections.Counter()
-    for es in by_thread.values():
-        es.sort(key=lambda e: (e["ts"], -e["dur"]))
-        stack = []  # enclosing ops: a child's time is not its parent's self time
-        for e in es:
-            while stack and stack[-1]["ts"] + stack[-1]["dur"] <= e["ts"]:
-                stack.pop()
-            split[op_group(e["name"])] += e["dur"]
-            if stack:
-                split[op_group(stack[-1]["name"])] -= e["dur"]
-            stack.append(e)
+    for name, us in self_times(events)[0].items():
+        split[op_group(name)] += us
     return {k: split[k] / 1e3 / steps for k in ("matmul", "attention", "other")}
 
 
