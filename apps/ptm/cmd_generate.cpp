@@ -1,4 +1,5 @@
-// `ptm generate --from RUN|CHECKPOINT | --hf DIR --prompt TEXT | --prompts FILE | --prompt-ids 1,2,3
+// `ptm generate --from RUN|CHECKPOINT | --hf DIR --prompt TEXT | --prompts FILE | --prompt-ids 1,2,3 [...]
+//   | --prompt-ids-file FILE
 //   [--max-new-tokens N --temperature T --top-k K --top-p P --seed S --eos-id E --batch-size B
 //    --no-kv-cache --threads N --json]`
 #include <fstream>
@@ -15,7 +16,8 @@ void add_generate(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("generate", "Continue prompts with a language model (greedy or sampled)");
   struct Args {
     recipes::GenerateRequest request;
-    std::string prompt, prompts_file;
+    std::string prompt, prompts_file, ids_file;
+    std::vector<std::string> id_lists;  // one prompt each: "1,2,3"
     bool json = false;
   };
   auto a = std::make_shared<Args>();
@@ -25,9 +27,13 @@ void add_generate(CLI::App& app, Action& action) {
   from->excludes(hf);
   auto* prompt = sub->add_option("--prompt", a->prompt, "text to continue (needs the model's tokenizer)");
   auto* prompts = sub->add_option("--prompts", a->prompts_file, "or: a file with one prompt per line");
-  auto* ids = sub->add_option("--prompt-ids", r.prompt_ids, "or: token ids, e.g. 1,2,3")->delimiter(',');
-  prompt->excludes(prompts)->excludes(ids);
-  prompts->excludes(ids);
+  auto* ids = sub->add_option("--prompt-ids", a->id_lists,
+                              "or: token ids, e.g. 1,2,3; give it again (or several lists) for a batch");
+  auto* ids_file = sub->add_option("--prompt-ids-file", a->ids_file,
+                                   "or: a file with one prompt's token ids per line (1,2,3 or 1 2 3)");
+  prompt->excludes(prompts)->excludes(ids)->excludes(ids_file);
+  prompts->excludes(ids)->excludes(ids_file);
+  ids->excludes(ids_file);
   sub->add_option("--max-new-tokens", r.options.max_new_tokens, "tokens to generate (default 32)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--temperature", r.options.temperature, "0 (default): greedy; > 0: sample")
@@ -62,6 +68,22 @@ void add_generate(CLI::App& app, Action& action) {
           request.prompt_origins.push_back(Origin{a->prompts_file, line_no, 0});
         }
         if (request.prompts.empty()) throw ConfigError(Origin{a->prompts_file}, "--prompts", "holds no prompt");
+      }
+      for (const auto& list : a->id_lists)
+        request.prompt_ids.push_back(recipes::parse_prompt_ids(list, Origin{"command line"}, "--prompt-ids"));
+      if (!a->ids_file.empty()) {
+        std::ifstream in(a->ids_file);
+        if (!in) throw IoError(a->ids_file + ": cannot be read (--prompt-ids-file)");
+        int line_no = 0;
+        for (std::string line; std::getline(in, line);) {
+          ++line_no;
+          if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+          const Origin where{a->ids_file, line_no, 0};
+          request.prompt_ids.push_back(recipes::parse_prompt_ids(line, where, "--prompt-ids-file"));
+          request.prompt_origins.push_back(where);
+        }
+        if (request.prompt_ids.empty())
+          throw ConfigError(Origin{a->ids_file}, "--prompt-ids-file", "holds no prompt");
       }
       for (const auto& result : recipes::run_generate(request)) {
         if (a->json)

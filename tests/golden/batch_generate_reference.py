@@ -11,7 +11,8 @@ generation; generate() derives position ids from the mask), and continued greedi
 batch. The end-of-text token is the 4th new token of the first prompt's continuation without a
 stop; it goes into config.json as eos_token_id. Then the batch is generated again stopping at
 it per sequence. Saves the model and tokenizer.json into DIR and writes to OUT_JSON
-{"eos": id, "ids": [per prompt: prompt ids and generated ids up to and including eos]}.
+{"eos": id, "ids": [per prompt: prompt ids and generated ids up to and including eos],
+"prompt_lengths": [per prompt: its number of ids as transformers encodes it]}.
 """
 import json
 import shutil
@@ -72,7 +73,7 @@ def main():
             new = new[:new.index(eos) + 1]
         rows.append(e + new)
     with open(out, "w", encoding="utf-8") as f:
-        json.dump({"eos": eos, "ids": rows}, f)
+        json.dump({"eos": eos, "ids": rows, "prompt_lengths": [len(e) for e in encoded]}, f)
 
 
 if __name__ == "__main__":

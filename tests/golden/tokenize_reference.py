@@ -15,6 +15,9 @@ OUT_FILE gets one line per input line:
   --decode           LINES_FILE holds space-separated ids; prints json.dumps(decode(ids))
                      (skip_special_tokens=True; --keep-special for False)
   --json-lines       each line of LINES_FILE is a JSON string (texts with '\n')
+  --transformers-files  TOKENIZER is GPT-2's vocab.json (merges.txt beside it) or BERT's
+                     vocab.txt: the ids of transformers' GPT2Tokenizer / BertTokenizer
+                     made from those files (transformers' own conversion), with --special as above
   --pre-pieces       the tokenizer's own normalizer and pre-tokenizer: the pieces as a JSON list
                      per line (mapped back from byte symbols when the last pre-tokenizer is ByteLevel)
   --bert-words MODE  BertNormalizer (MODE uncased: lowercase and strip accents; cased: neither)
@@ -48,6 +51,7 @@ def main():
     ap.add_argument("lines")
     ap.add_argument("out")
     ap.add_argument("--special", action="store_true")
+    ap.add_argument("--transformers-files", action="store_true")
     ap.add_argument("--pairs", action="store_true")
     ap.add_argument("--max-length", type=int, default=0)
     ap.add_argument("--pad-length", type=int, default=0)
@@ -94,6 +98,14 @@ def main():
         for line in lines:
             pieces = [p.translate(to_bytes).encode("latin-1").decode("utf-8") for p, _ in pt.pre_tokenize_str(line)]
             out.append(json.dumps(pieces, ensure_ascii=False))
+    elif a.transformers_files:
+        from transformers import BertTokenizer, GPT2Tokenizer  # transformers 5: file paths as vocab/merges
+        if os.path.basename(a.tokenizer) == "vocab.txt":
+            tok = BertTokenizer(vocab=a.tokenizer)
+        else:
+            tok = GPT2Tokenizer(vocab=a.tokenizer, merges=os.path.join(os.path.dirname(a.tokenizer), "merges.txt"))
+        for ids in tok(lines, add_special_tokens=a.special)["input_ids"]:
+            out.append(" ".join(map(str, ids)))
     else:
         tok = Tokenizer.from_file(a.tokenizer) if a.tokenizer != "-" else None
         if a.decode:

@@ -7,6 +7,7 @@
 // text without a tokenizer, filters without a temperature) exit 2 naming the option.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -129,10 +130,30 @@ TEST_CASE("ptm generate batches prompts as transformers' batched greedy generate
     for (const auto& ids : expected["ids"]) stopped += ids.back() == expected["eos"] ? 1 : 0;
     CHECK(stopped >= 1);
     CHECK(stopped < 4);
-    const std::string base = "--hf '" + d.file(arch) + "' --prompts '" + d.file("prompts.txt") + "' --max-new-tokens 16";
-    for (const std::string extra : {"", " --batch-size 1", " --batch-size 3", " --no-kv-cache"}) {
+    // The same prompts as token ids (transformers' encoding, the first ids of each reference
+    // sequence): one --prompt-ids per prompt, or a --prompt-ids-file with a blank line.
+    const auto& prompt_lengths = expected["prompt_lengths"];
+    REQUIRE(prompt_lengths.size() == 4);
+    std::string id_options;
+    {
+      std::ofstream f(d.file("prompt_ids.txt"));
+      for (size_t i = 0; i < 4; ++i) {
+        const auto& all = expected["ids"][i];
+        const std::vector<int64_t> p(all.begin(), all.begin() + prompt_lengths[i].get<std::ptrdiff_t>());
+        id_options += " --prompt-ids " + join(p);
+        std::string spaced = join(p);
+        std::replace(spaced.begin(), spaced.end(), ',', ' ');
+        f << (i % 2 ? spaced : join(p)) << "\n" << (i == 1 ? "\n" : "");
+      }
+    }
+    const std::string model = "--hf '" + d.file(arch) + "' --max-new-tokens 16";
+    const std::string base = model + " --prompts '" + d.file("prompts.txt") + "'";
+    for (const std::string& extra : std::vector<std::string>{"", " --batch-size 1", " --batch-size 3", " --no-kv-cache",
+                                    "|" + id_options, "|" + id_options + " --batch-size 3",
+                                    "| --prompt-ids-file '" + d.file("prompt_ids.txt") + "'"}) {
       INFO(extra);
-      const auto lines = ptm_lines(base + extra);
+      // "|..." replaces the text prompts.
+      const auto lines = ptm_lines(extra.rfind('|', 0) == 0 ? model + extra.substr(1) : base + extra);
       REQUIRE(lines.size() == 4);
       for (size_t i = 0; i < 4; ++i) {
         INFO("prompt " << i);
@@ -186,6 +207,11 @@ TEST_CASE("ptm generate refuses bad input with exit 2", "[integration][generate]
       {hf + " --prompt hello", "--prompt: text needs the model's tokenizer"},
       {hf + " --prompt-ids 3 --top-k 5", "--top-k: filters sampling; give --temperature > 0 too"},
       {" --prompt-ids 3", "give either --from RUN|CHECKPOINT or --hf DIR"},
+      {hf + " --prompt-ids 3,x4", "--prompt-ids: 'x4' is not a token id (expected integers such as 1,2,3)"},
+      {hf + " --prompt-ids 3 --prompt-ids 5,1001", "--prompt-ids: 1001 is outside the model's vocabulary (0..1000)"},
+      {hf + " --prompt-ids 3 --prompt-ids " + join(std::vector<int64_t>(129, 7)),
+       "--prompt-ids: prompt 2 has 129 tokens, longer than the model's context of 128 positions"},
+      {hf + " --prompt-ids-file " + d.file("none.txt"), d.file("none.txt") + ": cannot be read (--prompt-ids-file)"},
   };
   for (const auto& c : cases) {
     INFO(c.args);
@@ -205,6 +231,15 @@ TEST_CASE("ptm generate refuses bad input with exit 2", "[integration][generate]
     std::ofstream f(d.file("prompts.txt"));
     f << "She was\n\n" << long_text << "\n";
   }
+  // A bad line of a --prompt-ids-file: named by its file and line.
+  {
+    std::ofstream f(d.file("ids.txt"));
+    f << "3,4\n\n5 6 2.5\n";
+  }
+  const auto bad = run_ptm("generate" + hf + " --prompt-ids-file " + d.file("ids.txt"));
+  CHECK(bad.exit_code == 2);
+  CHECK(contains(bad.err, d.file("ids.txt") + ":3: --prompt-ids-file: '2.5' is not a token id"));
+
   const auto r = run_ptm("generate" + hf + " --prompts " + d.file("prompts.txt"));
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, d.file("prompts.txt") + ":3: --prompts: prompt 2 ('Emma Woodhouse, handsome, clever, and ri...') has "));

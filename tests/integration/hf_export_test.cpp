@@ -2,7 +2,9 @@
 // MiniLM fine-tuned on the reviews gives the data's label names and ptm's scores under
 // pipeline("text-classification"), its written tokenizer.json gives ptm's ids; a GPT
 // pretrained on Jane Austen with ptm's BPE continues a prompt under
-// pipeline("text-generation") exactly as ptm generate does, greedy.
+// pipeline("text-generation") exactly as ptm generate does, greedy; a ViT trained on
+// Fashion-MNIST classifies images under pipeline("image-classification") with the recipe's
+// class names and ptm's scores.
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -159,4 +161,75 @@ TEST_CASE("a token classification export names the data's tags and carries the t
   // The MiniLM folder's own tokenizer files, as they are.
   CHECK(read_text(tmp.file("hf/tokenizer.json")) == read_text(data + "/models/minilm/tokenizer.json"));
   CHECK(read_text(tmp.file("hf/tokenizer_config.json")) == read_text(data + "/models/minilm/tokenizer_config.json"));
+}
+
+TEST_CASE("a ViT export gives the recipe's class names and ptm's scores under pipeline image-classification",
+          "[integration][export]") {
+  REQUIRE(std::string(ptm::test::python_exe()) != "");
+  const std::string data = ptm::test::data_dir();
+  if (!fs::exists(data + "/fashion-mnist/t10k-images-idx3-ubyte"))
+    FAIL("missing " << data << "/fashion-mnist: run scripts/get-data.sh");
+  ptm::test::TempDir tmp;
+  const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  // Without val_fraction the validation split is t10k in file order: predictions.jsonl's order.
+  const std::string recipe = tmp.write("vit.yaml", "run: {name: vit_export, device: cpu, seed: 5}\n"
+                                                   "model: {type: vit, image_size: 28, patch_size: 7, num_channels: 1,"
+                                                   " hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4,"
+                                                   " intermediate_size: 64, head: classification, num_labels: 10}\n"
+                                                   "data: {type: idx_images, path: data/fashion-mnist, mean: 0.2860,"
+                                                   " std: 0.3530, labels: [" + list + "]}\n"
+                                                   "objective: {type: classification}\n"
+                                                   "train: {max_steps: 6, batch_size: 16, eval_every: 6,"
+                                                   " eval_batches: 2, save_every: 0, log_every: 3}\n"
+                                                   "optimizer: {lr: 0.003}\n");
+  const std::string run = tmp.file("run"), hf = tmp.file("hf");
+  auto r = run_ptm("finetune --config " + recipe + " --run-dir " + run);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("export --format hf --from " + run + " --out " + hf);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto config = nlohmann::json::parse(read_text(hf + "/config.json"));
+  for (size_t i = 0; i < names.size(); ++i) {
+    CHECK(config["id2label"][std::to_string(i)] == names[i]);
+    CHECK(config["label2id"][names[i]] == i);
+  }
+  REQUIRE(fs::exists(hf + "/preprocessor_config.json"));
+
+  REQUIRE(python("images '" + hf + "' '" + data + "/fashion-mnist/t10k-images-idx3-ubyte' 32 '" +
+                     tmp.file("pipe.json") + "'",
+                 tmp) == 0);
+  const auto pipe = nlohmann::json::parse(read_text(tmp.file("pipe.json")));
+  const auto predictions = jsonl(run + "/predictions.jsonl");
+  REQUIRE(predictions.size() == 32);
+  REQUIRE(pipe["labels"].size() == 32);
+  std::set<int64_t> predicted;
+  for (size_t i = 0; i < 32; ++i) {
+    INFO("image " << i);
+    const auto p = predictions[i]["probabilities"].get<std::vector<double>>();
+    const int64_t k = predictions[i]["prediction"].get<int64_t>();
+    predicted.insert(k);
+    CHECK(pipe["labels"][i] == names[k]);
+    CHECK(pipe["scores"][i].get<double>() == Approx(p[k]).margin(1e-4));
+  }
+  CHECK(predicted.size() >= 2);  // a model that says one class for everything would prove little
+
+  // Fewer names than the data has classes: exit 2 naming the labels file and the key.
+  r = run_ptm("finetune --config " + recipe + " --run-dir " + tmp.file("few") + " 'data.labels=[Top, Trouser]'");
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "labels-idx1-ubyte: data.labels: names 2 classes, but this file has labels up to 9"));
+
+  // ptm's torchvision ResNet format counts classes in num_classes; the export names them too.
+  r = run_ptm("finetune --config recipes/finetune/fashion_mnist_resnet18.yaml --run-dir " + tmp.file("resnet") +
+              " train.max_steps=1 train.batch_size=4 train.eval_every=0 train.eval_batches=1 train.save_every=0");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("export --format hf --from " + tmp.file("resnet") + " --out " + tmp.file("resnet_hf"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto resnet = nlohmann::json::parse(read_text(tmp.file("resnet_hf/config.json")));
+  for (size_t i = 0; i < names.size(); ++i) CHECK(resnet["id2label"][std::to_string(i)] == names[i]);
 }

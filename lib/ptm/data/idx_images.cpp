@@ -66,6 +66,11 @@ class IdxImages : public ExampleStream {
       images_ = images_.index_select(0, keep);
       labels_ = labels_.index_select(0, keep);
     }
+    const int64_t classes = labels_.numel() > 0 ? labels_.max().item<int64_t>() + 1 : 0;
+    if (!o.labels.empty() && classes > static_cast<int64_t>(o.labels.size()))
+      throw ConfigError(Origin{idx_file(o.path, set, "labels-idx1")}, "data.labels",
+                        "names " + std::to_string(o.labels.size()) + " classes, but this file has labels up to " +
+                            std::to_string(classes - 1));
     set_count(images_.size(0));
   }
 
@@ -108,6 +113,12 @@ StreamBuilder idx_images_factory(config::Section& s) {
       .min(0.0)
       .max(0.5);
   s.opt("val_seed", o.val_seed, "seed of the held-out share (the same for every run.seed)").min(0);
+  s.opt("labels", o.labels, "class names in id order, e.g. Fashion-MNIST's (ptm export writes them as id2label)");
+  for (size_t i = 0; i < o.labels.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (o.labels[i] == o.labels[j])
+        s.problem("labels", "'" + o.labels[i] + "' names classes " + std::to_string(j) + " and " + std::to_string(i) +
+                                " (expected one name per class)");
   s.finish();
   return [o](const StreamOptions& so) { return make_idx_images(o, so); };
 }

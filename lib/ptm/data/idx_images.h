@@ -3,6 +3,9 @@
 // the train-* files; with val_fraction > 0, "val" is that seeded share of them (held out of
 // "train") and "test" the t10k-* files; otherwise "val" is t10k-* and there is no "test".
 #pragma once
+#include <string>
+#include <vector>
+
 #include "ptm/data/dataset.h"
 
 namespace ptm::data {
@@ -13,6 +16,7 @@ struct IdxImagesOptions {
   double std = 0.3530;
   double val_fraction = 0;  // > 0: validation = this share of the training images
   int64_t val_seed = 0;
+  std::vector<std::string> labels;  // class names in id order (ptm export writes them as id2label)
 };
 
 // Reads one IDX file: magic 0x801 (labels) or 0x803 (images); IoError naming the file otherwise.

@@ -9,6 +9,7 @@
 #include "ptm/core/errors.h"
 #include "ptm/core/fs_util.h"
 #include "ptm/core/log.h"
+#include "ptm/data/idx_images.h"
 #include "ptm/data/text_classification.h"
 #include "ptm/data/token_classification.h"
 #include "ptm/data/tokenizer.h"
@@ -136,6 +137,11 @@ DataExtras data_extras(const config::Node& resolved) {
     o.train = scalar(*data, "train");
     o.labels = strings(*data, "labels");
     e.labels = data::tag_names(o);
+  } else if (type == "idx_images") {
+    e.labels = strings(*data, "labels");
+    const data::IdxImagesOptions defaults;  // the recipe's values, else the data set's defaults
+    e.image_mean = std::stod(scalar(*data, "mean", std::to_string(defaults.mean)));
+    e.image_std = std::stod(scalar(*data, "std", std::to_string(defaults.std)));
   }
   return e;
 }
@@ -145,6 +151,12 @@ void write_hf_extras(const std::string& dir, const DataExtras& extras) {
   auto config = read_json(config_path);
   const auto specials = extras.tokenizer.empty() ? nlohmann::json::object() : write_tokenizer(dir, extras.tokenizer, config);
 
+  // ptm's own image formats count classes in num_classes; transformers' read id2label.
+  if (!extras.labels.empty() && !config.contains("id2label") && config.contains("num_classes") &&
+      config["num_classes"] == extras.labels.size()) {
+    config["id2label"] = nlohmann::json::object();
+    for (size_t i = 0; i < extras.labels.size(); ++i) config["id2label"][std::to_string(i)] = "LABEL_" + std::to_string(i);
+  }
   if (!extras.labels.empty() && config.contains("id2label")) {
     if (config["id2label"].size() == extras.labels.size()) {
       nlohmann::json id2label = nlohmann::json::object(), label2id = nlohmann::json::object();
@@ -158,6 +170,23 @@ void write_hf_extras(const std::string& dir, const DataExtras& extras) {
       log::warn("export: the data names " + std::to_string(extras.labels.size()) + " labels, the model has " +
                 std::to_string(config["id2label"].size()) + " outputs; config.json keeps LABEL_0, LABEL_1, ...");
     }
+  }
+
+  if (config.value("model_type", std::string()) == "vit" && extras.image_mean && extras.image_std) {
+    // Pixels / 255, resized to the model's size, then normalised per channel as the data set was.
+    const auto channels = static_cast<size_t>(config.value("num_channels", 3));
+    const int64_t size = config.value("image_size", int64_t{224});
+    const nlohmann::ordered_json processor = {
+        {"image_processor_type", "ViTImageProcessor"},
+        {"do_resize", true},
+        {"size", {{"height", size}, {"width", size}}},
+        {"resample", 2},  // bilinear
+        {"do_rescale", true},
+        {"rescale_factor", 1.0 / 255.0},
+        {"do_normalize", true},
+        {"image_mean", std::vector<double>(channels, *extras.image_mean)},
+        {"image_std", std::vector<double>(channels, *extras.image_std)}};
+    fs_util::write_file_atomic(dir + "/preprocessor_config.json", processor.dump(2) + "\n");
   }
 
   if (is_causal_lm(config)) {

@@ -84,11 +84,39 @@ std::string fixed(double v, int decimals) {
 
 }  // namespace
 
+std::vector<int64_t> parse_prompt_ids(const std::string& text, const Origin& where, const std::string& key) {
+  std::vector<int64_t> ids;
+  size_t at = 0;
+  auto separator = [](char ch) { return ch == ',' || ch == ' ' || ch == '\t' || ch == '\r'; };
+  while (at < text.size()) {
+    if (separator(text[at])) {
+      ++at;
+      continue;
+    }
+    size_t end = at;
+    while (end < text.size() && !separator(text[end])) ++end;
+    const std::string item = text.substr(at, end - at);
+    int64_t id = 0;
+    size_t used = 0;
+    try {
+      id = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size())
+      throw ConfigError(where, key, "'" + item + "' is not a token id (expected integers such as 1,2,3)");
+    ids.push_back(id);
+    at = end;
+  }
+  return ids;
+}
+
 std::vector<nlohmann::json> run_generate(const GenerateRequest& r) {
   if (r.from.empty() == r.hf.empty())
     throw ConfigError(kCli, "--from", "give either --from RUN|CHECKPOINT or --hf DIR");
   if (r.prompts.empty() == r.prompt_ids.empty())
-    throw ConfigError(kCli, "--prompt", "give either --prompt TEXT (or --prompts FILE) or --prompt-ids 1,2,3");
+    throw ConfigError(kCli, "--prompt",
+                      "give either --prompt TEXT (or --prompts FILE) or --prompt-ids 1,2,3 (or --prompt-ids-file FILE)");
   if (r.options.temperature <= 0 && (r.options.top_k > 0 || r.options.top_p < 1.0))
     throw ConfigError(kCli, r.options.top_k > 0 ? "--top-k" : "--top-p",
                       "filters sampling; give --temperature > 0 too (temperature 0 is greedy)");
@@ -96,24 +124,42 @@ std::vector<nlohmann::json> run_generate(const GenerateRequest& r) {
   auto options = r.options;
   options.eos_id = r.eos_id == -2 ? s.eos_id : r.eos_id;
 
+  // Where prompt i came from, the option that gave it, and how to name it in a message.
+  const bool as_ids = !r.prompt_ids.empty();
+  const size_t count = as_ids ? r.prompt_ids.size() : r.prompts.size();
+  auto origin = [&](size_t i) { return i < r.prompt_origins.size() ? r.prompt_origins[i] : kCli; };
+  auto key = [&](size_t i) {
+    if (i < r.prompt_origins.size()) return std::string(as_ids ? "--prompt-ids-file" : "--prompts");
+    return std::string(as_ids ? "--prompt-ids" : "--prompt");
+  };
+  auto which = [&](size_t i) {
+    if (count == 1 && i >= r.prompt_origins.size()) return std::string("the prompt");
+    const std::string n = "prompt " + std::to_string(i + 1);
+    return as_ids ? n : n + " ('" + excerpt(r.prompts[i]) + "')";
+  };
+
   std::vector<std::vector<int64_t>> prompts;
-  if (!r.prompt_ids.empty()) {
-    for (const auto id : r.prompt_ids)
-      if (id < 0 || id >= s.model->vocab_size())
-        throw ConfigError(kCli, "--prompt-ids",
-                          std::to_string(id) + " is outside the model's vocabulary (0.." +
-                              std::to_string(s.model->vocab_size() - 1) + ")");
-    prompts.push_back(r.prompt_ids);
+  if (as_ids) {
+    for (size_t i = 0; i < count; ++i) {
+      if (r.prompt_ids[i].empty()) throw ConfigError(origin(i), key(i), which(i) + " has no token ids");
+      for (const auto id : r.prompt_ids[i])
+        if (id < 0 || id >= s.model->vocab_size())
+          throw ConfigError(origin(i), key(i),
+                            std::to_string(id) + " is outside the model's vocabulary (0.." +
+                                std::to_string(s.model->vocab_size() - 1) + ")");
+      prompts.push_back(r.prompt_ids[i]);
+    }
   } else {
     if (!s.tokenizer)
       throw ConfigError(kCli, "--prompt",
                         "text needs the model's tokenizer, and none comes with it (no tokenizer.json" +
                             std::string(r.hf.empty() ? " in the run's data.path" : " in " + r.hf) +
                             "); give --prompt-ids instead");
-    for (const auto& text : r.prompts) {
+    for (size_t i = 0; i < count; ++i) {
+      const auto& text = r.prompts[i];
       // With the template's specials, as transformers' tokenizer(text) (Llama's BOS; none for GPT-2).
       const auto ids = data::encode_for_model(*s.tokenizer, text, std::nullopt, {}).ids;
-      if (ids.empty()) throw ConfigError(kCli, "--prompt", "'" + text + "' encodes to no tokens");
+      if (ids.empty()) throw ConfigError(origin(i), key(i), "'" + text + "' encodes to no tokens");
       prompts.emplace_back(ids.begin(), ids.end());
     }
   }
@@ -123,22 +169,15 @@ std::vector<nlohmann::json> run_generate(const GenerateRequest& r) {
   const int64_t context = gpt ? gpt->options().n_positions : s.model->max_positions();
   for (size_t i = 0; i < prompts.size(); ++i) {
     const int64_t n = static_cast<int64_t>(prompts[i].size());
-    // The prompt by its line of --prompts FILE, its option otherwise.
-    const bool from_file = i < r.prompt_origins.size();
-    const Origin where = from_file ? r.prompt_origins[i] : kCli;
-    const std::string key = from_file ? "--prompts" : r.prompt_ids.empty() ? "--prompt" : "--prompt-ids";
-    const std::string which = from_file ? "prompt " + std::to_string(i + 1) + " ('" + excerpt(r.prompts[i]) + "')"
-                                        : "the prompt";
     if (context > 0 && n > context)
-      throw ConfigError(where, key,
-                        which + " has " + std::to_string(n) + " tokens, longer than the model's context of " +
+      throw ConfigError(origin(i), key(i),
+                        which(i) + " has " + std::to_string(n) + " tokens, longer than the model's context of " +
                             std::to_string(context) + " positions (" + s.context_key + ")");
     if (context > 0 && n + options.max_new_tokens > context)
-      throw ConfigError(where, "--max-new-tokens",
-                        std::to_string(options.max_new_tokens) + " new tokens after " +
-                            (from_file ? which + "'s " : std::string("the prompt's ")) + std::to_string(n) +
-                            " exceed the model's context of " + std::to_string(context) + " positions (" +
-                            s.context_key + ")");
+      throw ConfigError(origin(i), "--max-new-tokens",
+                        std::to_string(options.max_new_tokens) + " new tokens after " + which(i) + "'s " +
+                            std::to_string(n) + " exceed the model's context of " + std::to_string(context) +
+                            " positions (" + s.context_key + ")");
   }
 
   set_threads(r.threads);

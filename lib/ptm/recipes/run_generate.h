@@ -15,8 +15,8 @@ struct GenerateRequest {
   std::string from;                  // run directory or checkpoint folder
   std::string hf;                    // or a Hugging Face folder (config.json picks the model)
   std::vector<std::string> prompts;  // text, encoded with the tokenizer that comes with the model
-  std::vector<Origin> prompt_origins;  // where each prompt came from (--prompts FILE:line); empty: --prompt
-  std::vector<int64_t> prompt_ids;   // or one prompt as token ids
+  std::vector<Origin> prompt_origins;  // where each prompt came from (FILE:line); empty: the command line
+  std::vector<std::vector<int64_t>> prompt_ids;  // or prompts as token ids (origins as above)
   std::string device = "auto";
   int threads = 0;  // CPU threads; 0: LibTorch's default
   int64_t eos_id = -2;  // -2: from config.json / the tokenizer's end-of-text token; -1: none
@@ -32,5 +32,9 @@ struct GenerateRequest {
 // model's context (naming the prompt's file and line), ids outside the vocabulary, text without
 // a tokenizer, a model that is not a causal LM.
 std::vector<nlohmann::json> run_generate(const GenerateRequest& request);
+
+// One prompt's token ids from "1,2,3" (commas and/or spaces). ConfigError naming `where` and
+// `key` for anything that is not a list of integers.
+std::vector<int64_t> parse_prompt_ids(const std::string& text, const Origin& where, const std::string& key);
 
 }  // namespace ptm::recipes

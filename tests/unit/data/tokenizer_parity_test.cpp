@@ -229,6 +229,48 @@ TEST_CASE("ptm-trained byte-level BPE ids equal tokenizers on real lines", "[tok
   for (size_t i = 0; i < lines.size(); i += 97) CHECK(loaded->encode(lines[i]) == tok->encode(lines[i]));
 }
 
+// ptm writes a tokenizer.json for the older formats (ptm export of a run whose data used them):
+// under `tokenizers` it must give the ids transformers gives when it converts the same files
+// itself (GPT2Tokenizer from vocab.json + merges.txt, BertTokenizer from vocab.txt).
+TEST_CASE("tokenizer.json written from vocab.json + merges.txt or vocab.txt encodes as transformers converts them",
+          "[tokenizer][integration]") {
+  const auto& lines = real_lines();
+  test::TempDir dir;
+  // GPT-2's two files, written by tokenizers' own BPE.save from a BPE ptm trained.
+  const std::string trained = dir.write("trained.json", trained_bpe()->to_hf_json());
+  const std::string err = dir.file("err.txt");
+  const std::string cmd = "'" + python() + "' '" + test::source_dir() + "/tests/golden/gpt2_files.py' '" + trained +
+                          "' '" + dir.file("gpt2") + "' 2>'" + err + "'";
+  if (std::system(cmd.c_str()) != 0) FAIL("tests/golden/gpt2_files.py failed:\n" << read_all(err));
+  struct Source {
+    std::string files, name;
+  };
+  for (const auto& [files, name] : {Source{dir.file("gpt2/vocab.json"), "gpt2"},
+                                    Source{data_path("models/minilm/vocab.txt"), "bert"}}) {
+    INFO(files);
+    const auto tok = load_tokenizer(files);
+    const std::string converted = dir.write(name + ".json", tok->to_hf_json());
+    const auto theirs = reference(files, lines, "--special --transformers-files");
+    const auto ours = reference(converted, lines, "--special");
+    size_t differ = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (ours[i] == theirs[i]) continue;
+      if (++differ <= 3) {
+        INFO("line " << i << ": " << lines[i]);
+        CHECK(ours[i] == theirs[i]);
+      }
+    }
+    INFO(differ << " of " << lines.size() << " lines differ");
+    CHECK(differ == 0);
+    // And ptm itself, reading the files, encodes the same (with the template's specials).
+    differ = 0;
+    for (size_t i = 0; i < lines.size(); ++i)
+      if (join_ids(encode_for_model(*tok, lines[i], std::nullopt, {}).ids) != theirs[i] && ++differ <= 3)
+        CHECK(join_ids(encode_for_model(*tok, lines[i], std::nullopt, {}).ids) == theirs[i]);
+    CHECK(differ == 0);
+  }
+}
+
 TEST_CASE("BPE training makes the vocabulary and merges of tokenizers' BpeTrainer", "[tokenizer][integration]") {
   const std::string emma = data_path("corpus/janeausten/emma.txt");
   const auto tok = trained_bpe();
