@@ -26,13 +26,17 @@ each table from the piece that uses it, so every table below is what `tokenizers
   kLowercase           normalizers.Lowercase() of one code point
   kCombiningClass      canonical combining classes for NFD's reordering: the values of Python's
                        unicodedata, kept for the code points `tokenizers`' NFD reorders (checked)
+  kUppercaseLetter ... kSymbol
+                       \\p{Lu} \\p{Ll} \\p{Lt} \\p{Lm} \\p{Lo} \\p{M} \\p{P} \\p{S} of a Split
+                       pre-tokenizer's regex (GPT-4o's, DeepSeek's patterns); the five letter
+                       categories must make up \\p{L} exactly (checked)
 """
 import os
 import sys
 import unicodedata
 
 import tokenizers
-from tokenizers import AddedToken, Tokenizer, models, normalizers, pre_tokenizers
+from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers
 
 MAX_CP = 0x110000
 HANGUL_FIRST, HANGUL_LAST = 0xAC00, 0xD7A3  # decomposed algorithmically in unicode.cpp
@@ -114,6 +118,28 @@ def probe():
         fail("the GPT-2 regex's classes overlap")
     p["gpt2_space"] = set(code_points()) - p["letter"] - p["number"] - p["other"]
     return p, decomposition, lowercase
+
+
+# Regex properties beyond \\p{L} and \\p{N}, by their tables' names.
+CATEGORIES = [("kUppercaseLetter", "Lu"), ("kLowercaseLetter", "Ll"), ("kTitlecaseLetter", "Lt"),
+              ("kModifierLetter", "Lm"), ("kOtherLetter", "Lo"), ("kMark", "M"), ("kPunctuation", "P"),
+              ("kSymbol", "S")]
+
+
+def category_members(prop):
+    """The code points a Split pre-tokenizer's \\p{prop} matches: a split that removes every
+    match leaves the other code points in its pieces (offsets in characters)."""
+    split = pre_tokenizers.Split(Regex(r"\p{%s}" % prop), behavior="removed")
+    cps = list(code_points())
+    members = set()
+    step = 1 << 16
+    for start in range(0, len(cps), step):
+        chunk = cps[start:start + step]
+        kept = bytearray(len(chunk))
+        for _, (a, b) in split.pre_tokenize_str("".join(map(chr, chunk))):
+            kept[a:b] = b"\x01" * (b - a)
+        members.update(cp for cp, k in zip(chunk, kept) if not k)
+    return members
 
 
 def hangul(cp):
@@ -208,6 +234,11 @@ def main():
         if decomposition.pop(cp, None) != hangul(cp):
             fail(f"NFD of Hangul syllable U+{cp:04X} is not the algorithmic one")
     ccc = combining_classes(decomposition)
+    categories = {name: category_members(prop) for name, prop in CATEGORIES}
+    letters = set().union(*(categories[n] for n in ("kUppercaseLetter", "kLowercaseLetter", "kTitlecaseLetter",
+                                                    "kModifierLetter", "kOtherLetter")))
+    if letters != p["letter"]:
+        fail("\\p{Lu} \\p{Ll} \\p{Lt} \\p{Lm} \\p{Lo} do not make up \\p{L}")
 
     tables = [
         ("kLetter", ranges_of(p["letter"])),
@@ -218,7 +249,7 @@ def main():
         ("kNonspacingMark", ranges_of(p["mark"])),
         ("kCjk", ranges_of(p["cjk"])),
         ("kWord", ranges_of(p["word"])),
-    ]
+    ] + [(name, ranges_of(categories[name])) for name, _ in CATEGORIES]
     decomp = sorted(decomposition.items())
     lower = sorted(lowercase.items())
 

@@ -7,6 +7,10 @@ KIND:
   llama3            BPE(ignore_merges, 64 whole-piece tokens no merge makes) behind Sequence[Split(Llama 3 regex, isolated),
                     ByteLevel(use_regex=False)], ByteLevel decoder, 256 special tokens after the
                     vocabulary and TemplateProcessing "<|begin_of_text|> $A".
+  o200k             the same model kind behind GPT-4o's o200k pattern (\\p{Lu} \\p{Ll} \\p{Lt}
+                    \\p{Lm} \\p{Lo} \\p{M}, as in Tekken and Phi-4 files).
+  deepseek3         the same behind DeepSeek V3's Sequence of three Splits (digits, CJK ranges,
+                    then words with \\p{M} \\p{P} \\p{S}).
   llama2            Llama 2 / Mistral 7B v0.1 as converted from SentencePiece: normalizer
                     Sequence[Prepend("▁"), Replace(" ", "▁")], no pre-tokenizer, BPE with
                     byte_fallback (<0x00>..<0xFF> at ids 3..258) and fuse_unk, decoder
@@ -28,6 +32,14 @@ from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalize
 LLAMA3_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
                   r"\s*[\r\n]+|\s+(?!\S)|\s+")
 
+O200K_PATTERN = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"
+                 r"(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+"
+                 r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|"
+                 r"\s*[\r\n]+|\s+(?!\S)|\s+")
+DEEPSEEK3_PATTERNS = [r"\p{N}{1,3}", r"[一-龥\u3040-ゟ゠-ヿ]+",
+                      r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+|"
+                      r" ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"]
+
 
 def read_lines(files):
     lines = []
@@ -37,12 +49,11 @@ def read_lines(files):
     return lines
 
 
-def llama3(lines):
+def llama3(lines, patterns):
     tok = Tokenizer(models.BPE(ignore_merges=True))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(LLAMA3_PATTERN), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(p), behavior="isolated", invert=False) for p in patterns] +
+        [pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=3000, min_frequency=2, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
@@ -121,7 +132,8 @@ def sentencepiece_like(lines, kind):
 def main():
     kind, out, files = sys.argv[1], sys.argv[2], sys.argv[3:]
     lines = read_lines(files)
-    j = llama3(lines) if kind == "llama3" else sentencepiece_like(lines, kind)
+    patterns = {"llama3": [LLAMA3_PATTERN], "o200k": [O200K_PATTERN], "deepseek3": DEEPSEEK3_PATTERNS}
+    j = llama3(lines, patterns[kind]) if kind in patterns else sentencepiece_like(lines, kind)
     Tokenizer.from_str(json.dumps(j))  # loads back
     with open(out, "w", encoding="utf-8") as f:
         json.dump(j, f, ensure_ascii=False)

@@ -14,7 +14,7 @@ struct AsciiClasses {
   std::array<Cls, 128> v{};
   AsciiClasses() {
     for (uint32_t c = 0; c < 128; ++c) {
-      const uint16_t f = unicode::flags(c);
+      const uint32_t f = unicode::flags(c);
       v[c] = (f & unicode::kLetter)       ? Cls::kLetter
              : (f & unicode::kNumber)     ? Cls::kNumber
              : (f & unicode::kWhiteSpace) ? Cls::kSpace
@@ -34,7 +34,7 @@ inline Cls gpt2_class(const AsciiClasses& ascii, const unsigned char* s, size_t 
   }
   const uint32_t cp = unicode::decode_utf8(s, n, len);
   if (cp == unicode::kInvalid) return Cls::kOther;
-  const uint16_t f = unicode::flags(cp);
+  const uint32_t f = unicode::flags(cp);
   if (f & unicode::kLetter) return Cls::kLetter;
   if (f & unicode::kNumber) return Cls::kNumber;
   if (f & unicode::kWhiteSpace) return Cls::kSpace;
@@ -114,7 +114,7 @@ struct BertAscii {
   std::array<Bert, 128> clean{}, raw{};
   BertAscii() {
     for (uint32_t c = 0; c < 128; ++c) {
-      const uint16_t f = unicode::flags(c);
+      const uint32_t f = unicode::flags(c);
       raw[c] = (f & unicode::kWhiteSpace) ? Bert::kSpace : (f & unicode::kBertPunctuation) ? Bert::kPunct : Bert::kWord;
       clean[c] = (f & unicode::kBertDrop) ? Bert::kDrop : raw[c];
     }
@@ -172,7 +172,7 @@ void bert_words(std::string_view text, const BertNormalizerOptions& o, std::stri
   for (size_t i = 0, len = 0; i < text.size(); i += len) {
     uint32_t cp = unicode::decode_utf8(s + i, text.size() - i, len);
     if (cp == unicode::kInvalid) cp = unicode::kReplacement;
-    const uint16_t f = unicode::flags(cp);
+    const uint32_t f = unicode::flags(cp);
     if (o.clean_text) {
       if (f & unicode::kBertDrop) continue;
       if (f & unicode::kWhiteSpace) cp = ' ';
@@ -215,7 +215,7 @@ void bert_words(std::string_view text, const BertNormalizerOptions& o, std::stri
     start = end;
   };
   for (const uint32_t cp : cps) {
-    const uint16_t f = unicode::flags(cp);
+    const uint32_t f = unicode::flags(cp);
     if (f & unicode::kWhiteSpace) {
       close();
     } else if (f & unicode::kBertPunctuation) {

@@ -231,11 +231,25 @@ class Parser {
       } else if (more()) {
         name.push_back(p_[i_++]);
       }
-      uint16_t flag = 0;
-      if (name == U"L" || name == U"Letter") flag = unicode::kLetter;
-      if (name == U"N" || name == U"Number") flag = unicode::kNumber;
+      // General categories by their short and long names; each table is read off tokenizers.
+      static const std::pair<std::u32string, uint32_t> known[] = {
+          {U"L", unicode::kLetter},           {U"Letter", unicode::kLetter},
+          {U"N", unicode::kNumber},           {U"Number", unicode::kNumber},
+          {U"Lu", unicode::kUppercaseLetter}, {U"Uppercase_Letter", unicode::kUppercaseLetter},
+          {U"Ll", unicode::kLowercaseLetter}, {U"Lowercase_Letter", unicode::kLowercaseLetter},
+          {U"Lt", unicode::kTitlecaseLetter}, {U"Titlecase_Letter", unicode::kTitlecaseLetter},
+          {U"Lm", unicode::kModifierLetter},  {U"Modifier_Letter", unicode::kModifierLetter},
+          {U"Lo", unicode::kOtherLetter},     {U"Other_Letter", unicode::kOtherLetter},
+          {U"M", unicode::kMark},             {U"Mark", unicode::kMark},
+          {U"P", unicode::kPunctuation},      {U"Punctuation", unicode::kPunctuation},
+          {U"S", unicode::kSymbol},           {U"Symbol", unicode::kSymbol},
+      };
+      uint32_t flag = 0;
+      for (const auto& [known_name, known_flag] : known)
+        if (name == known_name) flag = known_flag;
       if (!flag)
-        throw RegexError(at, "unsupported Unicode property (ptm knows \\p{L} and \\p{N}, checked against tokenizers)");
+        throw RegexError(at, "unsupported Unicode property (ptm knows \\p{L} \\p{Lu} \\p{Ll} \\p{Lt} \\p{Lm} "
+                             "\\p{Lo} \\p{N} \\p{M} \\p{P} \\p{S}, checked against tokenizers)");
       (negated ? cls.not_flags : cls.flags) |= flag;
     };
     uint32_t ch = 0;
@@ -270,7 +284,7 @@ class Parser {
       default:
         if (is_ascii_alnum(c))
           throw RegexError(at, std::string("unsupported escape \\") + static_cast<char>(c) +
-                                   " (ptm knows \\s \\S \\p{L} \\p{N} \\P{L} \\P{N} \\r \\n \\t \\f \\v \\x \\u)");
+                                   " (ptm knows \\s \\S \\p{..} \\P{..} \\r \\n \\t \\f \\v \\x \\u)");
         ch = c;
     }
     if (ch > 0x10FFFF) throw RegexError(at, "code point out of range");
@@ -394,7 +408,7 @@ class Compiler {
 bool Regex::Class::matches(uint32_t cp) const {
   bool m = any ? cp != '\n' : false;
   if (!m) {
-    const uint16_t f = unicode::flags(cp);  // 0 for kInvalid
+    const uint32_t f = unicode::flags(cp);  // 0 for kInvalid
     m = (f & flags) != 0 || (not_flags & ~f) != 0;
   }
   if (!m)

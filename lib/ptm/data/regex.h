@@ -36,8 +36,8 @@ class Regex {
 
   struct Class {
     std::vector<std::pair<uint32_t, uint32_t>> ranges;  // inclusive
-    uint16_t flags = 0;      // unicode::Flag bits whose members match (\s \p{L} \p{N})
-    uint16_t not_flags = 0;  // unicode::Flag bits whose non-members match (\S \P{L} \P{N})
+    uint32_t flags = 0;      // unicode::Flag bits whose members match (\s \p{L} \p{Lu} ...)
+    uint32_t not_flags = 0;  // unicode::Flag bits whose non-members match (\S \P{L} ...)
     bool negated = false;
     bool any = false;  // '.': every character but '\n'
     bool matches(uint32_t cp) const;

@@ -28,8 +28,8 @@ const t::Mapping* find_mapping(const t::Mapping* m, size_t n, uint32_t cp) {
 constexpr uint32_t kHangulBase = 0xAC00, kHangulCount = 11172;
 constexpr uint32_t kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7, kVCount = 21, kTCount = 28;
 
-uint16_t compute_flags(uint32_t cp) {
-  uint16_t f = 0;
+uint32_t compute_flags(uint32_t cp) {
+  uint32_t f = 0;
   if (in_ranges(t::kLetter, t::kLetterSize, cp)) f |= kLetter;
   if (in_ranges(t::kNumber, t::kNumberSize, cp)) f |= kNumber;
   if (in_ranges(t::kWhiteSpace, t::kWhiteSpaceSize, cp)) f |= kWhiteSpace;
@@ -38,6 +38,14 @@ uint16_t compute_flags(uint32_t cp) {
   if (in_ranges(t::kNonspacingMark, t::kNonspacingMarkSize, cp)) f |= kNonspacingMark;
   if (in_ranges(t::kCjk, t::kCjkSize, cp)) f |= kCjk;
   if (in_ranges(t::kWord, t::kWordSize, cp)) f |= kWord;
+  if (in_ranges(t::kUppercaseLetter, t::kUppercaseLetterSize, cp)) f |= kUppercaseLetter;
+  if (in_ranges(t::kLowercaseLetter, t::kLowercaseLetterSize, cp)) f |= kLowercaseLetter;
+  if (in_ranges(t::kTitlecaseLetter, t::kTitlecaseLetterSize, cp)) f |= kTitlecaseLetter;
+  if (in_ranges(t::kModifierLetter, t::kModifierLetterSize, cp)) f |= kModifierLetter;
+  if (in_ranges(t::kOtherLetter, t::kOtherLetterSize, cp)) f |= kOtherLetter;
+  if (in_ranges(t::kMark, t::kMarkSize, cp)) f |= kMark;
+  if (in_ranges(t::kPunctuation, t::kPunctuationSize, cp)) f |= kPunctuation;
+  if (in_ranges(t::kSymbol, t::kSymbolSize, cp)) f |= kSymbol;
   if ((cp >= kHangulBase && cp < kHangulBase + kHangulCount) ||
       find_mapping(t::kDecomposition, t::kDecompositionSize, cp))
     f |= kHasDecomposition;
@@ -47,7 +55,7 @@ uint16_t compute_flags(uint32_t cp) {
 }
 
 struct BmpFlags {
-  std::array<uint16_t, 0x10000> v;
+  std::array<uint32_t, 0x10000> v;
   BmpFlags() {
     for (uint32_t cp = 0; cp < 0x10000; ++cp) v[cp] = compute_flags(cp);
   }
@@ -60,7 +68,7 @@ const BmpFlags& bmp_flags() {
 
 }  // namespace
 
-uint16_t flags(uint32_t cp) {
+uint32_t flags(uint32_t cp) {
   if (cp < 0x10000) return bmp_flags().v[cp];
   if (cp > 0x10FFFF) return 0;
   return compute_flags(cp);

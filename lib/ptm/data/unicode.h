@@ -14,7 +14,7 @@
 
 namespace ptm::data::unicode {
 
-enum Flag : uint16_t {
+enum Flag : uint32_t {
   kLetter = 1 << 0,           // \p{L} of the GPT-2 regex
   kNumber = 1 << 1,           // \p{N} of the GPT-2 regex
   kWhiteSpace = 1 << 2,       // White_Space (the regex's \s, BERT's split, Rust's is_whitespace)
@@ -26,13 +26,23 @@ enum Flag : uint16_t {
   kHasDecomposition = 1 << 8,
   kHasLowercase = 1 << 9,
   kCombining = 1 << 10,  // canonical combining class != 0
+  // The finer regex properties of newer pre-tokenizer patterns (GPT-4o's o200k, Tekken,
+  // DeepSeek): general categories as Oniguruma in `tokenizers` sees them.
+  kUppercaseLetter = 1 << 11,  // \p{Lu}
+  kLowercaseLetter = 1 << 12,  // \p{Ll}
+  kTitlecaseLetter = 1 << 13,  // \p{Lt}
+  kModifierLetter = 1 << 14,   // \p{Lm}
+  kOtherLetter = 1 << 15,      // \p{Lo}
+  kMark = 1 << 16,             // \p{M} (Mn, Mc, Me)
+  kPunctuation = 1 << 17,      // \p{P}
+  kSymbol = 1 << 18,           // \p{S}
 };
 
 // Marks a byte that does not start a valid UTF-8 sequence (returned with length 1).
 constexpr uint32_t kInvalid = 0xFFFFFFFFu;
 constexpr uint32_t kReplacement = 0xFFFD;
 
-uint16_t flags(uint32_t cp);
+uint32_t flags(uint32_t cp);
 uint8_t combining_class(uint32_t cp);
 
 // Decodes the code point at s[0..n) (n >= 1) and sets `len` to its byte length. Strict UTF-8

@@ -313,31 +313,47 @@ TEST_CASE("SentencePiece-converted tokenizer.json kinds (byte fallback and Metas
   }
 }
 
-// The regex engine's classes and case folding on every code point: each character alone and
-// after an apostrophe (the case-insensitive contractions), a letter, a digit, punctuation, a
-// space and a line break.
-TEST_CASE("Llama 3 Split pre-tokenizer equals tokenizers on every code point", "[tokenizer][integration]") {
-  const std::string json = built("llama3");
-  const auto j = nlohmann::json::parse(test::read_text(json));
-  TextPipeline pipeline;
-  pipeline.pre_tokenizers = parse_pre_tokenizers(j["pre_tokenizer"], json, "pre_tokenizer");
-  const auto lines = code_point_lines([](const std::string& c) {
-    return c + "'" + c + "a" + c + "1" + c + "!" + c + " " + c + "\n" + c + "  ";
-  });
-  const auto ref = reference(json, lines, "--pre-pieces");
-  size_t differ = 0;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    std::vector<std::string> mine;
-    pipeline.run(lines[i], true, mine);
-    const auto expected = nlohmann::json::parse(ref[i]).get<std::vector<std::string>>();
-    if (mine == expected) continue;
-    if (++differ > 3) continue;
-    size_t k = 0;
-    while (k < mine.size() && k < expected.size() && mine[k] == expected[k]) ++k;
-    FAIL_CHECK("line " << i << ", piece " << k << ": ptm " << (k < mine.size() ? show(mine[k]) : "(end)")
-                       << ", tokenizers " << (k < expected.size() ? show(expected[k]) : "(end)"));
+// Newer pre-tokenizer patterns with the finer properties \p{Lu} \p{Ll} \p{Lt} \p{Lm} \p{Lo}
+// \p{M} (GPT-4o's o200k, as in Tekken and Phi-4 files) and \p{P} \p{S} (DeepSeek V3's three
+// Splits), on the same texts.
+TEST_CASE("GPT-4o o200k and DeepSeek V3 Split patterns equal tokenizers", "[tokenizer][integration]") {
+  const auto texts = all_texts();
+  for (const char* kind : {"o200k", "deepseek3"}) {
+    INFO(kind);
+    const std::string json = built(kind);
+    expect_parity(json, texts);
   }
-  CHECK(differ == 0);
+}
+
+// The regex engine's classes and case folding on every code point: each character alone and
+// after an apostrophe (the case-insensitive contractions), a letter (lower and upper case), a
+// combining mark, a digit, punctuation, a symbol, a space and a line break.
+TEST_CASE("Split pre-tokenizers of Llama 3 and o200k and DeepSeek V3 equal tokenizers on every code point",
+          "[tokenizer][integration]") {
+  const auto lines = code_point_lines([](const std::string& c) {
+    return c + "'" + c + "a" + c + "A" + c + "\u0301" + c + "1" + c + "!" + c + "$" + c + " " + c + "\n" + c + "  ";
+  });
+  for (const char* kind : {"llama3", "o200k", "deepseek3"}) {
+    INFO(kind);
+    const std::string json = built(kind);
+    const auto j = nlohmann::json::parse(test::read_text(json));
+    TextPipeline pipeline;
+    pipeline.pre_tokenizers = parse_pre_tokenizers(j["pre_tokenizer"], json, "pre_tokenizer");
+    const auto ref = reference(json, lines, "--pre-pieces");
+    size_t differ = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::vector<std::string> mine;
+      pipeline.run(lines[i], true, mine);
+      const auto expected = nlohmann::json::parse(ref[i]).get<std::vector<std::string>>();
+      if (mine == expected) continue;
+      if (++differ > 3) continue;
+      size_t k = 0;
+      while (k < mine.size() && k < expected.size() && mine[k] == expected[k]) ++k;
+      FAIL_CHECK("line " << i << ", piece " << k << ": ptm " << (k < mine.size() ? show(mine[k]) : "(end)")
+                         << ", tokenizers " << (k < expected.size() ? show(expected[k]) : "(end)"));
+    }
+    CHECK(differ == 0);
+  }
 }
 
 TEST_CASE("byte-fallback BPE ids equal tokenizers on every code point", "[tokenizer][integration]") {
@@ -376,10 +392,10 @@ TEST_CASE("tokenizer.json parts ptm does not run are refused naming the key", "[
     return std::string("no ConfigError");
   };
   auto j = base;
-  j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\p{Lu}+|\\s+";
+  j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\p{Sc}+|\\s+";
   auto msg = error_for(j);
   CHECK(test::contains(msg, "pre_tokenizer.pretokenizers[0].pattern.Regex"));
-  CHECK(test::contains(msg, "\\p{L} and \\p{N}"));
+  CHECK(test::contains(msg, "unsupported Unicode property (ptm knows \\p{L} \\p{Lu}"));
   j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\d+";
   CHECK(test::contains(error_for(j), "unsupported escape \\d"));
   j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "a*";
