@@ -53,7 +53,8 @@ std::string recipe(const ptm::test::TempDir& tmp, const std::string& sources) {
                                          "init_from: {hf: data/models/minilm}\n"
                                          "objective: {type: classification}\n"
                                          "optimizer: {type: adamw, lr: 5.0e-5}\n"
-                                         "data:\n  type: task_mixture\n  sources:\n" + sources);
+                                         "data:\n  type: task_mixture\n  sources:\n" +
+                                         sources);
 }
 
 // The records of metrics.jsonl: training ones by step (a step logged twice keeps its last), and
@@ -79,8 +80,9 @@ TEST_CASE("a task mixture fine-tunes in its shares, reports each source and resu
   const auto test = rows_of(tmp, "early/test.tsv", reviews + "test.tsv", 0, 24);
   const auto config = recipe(tmp, source("early", 3, early, ", test: " + test) + source("late", 1, late));
   const int64_t B = 8;
-  const std::string args = " train.max_steps=6 train.save_every=3 train.log_every=1 train.eval_every=3"
-                           " train.eval_batches=100 train.batch_size=8";
+  const std::string args =
+      " train.max_steps=6 train.save_every=3 train.log_every=1 train.eval_every=3"
+      " train.eval_batches=100 train.batch_size=8";
   const auto run = [&](const std::string& dir) {
     return run_ptm("finetune --config " + config + " --run-dir " + tmp.file(dir) + args);
   };
@@ -106,7 +108,8 @@ TEST_CASE("a task mixture fine-tunes in its shares, reports each source and resu
     CHECK(rec.at("eval_late/targets") == 20);
     CHECK(rec.at("eval_targets") == 40);
     const double whole = rec.at("eval_accuracy").get<double>() * 40,
-                 parts = rec.at("eval_early/accuracy").get<double>() * 20 + rec.at("eval_late/accuracy").get<double>() * 20;
+                 parts =
+                     rec.at("eval_early/accuracy").get<double>() * 20 + rec.at("eval_late/accuracy").get<double>() * 20;
     CHECK(whole == Approx(parts).margin(1e-9));
     const double loss = rec.at("eval_loss").get<double>() * 40,
                  loss_parts = (rec.at("eval_early/loss").get<double>() + rec.at("eval_late/loss").get<double>()) * 20;
@@ -155,6 +158,44 @@ TEST_CASE("a task mixture fine-tunes in its shares, reports each source and resu
   for (const char* f : {"model.safetensors", "optimizer.safetensors"})
     CHECK(ptm::sha256_file(tmp.file(std::string("a/checkpoints/step_00000006/") + f)) ==
           ptm::sha256_file(tmp.file(std::string("b/checkpoints/step_00000006/") + f)));
+}
+
+TEST_CASE("2 Gloo ranks draw a task mixture's examples and evaluate its sources as one process",
+          "[integration][dist][mixture]") {
+  ptm::test::TempDir tmp;
+  const std::string reviews = ptm::test::data_dir() + "/reviews/";
+  const auto early = rows_of(tmp, "early/train.tsv", reviews + "train.tsv", 0, 200);
+  const auto late = rows_of(tmp, "late/train.tsv", reviews + "train.tsv", 2000, 150);
+  const auto config = recipe(tmp, source("early", 3, early) + source("late", 1, late));
+  // SGD and no dropout: the weights of any two summation orders stay within float noise.
+  const auto run = [&](const std::string& dir, int batch) {
+    return "finetune --config " + config + " --run-dir " + tmp.file(dir) +
+           " optimizer.type=sgd optimizer.lr=0.3 model.hidden_dropout_prob=0 model.attention_probs_dropout_prob=0"
+           " model.classifier_dropout=0 train.max_steps=4 train.log_every=2 train.eval_every=0 train.save_every=0"
+           " train.eval_batches=100 train.batch_size=" +
+           std::to_string(batch);
+  };
+  auto r = run_ptm(run("one", 8));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_ptm("launch --nproc 2 -- " + run("dp", 4));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto one = records(tmp.file("one/metrics.jsonl")), dp = records(tmp.file("dp/metrics.jsonl"));
+  REQUIRE(dp.size() == 2);
+  for (const int64_t step : {2, 4}) {
+    INFO("step " << step);
+    CHECK(dp.at(step)["examples_seen_early"] == one.at(step)["examples_seen_early"]);
+    CHECK(dp.at(step)["examples_seen_late"] == one.at(step)["examples_seen_late"]);
+    CHECK(dp.at(step)["loss"].get<double>() == Approx(one.at(step)["loss"].get<double>()).epsilon(1e-5));
+  }
+  // Each rank evaluates its share of each source; the sums are those of the whole split.
+  const auto e1 = records(tmp.file("one/metrics.jsonl"), "val").at(4),
+             e2 = records(tmp.file("dp/metrics.jsonl"), "val").at(4);
+  for (const char* k : {"early/targets", "late/targets", "targets", "early/accuracy", "late/accuracy"})
+    CHECK(e2.at(std::string("eval_") + k) == e1.at(std::string("eval_") + k));
+  CHECK(e1.at("eval_late/targets") == 15);
+  CHECK(e2.at("eval_late/loss").get<double>() == Approx(e1.at("eval_late/loss").get<double>()).epsilon(1e-5));
 }
 
 TEST_CASE("task mixture sources that disagree on the head, or bad weights, exit 2 naming the key",

@@ -38,8 +38,8 @@ Batch join_rows(const std::vector<Batch>& parts, const std::vector<std::vector<i
     return pieces.empty() ? torch::Tensor() : torch::cat(pieces).index_select(0, order);
   };
   Batch out;
-  for (auto field : {&Batch::input_ids, &Batch::targets, &Batch::attention_mask, &Batch::token_type_ids,
-                     &Batch::labels, &Batch::images})
+  for (auto field : {&Batch::input_ids, &Batch::targets, &Batch::attention_mask, &Batch::token_type_ids, &Batch::labels,
+                     &Batch::images})
     out.*field = join(field);
   return out;
 }
@@ -97,11 +97,14 @@ class TaskMixture : public BatchStream, public SourcedStream {
   void load_state(const nlohmann::json& st) override {
     // From a checkpoint's state.json: a damaged or edited value must not index outside an order.
     const bool counts_ok = st.is_object() && st.contains("examples") && st["examples"].is_array() &&
-                           std::all_of(st["examples"].begin(), st["examples"].end(),
-                                       [](const nlohmann::json& x) { return x.is_number_integer() && x.get<int64_t>() >= 0; });
+                           std::all_of(st["examples"].begin(), st["examples"].end(), [](const nlohmann::json& x) {
+                             return x.is_number_integer() && x.get<int64_t>() >= 0;
+                           });
     if (!counts_ok || !st.contains("batches") || !st["batches"].is_number_integer() || st["batches"].get<int64_t>() < 0)
-      throw IoError("the checkpoint's data state is not a task mixture's position (batches and examples, "
-                    "non-negative integers): " + st.dump());
+      throw IoError(
+          "the checkpoint's data state is not a task mixture's position (batches and examples, "
+          "non-negative integers): " +
+          st.dump());
     const auto counts = st["examples"].get<std::vector<int64_t>>();
     if (counts.size() != counts_.size())
       throw ConfigError(Origin{}, "data.sources",
@@ -231,8 +234,8 @@ class TaskMixture : public BatchStream, public SourcedStream {
   std::vector<std::unique_ptr<BatchStream>> owned_;
   std::vector<ExampleStream*> sources_;  // null: weight 0, or no such split
   std::vector<double> shares_;
-  std::vector<int64_t> counts_;  // training: examples drawn per source, all ranks; evaluation: batches
-  std::vector<bool> done_;       // evaluation: the source's split is walked
+  std::vector<int64_t> counts_;              // training: examples drawn per source, all ranks; evaluation: batches
+  std::vector<bool> done_;                   // evaluation: the source's split is walked
   std::vector<std::vector<int64_t>> order_;  // per source: the permutation of epoch order_epoch_
   std::vector<int64_t> order_epoch_;
   int64_t cursor_ = 0;

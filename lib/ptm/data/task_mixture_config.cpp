@@ -82,7 +82,8 @@ bool same_tokenizer(const std::string& a, const std::string& b) {
 std::string list_text(const std::vector<std::string>& v) { return "[" + text::join(v, ", ") + "]"; }
 
 // Problems where source i's head differs from source 0's, on the key that differs.
-void check_heads_agree(config::Section& s, const std::vector<const config::Node*>& items, const std::vector<Head>& heads) {
+void check_heads_agree(config::Section& s, const std::vector<const config::Node*>& items,
+                       const std::vector<Head>& heads) {
   const Head& h0 = heads[0];
   const std::string first = s.path_of("sources.0");
   for (size_t i = 1; i < heads.size(); ++i) {
@@ -107,14 +108,16 @@ void check_heads_agree(config::Section& s, const std::vector<const config::Node*
       differs("label_type", "'" + h.label_type + "' differs from " + first + ".label_type '" + h0.label_type + "'");
     else if (!h.labels.empty() && !h0.labels.empty() && h.labels != h0.labels)
       differs("labels", list_text(h.labels) + " (" + h.labels_from + ") differ from " + first + "'s " +
-                            list_text(h0.labels) + " (" + h0.labels_from + "): the head's output i must mean the "
+                            list_text(h0.labels) + " (" + h0.labels_from +
+                            "): the head's output i must mean the "
                             "same label for every source (list the same labels, in one order, in each)");
     if (h.pad_to != h0.pad_to)
       differs("pad_to", "'" + h.pad_to + "' differs from " + first + ".pad_to '" + h0.pad_to +
                             "': rows of every source go into one batch");
     else if (h.pad_to == "max_length" && h.max_length != h0.max_length)
       differs("max_length", std::to_string(h.max_length) + " differs from " + first + ".max_length " +
-                                std::to_string(h0.max_length) + ": padded to max_length, rows of every source go "
+                                std::to_string(h0.max_length) +
+                                ": padded to max_length, rows of every source go "
                                 "into one batch (make them equal, or pad_to: longest)");
   }
 }
@@ -125,8 +128,9 @@ StreamBuilder task_mixture_factory(config::Section& s) {
   TaskMixtureOptions o;
   const auto* list = s.raw("sources");
   if (!list || !list->is_sequence() || list->items().empty()) {
-    s.problem("sources", "expected a non-empty list of data sets, each a data: section with a weight and a name "
-                         "({type: text_classification, train: FILE, tokenizer: FILE, weight: 0.7, name: a})");
+    s.problem("sources",
+              "expected a non-empty list of data sets, each a data: section with a weight and a name "
+              "({type: text_classification, train: FILE, tokenizer: FILE, weight: 0.7, name: a})");
   } else {
     std::set<std::string> names;
     std::vector<const config::Node*> items;

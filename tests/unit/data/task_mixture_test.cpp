@@ -10,7 +10,7 @@
 #include "catch.h"
 #include "helpers.h"
 #include "ptm/config/load.h"
-#include "ptm/data/example_stream.h"
+#include "ptm/data/idx_images.h"
 #include "ptm/data/sourced_stream.h"
 #include "ptm/data/task_mixture.h"
 #include "ptm/data/text_classification.h"
@@ -101,7 +101,8 @@ std::string problems(const std::string& yaml) {
 
 }  // namespace
 
-TEST_CASE("a one-source task mixture in one process draws exactly the batches of its data set", "[unit][data][mixture]") {
+TEST_CASE("a one-source task mixture in one process draws exactly the batches of its data set",
+          "[unit][data][mixture]") {
   ptm::test::TempDir d;
   const auto o = two(d, 1, 0);
   TextClassificationOptions a;
@@ -198,7 +199,9 @@ TEST_CASE("task mixture batches hold each source's share exactly per block, in e
   fewer.sources.pop_back();
   CHECK(contains(error_of([&] { make_task_mixture(fewer, training(B))->load_state(st); }),
                  "a task mixture of 2 sources, this recipe has 1"));
-  CHECK(contains(error_of([&] { make_task_mixture(o, training(B))->load_state({{"batches", 1}, {"examples", {3, -1}}}); }),
+  CHECK(contains(error_of([&] {
+                   make_task_mixture(o, training(B))->load_state({{"batches", 1}, {"examples", {3, -1}}});
+                 }),
                  "the checkpoint's data state is not a task mixture's position"));
 }
 
@@ -264,6 +267,43 @@ TEST_CASE("token classification sources join with their tags padded as -100", "[
   }
 }
 
+// An IDX folder of n train images of side x side, image k filled with the value `fill`, label k % 10.
+std::string idx_folder(const ptm::test::TempDir& d, const std::string& name, int n, int side, uint8_t fill) {
+  const auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                       static_cast<char>(v)};
+  };
+  std::string images = be32(0x803) + be32(n) + be32(side) + be32(side), labels = be32(0x801) + be32(n);
+  for (int k = 0; k < n; ++k) {
+    images += std::string(static_cast<size_t>(side * side), static_cast<char>(fill));
+    labels += static_cast<char>(k % 10);
+  }
+  d.write(name + "/train-images-idx3-ubyte", images);
+  d.write(name + "/train-labels-idx1-ubyte", labels);
+  return d.file(name);
+}
+
+TEST_CASE("image sources of one shape join; another shape is refused naming the source", "[unit][data][mixture]") {
+  ptm::test::TempDir d;
+  const auto source = [](const std::string& name, double weight, const std::string& path) {
+    IdxImagesOptions o;
+    o.path = path;
+    o.mean = 0;
+    o.std = 1;
+    return TaskSource{name, weight, [o](const StreamOptions& so) { return make_idx_images(o, so); }};
+  };
+  TaskMixtureOptions o{
+      {source("dark", 1, idx_folder(d, "dark", 6, 4, 0)), source("light", 3, idx_folder(d, "light", 6, 4, 255))}};
+  auto stream = make_task_mixture(o, training(8));
+  const auto b = *stream->next();
+  REQUIRE(b.images.sizes() == torch::IntArrayRef({8, 1, 4, 4}));
+  CHECK(b.images.amax({1, 2, 3}).sum().item<float>() == 6);  // 3:1 of 8 rows: 6 light (1.0) and 2 dark (0.0)
+  CHECK(b.labels.size(0) == 8);
+  o.sources.push_back(source("big", 1, idx_folder(d, "big", 6, 5, 0)));
+  CHECK(contains(error_of([&] { make_task_mixture(o, training(8)); }),
+                 "data.sources.2.path: images of 1x5x5 differ from the 1x4x4 images of data.sources.0"));
+}
+
 TEST_CASE("a task mixture's sources must agree on the head; bad weights are refused, naming the key",
           "[unit][data][mixture][messages]") {
   ptm::test::TempDir d;
@@ -280,8 +320,8 @@ TEST_CASE("a task mixture's sources must agree on the head; bad weights are refu
            "\n";
   };
   // Another path to a file of the same bytes is the same tokenizer.
-  CHECK(problems(recipe(text(a, ", weight: 3"), "{type: text_classification, train: " + b + ", tokenizer: " +
-                                                    same_bytes + "}")) == "");
+  CHECK(problems(recipe(text(a, ", weight: 3"),
+                        "{type: text_classification, train: " + b + ", tokenizer: " + same_bytes + "}")) == "");
   auto p = problems(recipe(text(a), text(b, ", weight: -0.5")));
   CHECK(contains(p, "data.sources.1.weight: must be >= 0, got -0.5"));
   p = problems(recipe(text(a, ", weight: 0"), text(b, ", weight: 0")));
@@ -292,11 +332,12 @@ TEST_CASE("a task mixture's sources must agree on the head; bad weights are refu
   p = problems(recipe(text(a, ", labels: [no, yes]"), text(b, ", labels: [yes, no]")));
   CHECK(contains(p, "data.sources.1.labels: [yes, no] (its labels: list) differ from data.sources.0's [no, yes]"));
   p = problems(recipe(text(a), "{type: text_classification, train: " + b + ", tokenizer: " + other_vocab + "}"));
-  CHECK(contains(p, "data.sources.1.tokenizer: '" + other_vocab + "' is not the tokenizer of data.sources.0 ('" + tok +
-                        "')"));
+  CHECK(contains(
+      p, "data.sources.1.tokenizer: '" + other_vocab + "' is not the tokenizer of data.sources.0 ('" + tok + "')"));
   p = problems(recipe(text(a), "{type: token_classification, train: " + conll + ", tokenizer: " + tok + "}"));
-  CHECK(contains(p, "data.sources.1.type: 'token_classification' differs from data.sources.0.type "
-                    "'text_classification': the sources of a task mixture feed one model head"));
+  CHECK(contains(p,
+                 "data.sources.1.type: 'token_classification' differs from data.sources.0.type "
+                 "'text_classification': the sources of a task mixture feed one model head"));
   p = problems(recipe(text(a), text(b, ", max_length: 64")));
   CHECK(contains(p, "data.sources.1.max_length: 64 differs from data.sources.0.max_length 128"));
   CHECK(problems(recipe(text(a, ", pad_to: longest"), text(b, ", max_length: 64, pad_to: longest"))) == "");
@@ -305,7 +346,8 @@ TEST_CASE("a task mixture's sources must agree on the head; bad weights are refu
   p = problems(recipe(text(a), text(a)));
   CHECK(contains(p, "data.sources.1.name: 'a' names another source too"));
   p = problems(recipe(text(a), "{type: tokens, path: " + d.path() + "}"));
-  CHECK(contains(p, "data.sources.1.type: 'tokens' is not one of: text_classification, token_classification, idx_images"));
+  CHECK(contains(p,
+                 "data.sources.1.type: 'tokens' is not one of: text_classification, token_classification, idx_images"));
   p = problems(recipe(text(a, ", lables: [no, yes]"), text(b)));
   CHECK(contains(p, "data.sources.0.lables: unknown key"));
   CHECK(contains(problems("data: {type: task_mixture, sources: []}\n"), "data.sources: expected a non-empty list"));
