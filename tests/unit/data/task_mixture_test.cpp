@@ -283,7 +283,7 @@ std::string idx_folder(const ptm::test::TempDir& d, const std::string& name, int
   return d.file(name);
 }
 
-TEST_CASE("image sources of one shape join; another shape is refused naming the source", "[unit][data][mixture]") {
+TEST_CASE("image sources of one shape join and another shape is refused naming the source", "[unit][data][mixture]") {
   ptm::test::TempDir d;
   const auto source = [](const std::string& name, double weight, const std::string& path) {
     IdxImagesOptions o;
@@ -304,7 +304,7 @@ TEST_CASE("image sources of one shape join; another shape is refused naming the 
                  "data.sources.2.path: images of 1x5x5 differ from the 1x4x4 images of data.sources.0"));
 }
 
-TEST_CASE("a task mixture's sources must agree on the head; bad weights are refused, naming the key",
+TEST_CASE("a task mixture's sources must agree on the head, and bad weights are refused naming the key",
           "[unit][data][mixture][messages]") {
   ptm::test::TempDir d;
   const auto tok = vocab(d), same_bytes = vocab(d, "copy/vocab.txt");
