@@ -27,6 +27,7 @@ struct Head {
   std::string labels_from;           // where they come from, for messages
   int64_t max_length = 0;
   std::string pad_to;
+  double mean = 0, std = 0;  // idx_images: the normalisation (an exported model has one)
 };
 
 std::string folder_of(const std::string& path) {
@@ -66,6 +67,10 @@ StreamBuilder bind_source(config::Section& sub, const std::string& type, Head& h
   }
   IdxImagesOptions o;  // idx_images: the image shapes are compared when the files are read
   bind(sub, o);
+  head.labels = o.labels;  // optional class names
+  head.labels_from = "its labels: list";
+  head.mean = o.mean;
+  head.std = o.std;
   name = std::filesystem::path(o.path).lexically_normal().filename().string();
   if (name.empty()) name = folder_of(o.path);
   return [o](const StreamOptions& so) { return make_idx_images(o, so); };
@@ -111,6 +116,11 @@ void check_heads_agree(config::Section& s, const std::vector<const config::Node*
                             list_text(h0.labels) + " (" + h0.labels_from +
                             "): the head's output i must mean the "
                             "same label for every source (list the same labels, in one order, in each)");
+    if (h.mean != h0.mean || h.std != h0.std)
+      differs(h.mean != h0.mean ? "mean" : "std",
+              "mean " + config::value_text(h.mean) + ", std " + config::value_text(h.std) + " differ from " + first +
+                  "'s mean " + config::value_text(h0.mean) + ", std " + config::value_text(h0.std) +
+                  ": one model reads the images of every source (normalise them alike)");
     if (h.pad_to != h0.pad_to)
       differs("pad_to", "'" + h.pad_to + "' differs from " + first + ".pad_to '" + h0.pad_to +
                             "': rows of every source go into one batch");

@@ -302,6 +302,14 @@ TEST_CASE("image sources of one shape join and another shape is refused naming t
   o.sources.push_back(source("big", 1, idx_folder(d, "big", 6, 5, 0)));
   CHECK(contains(error_of([&] { make_task_mixture(o, training(8)); }),
                  "data.sources.2.path: images of 1x5x5 differ from the 1x4x4 images of data.sources.0"));
+  // One normalisation (an exported model has one preprocessor), checked by the recipe check.
+  const auto images = [&](const std::string& extra) {
+    return "data:\n  type: task_mixture\n  sources:\n    - {type: idx_images, path: " + d.file("dark") +
+           "}\n    - {type: idx_images, path: " + d.file("light") + extra + "}\n";
+  };
+  CHECK(problems(images("")) == "");
+  CHECK(contains(problems(images(", mean: 0.5")), "data.sources.1.mean: mean 0.5, std 0.353 differ from "
+                                                   "data.sources.0's mean 0.286, std 0.353"));
 }
 
 TEST_CASE("a task mixture's sources must agree on the head, and bad weights are refused naming the key",
