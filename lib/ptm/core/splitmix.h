@@ -12,4 +12,9 @@ inline uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Counter-based random numbers: the same (seed, stream, index) always gives the same value.
+inline uint64_t counter_hash(uint64_t seed, uint64_t stream, uint64_t index) {
+  return splitmix64(splitmix64(splitmix64(seed) ^ stream) ^ index);
+}
+
 }  // namespace ptm

@@ -37,7 +37,7 @@ Batch Batch::pin_memory() const {
 }
 
 uint64_t hash64(uint64_t seed, uint64_t stream, uint64_t index) {
-  return splitmix64(splitmix64(splitmix64(seed) ^ stream) ^ index);
+  return counter_hash(seed, stream, index);
 }
 
 std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) {

@@ -3,6 +3,7 @@
 #include "ptm/data/dataset.h"
 #include "ptm/data/idx_images.h"
 #include "ptm/data/text_classification.h"
+#include "ptm/data/task_mixture.h"
 #include "ptm/data/token_classification.h"
 #include "ptm/data/token_mixture.h"
 #include "ptm/data/token_windows.h"
@@ -22,6 +23,10 @@ Registry<DataFactory>& datasets() {
     r.add("token_classification",
           "CoNLL-style word/tag files (NER, POS, chunks), tags aligned to word pieces as Hugging Face does",
           token_classification_factory);
+    r.add("task_mixture",
+          "fine-tuning examples from several labelled data sets (tasks) for one head, in given proportions "
+          "(sources: [{type: text_classification, ..., weight, name}])",
+          task_mixture_factory);
     r.add("idx_images", "MNIST-format IDX images (Fashion-MNIST, MNIST), normalised", idx_images_factory);
     r.add("synthetic", "seeded random batches (lm, classification, images) for tests and benchmarks",
           synthetic_factory);

@@ -34,7 +34,7 @@ std::optional<Batch> ExampleStream::next() {
     index.push_back(order_[position_++]);
   }
   if (index.empty()) return std::nullopt;
-  return gather(index);
+  return gather(index, 0);
 }
 
 void ExampleStream::load_state(const nlohmann::json& st) {

@@ -14,11 +14,14 @@ class ExampleStream : public BatchStream {
   nlohmann::json state() const override { return {{"epoch", epoch_}, {"position", position_}}; }
   void load_state(const nlohmann::json& st) override;
   int64_t examples() const override { return count_; }
+  // The batch of these examples, whatever the cursor, with at least `min_length` tokens per
+  // row where the rows are token sequences (for task mixtures, whose batches join sources).
+  Batch batch_of(const std::vector<int64_t>& index, int64_t min_length = 0) { return gather(index, min_length); }
 
  protected:
   void set_count(int64_t n) { count_ = n; }
-  // Builds the batch of the given example indices.
-  virtual Batch gather(const std::vector<int64_t>& index) = 0;
+  // Builds the batch of the given example indices; token rows padded to at least min_length.
+  virtual Batch gather(const std::vector<int64_t>& index, int64_t min_length) = 0;
   StreamOptions s_;
 
  private:

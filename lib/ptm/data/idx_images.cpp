@@ -81,7 +81,7 @@ class IdxImages : public ExampleStream {
   }
 
  protected:
-  Batch gather(const std::vector<int64_t>& index) override {
+  Batch gather(const std::vector<int64_t>& index, int64_t /*min_length: images*/) override {
     const auto idx = torch::tensor(index, torch::kInt64);
     Batch b;
     b.images = images_.index_select(0, idx).unsqueeze(1).to(torch::kFloat32).div_(255.0).sub_(o_.mean).div_(o_.std);
@@ -101,8 +101,7 @@ std::unique_ptr<BatchStream> make_idx_images(const IdxImagesOptions& o, const St
   return std::make_unique<IdxImages>(o, s);
 }
 
-StreamBuilder idx_images_factory(config::Section& s) {
-  IdxImagesOptions o;
+void bind(config::Section& s, IdxImagesOptions& o) {
   if (s.req("path", o.path, "folder with MNIST-format IDX files").ok() &&
       !std::filesystem::exists(idx_file(o.path, "train", "images-idx3")))
     s.problem("path", "'" + o.path + "' holds no train-images-idx3-ubyte (run scripts/get-data.sh)");
@@ -119,6 +118,11 @@ StreamBuilder idx_images_factory(config::Section& s) {
       if (o.labels[i] == o.labels[j])
         s.problem("labels", "'" + o.labels[i] + "' names classes " + std::to_string(j) + " and " + std::to_string(i) +
                                 " (expected one name per class)");
+}
+
+StreamBuilder idx_images_factory(config::Section& s) {
+  IdxImagesOptions o;
+  bind(s, o);
   s.finish();
   return [o](const StreamOptions& so) { return make_idx_images(o, so); };
 }

@@ -24,6 +24,8 @@ torch::Tensor read_idx(const std::string& path);
 
 // Null for split "test" when val_fraction is 0 (t10k is then the validation split).
 std::unique_ptr<BatchStream> make_idx_images(const IdxImagesOptions& o, const StreamOptions& s);
+// Reads the section's keys into `o` (without finish(): a task mixture's source adds its own).
+void bind(config::Section& s, IdxImagesOptions& o);
 StreamBuilder idx_images_factory(config::Section& s);
 
 }  // namespace ptm::data

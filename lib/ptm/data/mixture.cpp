@@ -76,4 +76,19 @@ int next_source(const std::vector<double>& shares, std::vector<int64_t>& counts,
   return pick;
 }
 
+std::vector<MixtureSlot> plan_batch(const std::vector<double>& shares, std::vector<int64_t>& counts, uint64_t seed,
+                                    int64_t batch, int64_t rows) {
+  constexpr uint64_t kShuffleStream = 0x6d69785f73687566ull;  // "mix_shuf"
+  const std::vector<bool> open(counts.size(), true);
+  std::vector<MixtureSlot> slot(static_cast<size_t>(rows));
+  std::vector<int64_t> ordinal = counts;  // each source's draws before this batch
+  for (auto& x : slot) x.source = next_source(shares, counts, open);
+  for (int64_t t = rows - 1; t > 0; --t) {
+    const auto j = counter_hash(seed, kShuffleStream, static_cast<uint64_t>(batch * rows + t)) % static_cast<uint64_t>(t + 1);
+    std::swap(slot[static_cast<size_t>(t)], slot[j]);
+  }
+  for (auto& x : slot) x.ordinal = ordinal[static_cast<size_t>(x.source)]++;
+  return slot;
+}
+
 }  // namespace ptm::data

@@ -5,9 +5,10 @@
 // when a drawn source has no document left: the scarcest source (relative to its weight) is
 // used whole, the others as far as their share needs. Every source stays within about one
 // document of its share at every point.
-// Training-time mixtures (data type "mixture") draw windows instead: next_source() gives the
-// source of each window of a seeded interleave that keeps every source within one window of
-// its share at every point. Torch-free.
+// Training-time mixtures (data types "mixture" and "task_mixture") draw windows or examples
+// instead: next_source() gives the source of each one, keeping every source within one draw of
+// its share at every point, and plan_batch() spreads a global batch's draws over its rows.
+// Torch-free.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -36,5 +37,18 @@ MixturePlan plan_mixture(const std::vector<double>& weights,
 // keeps). Sources with open[i] false are passed over (an evaluation split walked to its end);
 // -1 when none is open.
 int next_source(const std::vector<double>& shares, std::vector<int64_t>& counts, const std::vector<bool>& open);
+
+// One row of a global batch: its source and the source's draw number (0, 1, ... over the run).
+struct MixtureSlot {
+  int source = 0;
+  int64_t ordinal = 0;
+};
+
+// The rows of training batch number `batch` (all ranks' rows of one step, `rows` of them):
+// next_source() for each row (all sources open; `counts` advances), then a seeded shuffle of the
+// rows so that the sources spread over rows and ranks; each source's draws keep their order.
+// Depends only on (shares, counts, seed, batch): what a checkpoint keeps.
+std::vector<MixtureSlot> plan_batch(const std::vector<double>& shares, std::vector<int64_t>& counts, uint64_t seed,
+                                    int64_t batch, int64_t rows);
 
 }  // namespace ptm::data

@@ -92,12 +92,13 @@ class TextClassification : public ExampleStream {
   int64_t sequence_length() const override { return o_.max_length; }
 
  protected:
-  Batch gather(const std::vector<int64_t>& index) override {
+  Batch gather(const std::vector<int64_t>& index, int64_t min_length) override {
     int64_t T = o_.max_length;
     if (o_.pad_to == "longest") {
       T = 1;
       for (auto i : index) T = std::max<int64_t>(T, static_cast<int64_t>(enc_[i].ids.size()));
     }
+    T = std::max(T, min_length);
     const auto B = static_cast<int64_t>(index.size());
     auto ids = torch::full({B, T}, pad_id_, torch::kInt64);
     auto mask = torch::zeros({B, T}, torch::kInt64);
@@ -147,8 +148,7 @@ std::unique_ptr<BatchStream> make_text_classification(const TextClassificationOp
   return stream;
 }
 
-StreamBuilder text_classification_factory(config::Section& s) {
-  TextClassificationOptions o;
+void bind(config::Section& s, TextClassificationOptions& o) {
   bind_split_files(s, o, "TSV with a header row, or JSONL");
   if (s.req("tokenizer", o.tokenizer, "tokenizer.json, vocab.txt or a folder").ok()) check_path_exists(s, "tokenizer", o.tokenizer);
   s.opt("text_field", o.text_field, "column/key with the text");
@@ -161,6 +161,11 @@ StreamBuilder text_classification_factory(config::Section& s) {
     s.problem("labels", "names classes, but label_type is number (labels are read as numbers)");
   s.opt("max_length", o.max_length, "tokens per example, specials included").min(2).max(1 << 16);
   s.opt("pad_to", o.pad_to, "max_length | longest").one_of({"max_length", "longest"});
+}
+
+StreamBuilder text_classification_factory(config::Section& s) {
+  TextClassificationOptions o;
+  bind(s, o);
   s.finish();
   return [o](const StreamOptions& so) { return make_text_classification(o, so); };
 }

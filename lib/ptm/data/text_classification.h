@@ -34,6 +34,8 @@ float numeric_label(const TextRecord& r, const std::string& path);
 
 // Null for split "test" when the options name no test file.
 std::unique_ptr<BatchStream> make_text_classification(const TextClassificationOptions& o, const StreamOptions& s);
+// Reads the section's keys into `o` (without finish(): a task mixture's source adds its own).
+void bind(config::Section& s, TextClassificationOptions& o);
 StreamBuilder text_classification_factory(config::Section& s);
 
 }  // namespace ptm::data

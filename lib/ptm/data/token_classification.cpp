@@ -66,12 +66,13 @@ class TokenClassification : public ExampleStream {
   int64_t sequence_length() const override { return o_.max_length; }
 
  protected:
-  Batch gather(const std::vector<int64_t>& index) override {
+  Batch gather(const std::vector<int64_t>& index, int64_t min_length) override {
     int64_t T = o_.max_length;
     if (o_.pad_to == "longest") {
       T = 1;
       for (auto i : index) T = std::max<int64_t>(T, static_cast<int64_t>(examples_[i].encoding.ids.size()));
     }
+    T = std::max(T, min_length);
     const auto B = static_cast<int64_t>(index.size());
     auto ids = torch::full({B, T}, pad_id_, torch::kInt64);
     auto mask = torch::zeros({B, T}, torch::kInt64);
@@ -119,8 +120,7 @@ std::unique_ptr<BatchStream> make_token_classification(const TokenClassification
   return stream;
 }
 
-StreamBuilder token_classification_factory(config::Section& s) {
-  TokenClassificationOptions o;
+void bind(config::Section& s, TokenClassificationOptions& o) {
   bind_split_files(s, o, "CoNLL style: a word and its tag per line, a blank line between sentences");
   if (s.req("tokenizer", o.tokenizer, "tokenizer.json, vocab.txt or a folder").ok())
     check_path_exists(s, "tokenizer", o.tokenizer);
@@ -129,6 +129,11 @@ StreamBuilder token_classification_factory(config::Section& s) {
   s.opt("pad_to", o.pad_to, "max_length | longest").one_of({"max_length", "longest"});
   s.opt("label_all_pieces", o.label_all_pieces,
         "tag every piece of a word (B-X as I-X after the first), not only the first");
+}
+
+StreamBuilder token_classification_factory(config::Section& s) {
+  TokenClassificationOptions o;
+  bind(s, o);
   s.finish();
   return [o](const StreamOptions& so) { return make_token_classification(o, so); };
 }

@@ -22,6 +22,8 @@ std::vector<std::string> tag_names(const TokenClassificationOptions& o);
 
 // Null for split "test" when the options name no test file.
 std::unique_ptr<BatchStream> make_token_classification(const TokenClassificationOptions& o, const StreamOptions& s);
+// Reads the section's keys into `o` (without finish(): a task mixture's source adds its own).
+void bind(config::Section& s, TokenClassificationOptions& o);
 StreamBuilder token_classification_factory(config::Section& s);
 
 }  // namespace ptm::data

@@ -1,9 +1,9 @@
 // Data set "mixture": windows of seq_len+1 tokens from several prepared folders in the
 // recipe's proportions. Training: each global batch (B*W windows, every rank's rows of one
-// step) takes its sources from next_source() (mixture.h), so every source is within one
-// window of its share after any number of windows, then a seeded shuffle of the batch spreads
-// the sources over rows and ranks. A source's n-th window starts at a seeded counter of its
-// own (stream i), so a one-source mixture draws exactly the windows of data type "tokens".
+// step) takes its sources from plan_batch() (mixture.h), so every source is within one
+// window of its share after any number of windows, shuffled over rows and ranks. A source's
+// n-th window starts at a seeded counter of its own (stream i), so a one-source mixture draws
+// exactly the windows of data type "tokens".
 // The state is the batches drawn and each source's windows so far, counted over all ranks
 // (the same on each); the trainer logs them as tokens_seen_<name>.
 // Evaluation interleaves the sources' non-overlapping windows by the same rule, a source
@@ -19,8 +19,6 @@
 
 namespace ptm::data {
 namespace {
-
-constexpr uint64_t kShuffleStream = 0x6d69785f73687566ull;  // "mix_shuf"
 
 // "" when every folder was prepared with the same tokenizer (tokenizer.sha256 where both
 // manifests have one, and vocab_size); else what differs, naming both folders.
@@ -111,20 +109,12 @@ class TokenMixture : public BatchStream {
  private:
   // Training: this rank's rows of the next global batch; returns B.
   int64_t draw(int64_t* p) {
-    const int64_t B = s_.batch_size, T = o_.seq_len, W = s_.world, M = B * W;
-    const std::vector<bool> open(counts_.size(), true);
-    std::vector<int> slot(static_cast<size_t>(M));
-    std::vector<int64_t> ordinal = counts_;  // each source's windows before this batch
-    for (auto& x : slot) x = next_source(shares_, counts_, open);
+    const int64_t B = s_.batch_size, T = o_.seq_len, W = s_.world;
     const auto seed = static_cast<uint64_t>(s_.seed);
-    for (int64_t t = M - 1; t > 0; --t) {
-      const auto j = hash64(seed, kShuffleStream, static_cast<uint64_t>(cursor_ * M + t)) % static_cast<uint64_t>(t + 1);
-      std::swap(slot[static_cast<size_t>(t)], slot[j]);
-    }
-    for (int64_t t = 0; t < M; ++t) {
-      const auto i = static_cast<size_t>(slot[static_cast<size_t>(t)]);
-      const auto n = static_cast<uint64_t>(ordinal[i]++);
-      if (t % W != s_.rank) continue;
+    const auto slots = plan_batch(shares_, counts_, seed, cursor_, B * W);
+    for (int64_t t = s_.rank; t < B * W; t += W) {
+      const auto i = static_cast<size_t>(slots[static_cast<size_t>(t)].source);
+      const auto n = static_cast<uint64_t>(slots[static_cast<size_t>(t)].ordinal);
       const auto range = static_cast<uint64_t>(splits_[i].size() - T);
       splits_[i].copy(static_cast<int64_t>(hash64(seed, i, n) % range), T + 1, p + (t / W) * (T + 1));
     }

@@ -117,6 +117,11 @@ DataExtras data_extras(const config::Node& resolved) {
   DataExtras e;
   const auto* data = resolved.find("data");
   if (!data || !data->is_map()) return e;
+  if (scalar(*data, "type") == "task_mixture") {  // its sources agree on tokenizer and labels: the first's
+    const auto* sources = data->find("sources");
+    data = sources && sources->is_sequence() && !sources->items().empty() ? &sources->items()[0] : nullptr;
+    if (!data || !data->is_map()) return e;
+  }
   const std::string type = scalar(*data, "type");
   if (type == "tokens") {
     const std::string path = scalar(*data, "path");

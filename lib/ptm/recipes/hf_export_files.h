@@ -21,7 +21,8 @@ struct DataExtras {
 
 // From a run's resolved recipe: `data.tokenizer` (text_classification, token_classification)
 // or `data.path`'s tokenizer.json (tokens), the label names the data set gives its ids
-// (`data.labels` of idx_images), and an image set's normalisation.
+// (`data.labels` of idx_images), and an image set's normalisation; for a task mixture, those
+// of its first source (the sources agree on tokenizer and labels).
 DataExtras data_extras(const config::Node& resolved_recipe);
 
 // Writes the tokenizer files into `dir` and completes its config.json (id2label/label2id,

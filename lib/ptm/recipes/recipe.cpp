@@ -6,6 +6,7 @@
 #include "ptm/config/binder.h"
 #include "ptm/config/load.h"
 #include "ptm/config/overrides.h"
+#include "ptm/core/text.h"
 #include "ptm/models/hf_auto.h"
 
 namespace ptm::recipes {
@@ -40,32 +41,51 @@ std::string type_of(const config::Node* section) {
 // objective regression makes text_classification read numbers (data.label_type, filled in
 // when the recipe leaves it out, so config.yaml records it; a contradiction is refused), and
 // per-token labels (data type token_classification) go with objective token_classification.
+// A task mixture's sources are data sets of their own (data.sources.<i>): each follows it.
 config::Node labels_follow_objective(const config::Node& given, config::BindContext& ctx) {
   config::Node root = given;
-  const auto* data = root.find("data");
   const auto* objective_node = root.find("objective");
-  const std::string data_type = type_of(data), objective = type_of(objective_node);
-  if (data_type == "text_classification") {
-    const bool regression = objective == "regression";
-    const auto* label_type = data->find("label_type");
-    if (!label_type && regression) {
-      config::Node value = config::to_node(std::string("number"));
-      value.set_origin(Origin{"objective.type regression"});
-      config::set_path(root, "data.label_type", value);
-    } else if (label_type && label_type->is_scalar() && (label_type->text() == "number") != regression &&
-               (label_type->text() == "number" || label_type->text() == "class")) {
-      ctx.add(label_type->origin(), "data.label_type",
-              "'" + label_type->text() + "' contradicts objective.type " +
-                  (objective.empty() ? "(the command's default)" : "'" + objective + "'") +
-                  ": objective regression reads numbers, the others classes (leave label_type out)");
-    }
+  const std::string objective = type_of(objective_node);
+  std::vector<std::string> sets;  // paths of the labelled data sections
+  if (const auto* data = root.find("data"); type_of(data) == "task_mixture") {
+    const auto* sources = data->find("sources");
+    for (size_t i = 0; sources && sources->is_sequence() && i < sources->items().size(); ++i)
+      sets.push_back("data.sources." + std::to_string(i));
+  } else if (data) {
+    sets.push_back("data");
   }
-  if (!objective.empty() && (data_type == "token_classification") != (objective == "token_classification") &&
-      (data_type == "token_classification" || data_type == "text_classification")) {
-    const auto* where = objective_node->find("type");
-    ctx.add(where ? where->origin() : Origin{}, "objective.type",
-            "'" + objective + "' does not fit data type " + data_type + ": per-token labels (data type "
-            "token_classification) go with objective token_classification, and only with it");
+  const auto section_at = [&](const std::string& path) {
+    const config::Node* n = &root;
+    for (const auto& part : text::split(path, '.'))
+      n = n && n->is_sequence() ? &n->items()[std::stoul(part)] : n && n->is_map() ? n->find(part) : nullptr;
+    return n;
+  };
+  for (const auto& path : sets) {
+    const auto* data = section_at(path);
+    const std::string data_type = type_of(data);
+    if (data_type == "text_classification") {
+      const bool regression = objective == "regression";
+      const auto* label_type = data->find("label_type");
+      if (!label_type && regression) {
+        config::Node value = config::to_node(std::string("number"));
+        value.set_origin(Origin{"objective.type regression"});
+        config::set_path(root, path + ".label_type", value);
+      } else if (label_type && label_type->is_scalar() && (label_type->text() == "number") != regression &&
+                 (label_type->text() == "number" || label_type->text() == "class")) {
+        ctx.add(label_type->origin(), path + ".label_type",
+                "'" + label_type->text() + "' contradicts objective.type " +
+                    (objective.empty() ? "(the command's default)" : "'" + objective + "'") +
+                    ": objective regression reads numbers, the others classes (leave label_type out)");
+      }
+    }
+    if (!objective.empty() && (data_type == "token_classification") != (objective == "token_classification") &&
+        (data_type == "token_classification" || data_type == "text_classification")) {
+      const auto* where = objective_node->find("type");
+      ctx.add(where ? where->origin() : Origin{}, "objective.type",
+              "'" + objective + "' does not fit data type " + data_type + (path == "data" ? "" : " (" + path + ")") +
+                  ": per-token labels (data type token_classification) go with objective token_classification, "
+                  "and only with it");
+    }
   }
   return root;
 }

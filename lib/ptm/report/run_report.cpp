@@ -24,7 +24,11 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 // Evaluation fields that are counts, not metrics.
-bool is_count(const std::string& key) { return key == "targets" || key == "batches" || key == "weights_step"; }
+// Counts, not metrics; a task mixture's per-source keys are "<source>/<name>".
+bool is_count(const std::string& key) {
+  const std::string name = key.substr(key.rfind('/') + 1);
+  return name == "targets" || name == "batches" || name == "weights_step";
+}
 
 bool lower_is_better(const std::string& key) {
   return key == "loss" || key == "perplexity" || key == "mse" || key.find("loss") != std::string::npos;

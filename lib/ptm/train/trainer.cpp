@@ -513,9 +513,13 @@ TrainResult run_training(TrainerSetup& s, const RunDir& run_dir) {
                             {"time_data_s", t_data / interval_steps},
                             {"time_compute_s", t_compute / interval_steps}};
       if (skip_nonfinite) rec["skipped_steps"] = r.skipped_steps;
-      // A mixture's data position counts each source's tokens so far (over all ranks).
-      if (const auto data_state = loader.state(); data_state.contains("source_tokens"))
+      // A mixture's data position counts each source's tokens (task mixtures: examples) so far,
+      // over all ranks.
+      const auto data_state = loader.state();
+      if (data_state.contains("source_tokens"))
         for (const auto& [name, n] : data_state["source_tokens"].items()) rec["tokens_seen_" + name] = n;
+      if (data_state.contains("source_examples"))
+        for (const auto& [name, n] : data_state["source_examples"].items()) rec["examples_seen_" + name] = n;
       if (s.hook) s.hook->add_metrics(rec);
       if (const auto peak = peak_memory_bytes(device)) rec["peak_memory_bytes"] = *peak;
       reset_peak_memory(device);

@@ -173,7 +173,7 @@ TEST_CASE("a damaged example-stream cursor is refused, not used as an index", "[
     std::string describe() const override { return "five"; }
 
    protected:
-    Batch gather(const std::vector<int64_t>& index) override {
+    Batch gather(const std::vector<int64_t>& index, int64_t) override {
       Batch b;
       b.labels = torch::tensor(index);
       return b;
