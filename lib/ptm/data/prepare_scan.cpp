@@ -14,6 +14,10 @@
 #include <optional>
 #include <thread>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "ptm/core/errors.h"
 #include "ptm/data/byte_source.h"
 #include "ptm/data/dedup.h"
@@ -248,10 +252,11 @@ Scan scan_files(const std::vector<std::vector<std::string>>& sources, const Prep
     }
   const int threads = prepare_threads(c);
   // Items between being cut and being applied: enough for every thread to run ahead a little,
-  // each a share of half the memory bound (an item holds its text about twice at most).
+  // together a quarter of the memory bound (an item holds its text about twice at most; the
+  // rest is pass 2's, which follows, and what the allocator keeps in between).
   const size_t window = 2 * static_cast<size_t>(threads);
   const size_t budget = static_cast<size_t>(c.memory_mb) << 20;
-  const size_t batch = std::clamp<size_t>(budget / (4 * window), size_t{64} << 10, size_t{4} << 20);
+  const size_t batch = std::clamp<size_t>(budget / (8 * window), size_t{64} << 10, size_t{4} << 20);
 
   Progress progress("read", total);
   const Utf8Policy policy = utf8_policy(c.invalid_utf8);
@@ -393,6 +398,10 @@ Scan scan_files(const std::vector<std::vector<std::string>>& sources, const Prep
 
   run_in_order<ScanItem, ScanOut>(
       threads, window, [&](ScanItem& it) { return reader.next(it); }, work, apply);
+#ifdef __GLIBC__
+  // The workers' malloc arenas keep what the items used; pass 2 would add its peak on top.
+  malloc_trim(0);
+#endif
 
   set_candidate_bases(scan);
   scan.dropped_exact = dedup.exact_dropped();

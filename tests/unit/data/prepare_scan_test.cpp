@@ -98,7 +98,7 @@ TEST_CASE("pass 1 gives the same shards, manifest and deduplication on 1, 2, 3 o
   std::mt19937 rng(23);
   std::vector<std::string> earlier;
   // jsonl/: three small files (one gzip-compressed when gzip is there), an empty one, and one of
-  // ~3 MB: with memory_mb 8 it is cut into batches of ~64 KB (16 threads) to 1 MB (1 thread).
+  // ~3 MB: with memory_mb 8 it is cut into batches of 64 KB (16 threads) to 512 KB (1 thread).
   for (int f = 0; f < 3; ++f) d.write("jsonl/a" + std::to_string(f) + ".jsonl", jsonl_of(corpus_docs(rng, 60, earlier)));
   d.write("jsonl/b_empty.jsonl", "");
   d.write("jsonl/c_big.jsonl", jsonl_of(corpus_docs(rng, 1500, earlier)));
