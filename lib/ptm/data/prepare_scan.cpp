@@ -172,9 +172,17 @@ class ItemReader {
         return true;
       }
       if (eof_) {  // the rest, with a last line that has no '\n'
+        std::string sha;
+        try {
+          sha = src_->sha256();
+        } catch (...) {
+          pending_ = std::current_exception();
+          cut(it, buf_.size());
+          return true;
+        }
         cut(it, buf_.size());
         it.file_end = true;
-        it.sha256 = src_->sha256();
+        it.sha256 = std::move(sha);
         it.raw_bytes = src_->raw_bytes();
         src_.reset();
         ++fi_;
