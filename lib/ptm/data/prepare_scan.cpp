@@ -5,6 +5,7 @@
 // that depends on the documents before it (length-filter counts, deduplication verdicts, the
 // tokenizer's sample, the mixture's sizes) is then taken one item at a time in corpus order
 // (ordered_work.h). So the scan, and everything built from it, is the same whatever `threads`.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
