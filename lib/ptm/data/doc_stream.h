@@ -28,6 +28,11 @@ class RecordParser {
   bool line(std::string& line, std::string& out);
   int64_t invalid_records() const { return invalid_records_; }      // lines with invalid UTF-8
   int64_t invalid_sequences() const { return invalid_sequences_; }  // their invalid sequences
+  // For parsing a file's lines in parts on several threads, each on a copy of this parser: a
+  // TSV file's header must come first (true until then), and `n` lines parsed by a copy count
+  // toward the line numbers of later ones.
+  bool awaits_header() const { return format_ == "tsv" && column_ < 0; }
+  void count_lines(int64_t n) { lineno_ += n; }
 
  private:
   std::string path_, format_, field_;

@@ -269,7 +269,7 @@ void bind(config::Section& s, PrepareConfig& c) {
   s.req("out", c.out, "output folder");
   s.opt("val_fraction", c.val_fraction, "share of the data held out for validation").min(0.0).max(0.5);
   s.opt("shard_tokens", c.shard_tokens, "tokens per shard file").min(1).max(INT32_MAX);
-  s.opt("threads", c.threads, "encoding threads (0 = all cores)").min(0).max(1024);
+  s.opt("threads", c.threads, "threads for reading and encoding (0 = all cores)").min(0).max(1024);
   s.opt("tokenizer_train_bytes", c.tokenizer_train_bytes, "text used to train the tokenizer (0 = all)").min(0);
   s.opt("eos_token", c.eos_token, "token appended after each document (default: the first special)");
   s.opt("seed", c.seed, "seed of the document-level split").min(0);
@@ -339,7 +339,7 @@ PrepareResult prepare_corpus(const PrepareConfig& c, const std::string& resolved
   // One prepare per output at a time: a second one would delete the first one's <out>.partial files.
   if (!fs::path(c.out).parent_path().empty()) fs::create_directories(fs::path(c.out).parent_path());
   const FileLock lock(c.out + ".lock", "preparing '" + c.out + "'");
-  const int threads = c.threads > 0 ? c.threads : std::max(1u, std::thread::hardware_concurrency());
+  const int threads = prep::prepare_threads(c);
   const auto sources = expand_sources(c);
   std::vector<std::string> files;
   for (const auto& f : sources) files.insert(files.end(), f.begin(), f.end());

@@ -1,8 +1,9 @@
 // Corpus preparation (`ptm data prepare`): text files, folders or JSONL/TSV records (plain,
 // gzip or zstd) -> tokenizer (trained or loaded) -> token shards with a train/val split ->
-// manifest. Streams: one pass over the files hashes them, counts documents and keeps the
-// tokenizer's training sample; a second encodes batches of pieces on all cores and appends
-// the ids to the shards in corpus order. Memory is bounded by `memory_mb` (plus the sample).
+// manifest. Streams: one pass over the files hashes them, counts documents, deduplicates and
+// keeps the tokenizer's training sample (reading and hashing on all cores, deciding in corpus
+// order); a second encodes batches of pieces on all cores and appends the ids to the shards in
+// corpus order. Memory is bounded by `memory_mb` (plus the sample).
 //
 // Output folder:
 //   tokenizer.json        the tokenizer (HF format)
@@ -33,7 +34,7 @@ struct PrepareConfig {
   std::string out;                   // output folder
   double val_fraction = 0.01;
   int64_t shard_tokens = 100'000'000;
-  int threads = 0;                   // encoding threads; 0 = all cores
+  int threads = 0;                   // reading (pass 1) and encoding threads; 0 = all cores
   int64_t tokenizer_train_bytes = 0; // cap on text used to train a tokenizer; 0 = all
   std::string eos_token;             // appended after each document; default: the first special token
   int64_t seed = 1337;               // document-level split

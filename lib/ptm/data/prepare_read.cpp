@@ -1,18 +1,14 @@
-// Pass 1 (the scan) and pass 2's reader of `ptm data prepare` (see prepare_read.h).
+// scan.json and pass 2's reader of `ptm data prepare` (see prepare_read.h; pass 1 itself is in
+// prepare_scan.cpp).
 #include "ptm/data/prepare_read.h"
 
 #include <cstdio>
 #include <deque>
-#include <filesystem>
-#include <functional>
 #include <string_view>
 
 #include "ptm/core/errors.h"
 #include "ptm/data/byte_source.h"
-#include "ptm/data/dedup.h"
 #include "ptm/data/doc_stream.h"
-
-namespace fs = std::filesystem;
 
 namespace ptm::data::prep {
 namespace {
@@ -21,6 +17,8 @@ namespace {
 constexpr char kSourceDigits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 static_assert(sizeof(kSourceDigits) - 1 == kMaxSources);
 
+}  // namespace
+
 void set_candidate_bases(Scan& s) {
   int64_t base = 0;
   for (auto& f : s.files) {
@@ -28,32 +26,6 @@ void set_candidate_bases(Scan& s) {
     base += f.candidates;
   }
 }
-
-// The sizes of one source's kept documents, in an anonymous file until the mixture is planned.
-class SizeLog {
- public:
-  SizeLog() : f_(std::tmpfile()) {
-    if (!f_) throw IoError("cannot create a temporary file for the mixture's document sizes");
-  }
-  ~SizeLog() { std::fclose(f_); }
-  SizeLog(const SizeLog&) = delete;
-  SizeLog& operator=(const SizeLog&) = delete;
-  void add(int64_t n) {
-    if (std::fwrite(&n, sizeof(n), 1, f_) != 1) throw IoError("cannot write the mixture's temporary file");
-  }
-  void rewind() { std::rewind(f_); }
-  bool next(int64_t& n) { return std::fread(&n, sizeof(n), 1, f_) == 1; }
-
- private:
-  std::FILE* f_;
-};
-
-IoError invalid_utf8_error(const std::string& path, int64_t at) {
-  return IoError(path + ": invalid UTF-8 at byte " + std::to_string(at + 1) +
-                 " of the text (prepare.invalid_utf8 is error; replace or skip go on)");
-}
-
-}  // namespace
 
 bool keep_document(const PrepareConfig& c, size_t bytes) {
   const auto n = static_cast<int64_t>(bytes);
@@ -103,141 +75,6 @@ Scan scan_from_json(const nlohmann::json& j) {
   s.mix.documents = m.at("documents").get<std::vector<int64_t>>();
   s.mix.bytes = m.at("bytes").get<std::vector<int64_t>>();
   return s;
-}
-
-// Pass 1: every file once, hashing it, counting documents, deduplicating, keeping the
-// tokenizer's sample (whole kept documents, in corpus order, until `tokenizer_train_bytes`;
-// with weights, each source gives its weight's share of it) when `sample` is given. With
-// weights, plans the mixture from the kept documents' sizes.
-Scan scan_files(const std::vector<std::vector<std::string>>& sources, const PrepareConfig& c,
-                std::vector<std::string>* sample) {
-  int64_t total = 0, done = 0;
-  for (const auto& files : sources)
-    for (const auto& f : files) total += static_cast<int64_t>(fs::file_size(f));
-  Progress progress("read", total);
-  const Utf8Policy policy = utf8_policy(c.invalid_utf8);
-  const bool mixing = !c.weights.empty();
-  double weight_sum = 0;
-  for (const double w : c.weights) weight_sum += w;
-  std::vector<int64_t> used(sources.size(), 0);
-  std::vector<std::unique_ptr<SizeLog>> sizes;
-  for (size_t k = 0; mixing && k < sources.size(); ++k) sizes.push_back(std::make_unique<SizeLog>());
-  int component = 0;
-  auto sampling = [&] {
-    if (!sample) return false;
-    if (c.tokenizer_train_bytes == 0) return true;
-    const double cap = mixing ? c.weights[component] / weight_sum * static_cast<double>(c.tokenizer_train_bytes)
-                              : static_cast<double>(c.tokenizer_train_bytes);
-    return static_cast<double>(used[component]) < cap;
-  };
-  Scan scan;
-  DocumentHasher hasher(c.dedup);
-  Deduplicator dedup(c.dedup);
-  for (const auto& files : sources) {
-    for (const auto& path : files) {
-      ByteSource src(path, true);
-      FileInfo f;
-      f.path = path;
-      f.component = component;
-      // `text` may be empty when only the length `n` matters (a text file not sampled).
-      auto take = [&](size_t n, std::string& text) {
-        if (n == 0) return;  // empty documents are skipped, not counted as filtered
-        const auto hash = c.dedup.any() ? hasher.finish() : DocumentHasher::Result{};
-        if (!keep_document(c, n)) {
-          ++scan.dropped_length;
-          return;
-        }
-        ++f.candidates;
-        if (c.dedup.any()) {
-          const auto verdict = dedup.add(hash);
-          scan.duplicate.push_back(verdict != Deduplicator::Verdict::kKeep);
-          if (verdict != Deduplicator::Verdict::kKeep) return;
-        }
-        ++f.kept;
-        scan.text_bytes += static_cast<int64_t>(n);
-        if (mixing) sizes[component]->add(static_cast<int64_t>(n));
-        if (sampling()) {
-          used[component] += static_cast<int64_t>(n);
-          sample->push_back(std::move(text));
-        }
-      };
-      if (c.format == "text") {
-        const bool keep_text = sampling();
-        Utf8Check check(policy == Utf8Policy::kReplace);
-        std::string text, block;
-        int64_t n = 0;
-        bool more = true;
-        while (more) {
-          more = src.read_more(block, size_t{1} << 20);
-          check.feed(block, !more);  // the last call flushes an incomplete sequence at the end
-          if (check.invalid() > 0 && policy == Utf8Policy::kError) throw invalid_utf8_error(path, check.first_at());
-          n += static_cast<int64_t>(block.size());
-          if (c.dedup.any()) hasher.feed(block);
-          if (keep_text) text += block;
-          block.clear();
-          progress.update(done + src.raw_bytes());
-        }
-        f.documents = 1;
-        f.text_bytes = n;
-        if (check.invalid() > 0) {
-          ++scan.invalid_utf8_documents;
-          scan.invalid_utf8_sequences += check.invalid();
-        }
-        if (check.invalid() > 0 && policy == Utf8Policy::kSkip) {
-          ++scan.dropped_invalid_utf8;
-          if (c.dedup.any()) hasher.finish();  // not a candidate
-        } else {
-          if (n == 0 && c.dedup.any()) hasher.finish();  // take() skips empty documents
-          take(static_cast<size_t>(n), text);  // sampling() == keep_text: `used` did not move
-        }
-      } else {
-        RecordReader records(src, c.format, c.field, policy);
-        std::string text;
-        while (records.next(text)) {
-          ++f.documents;
-          f.text_bytes += static_cast<int64_t>(text.size());
-          if (c.dedup.any()) {
-            hasher.feed(text);
-            if (text.empty()) hasher.finish();  // take() skips empty documents
-          }
-          take(text.size(), text);
-          progress.update(done + src.raw_bytes());
-        }
-        // Records skipped for invalid UTF-8 were read too.
-        const int64_t invalid = records.parser().invalid_records();
-        scan.invalid_utf8_documents += invalid;
-        scan.invalid_utf8_sequences += records.parser().invalid_sequences();
-        if (policy == Utf8Policy::kSkip) {
-          f.documents += invalid;
-          scan.dropped_invalid_utf8 += invalid;
-        }
-      }
-      f.sha256 = src.sha256();
-      f.bytes = src.raw_bytes();
-      done += f.bytes;
-      scan.documents += f.kept;
-      scan.files.push_back(std::move(f));
-    }
-    ++component;
-  }
-  set_candidate_bases(scan);
-  scan.dropped_exact = dedup.exact_dropped();
-  scan.dropped_near = dedup.near_dropped();
-  if (c.dedup.any())
-    log::info("prepare: deduplication dropped " + std::to_string(scan.dropped_exact) + " exact and " +
-              std::to_string(scan.dropped_near) + " near duplicates");
-  if (mixing) {
-    std::vector<std::function<bool(int64_t&)>> next;
-    for (auto& s : sizes) {
-      s->rewind();
-      next.push_back([p = s.get()](int64_t& n) { return p->next(n); });
-    }
-    scan.mix = plan_mixture(c.weights, next, static_cast<uint64_t>(c.seed));
-    scan.documents = static_cast<int64_t>(scan.mix.order.size());
-    scan.text_bytes = 0;
-    for (const auto b : scan.mix.bytes) scan.text_bytes += b;
-  }
-  return scan;
 }
 
 // The kept documents of some files (one weighted source, or all), read again in order.

@@ -1,6 +1,7 @@
 // Reading a corpus for `ptm data prepare` (see prepare.h): pass 1 scans every file once
 // (hashes, document counts, length filter, deduplication, the tokenizer's sample, the
-// mixture's plan); pass 2 reads the kept documents again, in order, as pieces to encode.
+// mixture's plan) on all cores; pass 2 reads the kept documents again, in order, as pieces to
+// encode.
 // Torch-free.
 #pragma once
 #include <algorithm>
@@ -25,6 +26,7 @@ constexpr size_t kMaxSources = 62;          // weighted sources (one character e
 
 bool keep_document(const PrepareConfig& c, size_t bytes);  // the length filter
 std::string mb(double bytes);                               // "12.3" (MB)
+int prepare_threads(const PrepareConfig& c);                // `threads`, 0 meaning all cores
 
 // A console line every few seconds: bytes done of a total, MB/s and the time left.
 class Progress {
@@ -73,11 +75,14 @@ struct Scan {
 
 nlohmann::json to_json(const Scan& s);
 Scan scan_from_json(const nlohmann::json& j);
+void set_candidate_bases(Scan& s);  // FileInfo::cand_base from the files' candidates
 
-// Pass 1: every file once, hashing it, counting documents, deduplicating, keeping the
-// tokenizer's sample (whole kept documents, in corpus order, until `tokenizer_train_bytes`;
-// with weights, each source gives its weight's share of it) when `sample` is given. With
-// weights, plans the mixture from the kept documents' sizes.
+// Pass 1 (prepare_scan.cpp): every file once, hashing it, counting documents, deduplicating,
+// keeping the tokenizer's sample (whole kept documents, in corpus order, until
+// `tokenizer_train_bytes`; with weights, each source gives its weight's share of it) when
+// `sample` is given. With weights, plans the mixture from the kept documents' sizes. Runs on
+// `threads` cores with `memory_mb` bounding the text in flight; the result does not depend on
+// the number of threads.
 Scan scan_files(const std::vector<std::vector<std::string>>& sources, const PrepareConfig& c,
                 std::vector<std::string>* sample);
 
