@@ -5,12 +5,36 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.h"
 #include "ptm/core/errors.h"
 #include "ptm/recipes/run_generate.h"
 
 namespace ptm::cli {
+
+namespace {
+
+// The prompts of a file, one per line with its origin; lines empty (or only of `blank`
+// characters) are skipped. IoError when unreadable, ConfigError when no prompt is left.
+std::vector<std::pair<Origin, std::string>> prompt_lines(const std::string& path, const std::string& option,
+                                                         const char* blank) {
+  std::ifstream in(path);
+  if (!in) throw IoError(path + ": cannot be read (" + option + ")");
+  std::vector<std::pair<Origin, std::string>> out;
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.find_first_not_of(blank) == std::string::npos) continue;
+    out.emplace_back(Origin{path, line_no, 0}, std::move(line));
+  }
+  if (out.empty()) throw ConfigError(Origin{path}, option, "holds no prompt");
+  return out;
+}
+
+}  // namespace
 
 void add_generate(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("generate", "Continue prompts with a language model (greedy or sampled)");
@@ -57,34 +81,18 @@ void add_generate(CLI::App& app, Action& action) {
     action = [a] {
       auto request = a->request;
       if (!a->prompt.empty()) request.prompts.push_back(a->prompt);
-      if (!a->prompts_file.empty()) {
-        std::ifstream in(a->prompts_file);
-        if (!in) throw IoError(a->prompts_file + ": cannot be read (--prompts)");
-        int line_no = 0;
-        for (std::string line; std::getline(in, line);) {
-          ++line_no;
-          if (line.empty()) continue;
-          request.prompts.push_back(line);
-          request.prompt_origins.push_back(Origin{a->prompts_file, line_no, 0});
+      if (!a->prompts_file.empty())
+        for (auto& [where, line] : prompt_lines(a->prompts_file, "--prompts", "")) {
+          request.prompts.push_back(std::move(line));
+          request.prompt_origins.push_back(where);
         }
-        if (request.prompts.empty()) throw ConfigError(Origin{a->prompts_file}, "--prompts", "holds no prompt");
-      }
       for (const auto& list : a->id_lists)
         request.prompt_ids.push_back(recipes::parse_prompt_ids(list, Origin{"command line"}, "--prompt-ids"));
-      if (!a->ids_file.empty()) {
-        std::ifstream in(a->ids_file);
-        if (!in) throw IoError(a->ids_file + ": cannot be read (--prompt-ids-file)");
-        int line_no = 0;
-        for (std::string line; std::getline(in, line);) {
-          ++line_no;
-          if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-          const Origin where{a->ids_file, line_no, 0};
+      if (!a->ids_file.empty())
+        for (const auto& [where, line] : prompt_lines(a->ids_file, "--prompt-ids-file", " \t\r")) {
           request.prompt_ids.push_back(recipes::parse_prompt_ids(line, where, "--prompt-ids-file"));
           request.prompt_origins.push_back(where);
         }
-        if (request.prompt_ids.empty())
-          throw ConfigError(Origin{a->ids_file}, "--prompt-ids-file", "holds no prompt");
-      }
       for (const auto& result : recipes::run_generate(request)) {
         if (a->json)
           std::cout << result.dump() << "\n";
